@@ -1,0 +1,38 @@
+# pulse: `make` builds, `make demo` runs the main job on loopback, `make test` runs every test.
+# Each first installs what this machine is missing (Debian packages, by name).
+
+BUILD ?= build
+CMAKE_BUILD := $(BUILD)/cmake
+JOBS ?= $(shell nproc)
+
+.PHONY: all build deps module cmake demo test test-unit test-integration test-sanitize bench format clean
+
+all: build
+
+build: deps module cmake
+
+deps:
+	@scripts/install-deps.sh
+
+module:
+	@scripts/build-module.sh $(BUILD)
+	@echo "built $(BUILD)/ngx_http_pulse_module.so"
+
+cmake:
+	@cmake -S . -B $(CMAKE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(CMAKE_BUILD) -j $(JOBS)
+
+demo: build
+	@scripts/demo.sh $(BUILD)
+
+test: build
+	@scripts/run-tests.sh $(BUILD)
+
+bench: build
+	@bench/run.sh $(BUILD)
+
+format:
+	@clang-format -i $$(git ls-files '*.cpp' '*.h' '*.c')
+
+clean:
+	rm -rf $(BUILD)

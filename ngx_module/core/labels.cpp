@@ -1,0 +1,81 @@
+#include "core/labels.h"
+
+#include <array>
+#include <stdexcept>
+
+namespace pulse {
+
+namespace {
+
+constexpr std::array<std::string_view, kMethodCount> kMethodNames{
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE", "OTHER"};
+
+constexpr std::array<std::string_view, kStatusClassCount> kStatusClasses{"1xx", "2xx", "3xx",
+                                                                          "4xx", "5xx", "other"};
+
+}  // namespace
+
+std::string_view method_label(Method m) { return kMethodNames[static_cast<std::size_t>(m)]; }
+
+Method method_from_name(std::string_view name) {
+    for (std::size_t i = 0; i + 1 < kMethodNames.size(); ++i) {
+        if (kMethodNames[i] == name) return static_cast<Method>(i);
+    }
+    return Method::other;
+}
+
+std::size_t status_class_index(unsigned status) {
+    if (status < 100 || status > 599) return kStatusClassCount - 1;
+    return status / 100 - 1;
+}
+
+std::string_view status_class_label(std::size_t index) { return kStatusClasses.at(index); }
+
+std::string status_label(unsigned status, bool exact) {
+    if (!exact || status < 100 || status > 599) {
+        return std::string(status_class_label(status_class_index(status)));
+    }
+    return std::to_string(status);
+}
+
+std::string location_label(LocationKind kind, std::string_view name) {
+    std::string_view prefix;
+    switch (kind) {
+        case LocationKind::prefix: prefix = ""; break;
+        case LocationKind::exact: prefix = "= "; break;
+        case LocationKind::no_regex: prefix = "^~ "; break;
+        case LocationKind::regex: prefix = "~ "; break;
+        case LocationKind::regex_caseless: prefix = "~* "; break;
+        case LocationKind::named: prefix = ""; break;  // the name keeps its "@"
+    }
+    std::string label(prefix);
+    label.append(name);
+    return label;
+}
+
+std::string encode_key(std::initializer_list<std::string_view> values) {
+    std::string key;
+    for (auto v : values) {
+        if (v.size() > 0xffff) v = v.substr(0, 0xffff);
+        key.push_back(static_cast<char>(v.size() >> 8));
+        key.push_back(static_cast<char>(v.size() & 0xff));
+        key.append(v);
+    }
+    return key;
+}
+
+std::vector<std::string_view> decode_key(std::string_view key) {
+    std::vector<std::string_view> values;
+    while (!key.empty()) {
+        if (key.size() < 2) throw std::invalid_argument("series key: truncated length");
+        std::size_t len = (static_cast<unsigned char>(key[0]) << 8) |
+                          static_cast<unsigned char>(key[1]);
+        key.remove_prefix(2);
+        if (key.size() < len) throw std::invalid_argument("series key: truncated value");
+        values.push_back(key.substr(0, len));
+        key.remove_prefix(len);
+    }
+    return values;
+}
+
+}  // namespace pulse

@@ -1,0 +1,153 @@
+#include "core/render.h"
+
+#include <algorithm>
+#include <array>
+#include <map>
+
+#include "core/labels.h"
+
+namespace pulse {
+
+void fold_histogram(std::span<const double> from, std::span<const std::uint64_t> counts,
+                    std::span<const double> to, std::span<std::uint64_t> cumulative) {
+    // cumulative has to.size() + 1 entries, the last one +Inf.
+    std::size_t j = 0;
+    std::uint64_t running = 0;
+    for (std::size_t i = 0; i < to.size(); ++i) {
+        while (j < from.size() && from[j] <= to[i]) running += counts[j++];
+        cumulative[i] += running;
+    }
+    std::uint64_t total = 0;
+    for (std::uint64_t c : counts) total += c;
+    cumulative[to.size()] += total;
+}
+
+namespace {
+
+struct Series {
+    std::vector<std::uint64_t> values;  // counters/gauges: one; histograms: cumulative + sum
+};
+
+// Sums one record's values over the slots that count for it.
+void accumulate(const Record &r, const std::vector<bool> &live, std::uint32_t slots,
+                std::vector<std::uint64_t> &sum) {
+    sum.assign(r.value_count, 0);
+    bool gauge = info(r.family).type == MetricType::gauge;
+    for (std::uint32_t s = 0; s < slots; ++s) {
+        if (gauge && (s >= live.size() || !live[s])) continue;
+        const std::uint64_t *v = r.slot_values(s);
+        for (std::uint32_t i = 0; i < r.value_count; ++i) sum[i] += SeriesStore::load(v[i]);
+    }
+}
+
+using Labels = std::array<Label, kMaxLabels>;
+
+std::span<const Label> labels_of(const FamilyInfo &fi, std::string_view key, Labels &out,
+                                 std::vector<std::string_view> &scratch) {
+    scratch = decode_key(key);
+    std::size_t n = std::min<std::size_t>(fi.label_count, scratch.size());
+    for (std::size_t i = 0; i < n; ++i) out[i] = {fi.labels[i], scratch[i]};
+    return {out.data(), n};
+}
+
+void write_counter(ExpositionWriter &w, std::string_view name, std::string_view help,
+                   std::uint64_t value, MetricType type = MetricType::counter) {
+    w.family(name, help, type);
+    w.sample("", static_cast<double>(value));
+}
+
+}  // namespace
+
+std::string render(const SeriesStore &store, const RenderInputs &in) {
+    // Group by family and labels; a histogram can have several records (bounds changed
+    // by a reload) that show as one series.
+    std::array<std::map<std::string_view, std::vector<std::uint64_t>>, kFamilyCount> groups;
+    std::vector<std::uint64_t> sum;
+    const std::size_t nb = in.bounds.size();
+
+    for (const Record *r = store.newest(); r != nullptr; r = r->next) {
+        const FamilyInfo &fi = info(r->family);
+        accumulate(*r, in.live_slots, store.slot_count(), sum);
+        // Overflow series exist from the start; they show once something fell into them.
+        if (r->overflow && std::all_of(sum.begin(), sum.end(), [](auto v) { return v == 0; })) {
+            continue;
+        }
+        auto &series = groups[static_cast<std::size_t>(r->family)][r->key()];
+        if (fi.type != MetricType::histogram) {
+            if (series.empty()) series.assign(1, 0);
+            series[0] += sum[0];
+            continue;
+        }
+        if (series.empty()) series.assign(nb + 2, 0);  // cumulative buckets, +Inf, sum
+        std::span<const std::uint64_t> counts(sum.data(), r->bound_count + 1u);
+        fold_histogram(r->bounds(), counts, in.bounds, std::span(series.data(), nb + 1));
+        series[nb + 1] += sum[r->bound_count + 1u];
+    }
+
+    ExpositionWriter w(in.format);
+    w.buffer().reserve(4096);
+    Labels labels{};
+    std::vector<std::string_view> scratch;
+    std::vector<std::string> le;
+    for (double b : in.bounds) {
+        std::string s;
+        append_number(s, b);
+        le.push_back(std::move(s));
+    }
+
+    for (std::size_t f = 0; f < kFamilyCount; ++f) {
+        if (groups[f].empty()) continue;
+        const FamilyInfo &fi = kFamilies[f];
+        w.family(fi.name, fi.help, fi.type);
+        for (const auto &[key, v] : groups[f]) {
+            auto ls = labels_of(fi, key, labels, scratch);
+            if (fi.type != MetricType::histogram) {
+                w.sample("", ls, static_cast<double>(v[0]));
+                continue;
+            }
+            for (std::size_t i = 0; i < nb; ++i) {
+                w.sample("_bucket", ls, static_cast<double>(v[i]), "le", le[i]);
+            }
+            w.sample("_bucket", ls, static_cast<double>(v[nb]), "le", "+Inf");
+            w.sample("_sum", ls, static_cast<double>(v[nb + 1]) / kTicksPerSecond);
+            w.sample("_count", ls, static_cast<double>(v[nb]));
+        }
+    }
+
+    if (in.connections) {
+        const ConnectionStats &c = *in.connections;
+        write_counter(w, "nginx_connections_accepted_total", "Client connections accepted.",
+                      c.accepted);
+        write_counter(w, "nginx_connections_handled_total", "Client connections handled.",
+                      c.handled);
+        w.family("nginx_connections", "Client connections by state.", MetricType::gauge);
+        const std::pair<std::string_view, std::uint64_t> states[] = {
+            {"active", c.active}, {"reading", c.reading}, {"writing", c.writing},
+            {"waiting", c.waiting}};
+        for (const auto &[state, value] : states) {
+            std::array<Label, 1> l{{{"state", state}}};
+            w.sample("", l, static_cast<double>(value));
+        }
+    }
+    write_counter(w, "nginx_connections_limit", "worker_connections times worker processes.",
+                  in.connection_limit, MetricType::gauge);
+    write_counter(w, "nginx_pulse_series", "Series held in the shared zone.", store.series(),
+                  MetricType::gauge);
+    write_counter(w, "nginx_pulse_series_limit", "The series budget (pulse_max_series).",
+                  in.series_limit, MetricType::gauge);
+    write_counter(w, "nginx_pulse_series_dropped_total",
+                  "Series refused for budget or memory and folded into __overflow__.",
+                  store.dropped());
+    w.family("nginx_pulse_shm_bytes", "Shared zone bytes by state.", MetricType::gauge);
+    {
+        std::array<Label, 1> used{{{"state", "used"}}}, free{{{"state", "free"}}};
+        w.sample("", used, static_cast<double>(in.shm_used_bytes));
+        w.sample("", free, static_cast<double>(in.shm_free_bytes));
+    }
+    w.family("nginx_pulse_info", "pulse module and nginx versions.", MetricType::gauge);
+    std::array<Label, 2> versions{{{"version", in.module_version}, {"nginx_version", in.server_version}}};
+    w.sample("", versions, 1.0);
+    return w.finish();
+}
+
+}  // namespace pulse

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs, by Debian package name, whatever the build, the demo and the tests need and
+# this machine lacks. Safe to run again: it asks apt only for what is missing.
+set -euo pipefail
+
+packages=(
+  g++ make cmake pkg-config ca-certificates curl
+  nginx-core nginx-dev
+  libgtest-dev libgmock-dev
+  prometheus-cpp-dev libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev libssl-dev
+  python3 python3-pytest
+  apache2-utils wrk valgrind
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+((${#missing[@]})) || exit 0
+
+echo "install-deps: installing ${missing[*]}"
+sudo=()
+[ "$(id -u)" = 0 ] || sudo=(sudo)
+
+# A package's maintainer script must not start a system nginx listening on port 80:
+# tests only ever listen on loopback ports they pick themselves.
+made_policy=0
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+  "${sudo[@]}" chmod 755 /usr/sbin/policy-rc.d
+  made_policy=1
+fi
+cleanup() { if ((made_policy)); then "${sudo[@]}" rm -f /usr/sbin/policy-rc.d; fi; }
+trap cleanup EXIT
+
+export DEBIAN_FRONTEND=noninteractive
+if ! "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"; then
+  "${sudo[@]}" apt-get update
+  "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+fi

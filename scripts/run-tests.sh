@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# make test: unit tests (ctest), the same under AddressSanitizer + UBSan, and the
+# integration tests against the real nginx, Prometheus and promtool. Prints one closing
+# line, "tests: N passed, N failed", and exits non-zero when anything failed.
+set -uo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "$1" && pwd)
+jobs=$(nproc)
+passed=0
+failed=0
+failures=()
+
+suite() {
+  local name=$1
+  shift
+  echo
+  echo "=== $name"
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+  fi
+}
+
+unit() {
+  ctest --test-dir "$build/cmake" --output-on-failure -j "$jobs"
+}
+
+sanitized_unit() {
+  cmake -S "$repo" -B "$build/cmake-sanitize" -DCMAKE_BUILD_TYPE=Debug -DPULSE_SANITIZE=ON >/dev/null &&
+    cmake --build "$build/cmake-sanitize" -j "$jobs" >/dev/null &&
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+      ctest --test-dir "$build/cmake-sanitize" --output-on-failure -j "$jobs"
+}
+
+integration() {
+  PULSE_BUILD_DIR=$build /usr/bin/python3 -m pytest -q -p no:cacheprovider "$repo/tests/integration"
+}
+
+suite "unit tests" unit
+suite "unit tests under ASan+UBSan" sanitized_unit
+suite "integration tests (real nginx, Prometheus, promtool)" integration
+
+echo
+((failed == 0)) || printf 'failed suite: %s\n' "${failures[@]}"
+echo "tests: $passed passed, $failed failed"
+((failed == 0))
