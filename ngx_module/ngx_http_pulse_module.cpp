@@ -709,7 +709,9 @@ ngx_int_t pulse_init_zone(ngx_shm_zone_t *shm_zone, void *data) {
         auto ccf = reinterpret_cast<ngx_core_conf_t *>(ngx_get_conf(ctx->cycle->conf_ctx, ngx_core_module));
         ngx_int_t workers = ccf->worker_processes > 0 ? ccf->worker_processes : 1;
         auto slots = static_cast<std::uint32_t>(ngx_min(2 * workers + 2, (ngx_int_t)pulse::kMaxSlots));
-        auto table = static_cast<std::uint32_t>(ngx_max(ctx->pmcf->max_series, (ngx_uint_t)1024));
+        // Lookup table: a bucket per budgeted series, but never more than 1/16 of the zone.
+        size_t table_cap = shm_zone->shm.size / 16 / sizeof(void *);
+        auto table = static_cast<std::uint32_t>(ngx_max(ngx_min(ctx->pmcf->max_series, table_cap), (size_t)64));
 
         size_t len = sizeof(" in pulse_zone \"\"") + shm_zone->shm.name.len;
         shpool->log_ctx = static_cast<u_char *>(ngx_slab_alloc(shpool, len));
