@@ -112,11 +112,7 @@ char *pulse_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child);
 ngx_int_t pulse_postconfiguration(ngx_conf_t *cf);
 ngx_int_t pulse_init_process(ngx_cycle_t *cycle);
 
-ngx_conf_enum_t pulse_status_codes_values[] = {
-    {ngx_string("class"), PULSE_STATUS_CLASS},
-    {ngx_string("exact"), PULSE_STATUS_EXACT},
-    {ngx_null_string, 0},
-};
+char *pulse_status_codes(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 ngx_command_t pulse_commands[] = {
     {ngx_string("pulse_zone"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE2, pulse_zone,
@@ -133,8 +129,7 @@ ngx_command_t pulse_commands[] = {
      NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     {ngx_string("pulse_status_codes"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
-     ngx_conf_set_enum_slot, NGX_HTTP_LOC_CONF_OFFSET, offsetof(pulse_loc_conf_t, status_codes),
-     pulse_status_codes_values},
+     pulse_status_codes, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     {ngx_string("pulse_exporter"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, pulse_exporter,
      NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     ngx_null_command,
@@ -818,6 +813,25 @@ char *pulse_max_series(ngx_conf_t *cf, ngx_command_t *, void *conf) {
         return static_cast<char *>(NGX_CONF_ERROR);
     }
     pmcf->max_series = static_cast<ngx_uint_t>(n);
+    return NGX_CONF_OK;
+}
+
+char *pulse_status_codes(ngx_conf_t *cf, ngx_command_t *, void *conf) {
+    auto plcf = static_cast<pulse_loc_conf_t *>(conf);
+    if (plcf->status_codes != NGX_CONF_UNSET_UINT) return const_cast<char *>("is duplicate");
+    auto value = static_cast<ngx_str_t *>(cf->args->elts);
+    if (view(value[1]) == "class") {
+        plcf->status_codes = PULSE_STATUS_CLASS;
+    } else if (view(value[1]) == "exact") {
+        plcf->status_codes = PULSE_STATUS_EXACT;
+    } else {
+        // nginx's enum slot would not name the directive.
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"pulse_status_codes\" directive, "
+                           "it must be \"class\" or \"exact\"",
+                           &value[1]);
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
     return NGX_CONF_OK;
 }
 

@@ -5,6 +5,7 @@
 #include <new>
 #include <string>
 
+#include "core/buckets.h"
 #include "core/labels.h"
 
 namespace pulse {
@@ -81,6 +82,9 @@ ZoneHeader *SeriesStore::create(Arena &arena, std::uint32_t slots, std::uint32_t
                                              true);
         if (h->fallback[f] == nullptr) return nullptr;
     }
+    h->sink = store.create_record(arena, Family::request_duration, "", {}, 0, true, false,
+                                  histogram_value_count(kMaxBuckets));
+    if (h->sink == nullptr) return nullptr;
     h->magic = kZoneMagic;
     return h;
 }
@@ -102,12 +106,12 @@ std::uint64_t *SeriesStore::allocate_values(Arena &arena, std::uint32_t count) {
 
 Record *SeriesStore::create_record(Arena &arena, Family family, std::string_view key,
                                    std::span<const double> bounds, std::uint64_t hash,
-                                   bool overflow) {
+                                   bool overflow, bool linked, std::uint32_t values_wanted) {
     if (key.size() > 0xffff || bounds.size() > 0xff) return nullptr;
     std::size_t size = sizeof(Record) + bounds.size_bytes() + key.size();
     void *mem = arena.allocate(size);
     if (mem == nullptr) return nullptr;
-    std::uint32_t count = value_count(family, bounds);
+    std::uint32_t count = values_wanted ? values_wanted : value_count(family, bounds);
     std::uint64_t *values = allocate_values(arena, count);
     if (values == nullptr) return nullptr;  // the record's bytes stay unused in the zone
 
@@ -121,6 +125,7 @@ Record *SeriesStore::create_record(Arena &arena, Family family, std::string_view
     r->overflow = overflow;
     std::memcpy(r + 1, bounds.data(), bounds.size_bytes());
     std::memcpy(reinterpret_cast<char *>(r + 1) + bounds.size_bytes(), key.data(), key.size());
+    if (!linked) return r;
 
     std::uint32_t bucket = static_cast<std::uint32_t>(hash % h_->table_size);
     r->chain = h_->table[bucket];
@@ -162,7 +167,13 @@ Record *SeriesStore::resolve(Arena &arena, Family family, std::string_view key,
     std::string okey = overflow_key(family);
     if (Record *r = find(family, okey, bounds)) return r;
     Record *r = create_record(arena, family, okey, bounds, series_hash(family, okey, bounds), true);
-    return r != nullptr ? r : h_->fallback[static_cast<std::size_t>(family)];
+    if (r != nullptr) return r;
+    Record *fallback = h_->fallback[static_cast<std::size_t>(family)];
+    // The caller indexes a histogram by its own bounds: never hand it a smaller one.
+    if (info(family).type == MetricType::histogram && !same_bounds(fallback->bounds(), bounds)) {
+        return h_->sink;
+    }
+    return fallback;
 }
 
 void SeriesStore::prepare_overflow(Arena &arena, std::span<const double> bounds) {

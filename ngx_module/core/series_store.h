@@ -72,6 +72,9 @@ struct ZoneHeader {
     std::uint32_t chunk_used;  // values handed out of the current chunk
     std::int32_t owner[kMaxSlots];  // atomic: pid owning each slot, 0 = never used
     Record *fallback[kFamilyCount];  // overflow records made with the zone: never fail
+    // Where a histogram goes when memory is spent and no overflow record has its bounds
+    // (buckets changed by a reload into a full zone): room for any bounds, never shown.
+    Record *sink;
 };
 
 // Histograms keep one count per bucket plus +Inf, then the sum (in the family's ticks).
@@ -134,7 +137,8 @@ public:
 
 private:
     Record *create_record(Arena &arena, Family family, std::string_view key,
-                          std::span<const double> bounds, std::uint64_t hash, bool overflow);
+                          std::span<const double> bounds, std::uint64_t hash, bool overflow,
+                          bool linked = true, std::uint32_t values = 0);
     std::uint64_t *allocate_values(Arena &arena, std::uint32_t count);
 
     ZoneHeader *h_;

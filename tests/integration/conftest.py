@@ -76,3 +76,21 @@ def prometheus_factory(tmp_path_factory):
     for prom in instances:
         prom.stop()
         print(f"--- {prom.log_path} (tail) ---\n{ph.tail(prom.log_path, 20)}")
+
+
+@pytest.fixture
+def sidecar_factory(tmp_path_factory):
+    """sidecar_factory(scrape_url, *flags) -> a started ph.Sidecar, stopped at teardown."""
+    made = []
+
+    def make(scrape_url, *args):
+        if not ph.sidecar_path().is_file():
+            pytest.fail(f"sidecar not built: run make (no {ph.sidecar_path()})", pytrace=False)
+        s = ph.Sidecar(scrape_url, *args, base=tmp_path_factory)
+        made.append(s)
+        return s.start()
+
+    yield make
+    for s in made:
+        s.stop()
+        print(f"--- {s.log_path} (tail) ---\n{ph.tail(s.log_path, 30)}")

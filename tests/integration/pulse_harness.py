@@ -961,3 +961,61 @@ class Prometheus:
                 self.proc.wait(timeout=10)
         self._log.close()
         self.proc = None
+
+
+# -- pulse-sidecar
+
+def sidecar_path():
+    return build_dir() / "pulse-sidecar"
+
+
+class Sidecar:
+    """`pulse-sidecar run` on a free loopback port; args are extra flags."""
+
+    def __init__(self, scrape_url, *args, base=None):
+        path = sidecar_path()
+        if not path.is_file():
+            raise HarnessError(f"sidecar not built: run make (no {path})")
+        self.port = free_port()
+        self.dir = _fresh_dir(base, "sidecar")
+        self.log_path = self.dir / "sidecar.log"
+        self.cmd = [str(path), "run", "--scrape", scrape_url,
+                    "--listen", f"{LOOPBACK}:{self.port}", *args]
+        self.proc = None
+
+    def start(self):
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.cmd, stdout=self._log, stderr=subprocess.STDOUT)
+        wait_for(lambda: self.proc.poll() is not None or port_open(self.port),
+                 message=f"sidecar on port {self.port}")
+        if self.proc.poll() is not None:
+            raise HarnessError(f"sidecar exited {self.proc.returncode}:\n{tail(self.log_path)}")
+        return self
+
+    def url(self, path):
+        return f"http://{LOOPBACK}:{self.port}{path}"
+
+    def get(self, path, **kw):
+        return http_get(self.url(path), **kw)
+
+    def signals(self):
+        status, _, body = self.get("/signals")
+        assert status == 200, body
+        return json.loads(body)
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout=10):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self._log.close()
+        self.rc = self.proc.returncode
+        self.proc = None

@@ -83,9 +83,25 @@ TEST(ValidateBounds, RejectsBadLists) {
 
 TEST(MillisecondThresholds, RoundsBinaryNearWholeMillisecondsAndFloorsTheRest) {
     const double bounds[] = {0.005, 0.57, 0.29, 1, 2.5, 0.0005};
-    ASSERT_LT(0.57 * 1000.0, 570.0) << "premise: 0.57*1000 is below 570 in binary";
     EXPECT_EQ(millisecond_thresholds(bounds),
               (std::vector<std::uint64_t>{5, 570, 290, 1000, 2500, 0}));
+}
+
+TEST(MillisecondThresholds, BoundsWhoseBinaryProductFallsJustBelowAWholeNumber) {
+    // (0.57 * 1000.0 happens to round to exactly 570.0 in IEEE double; these do not.)
+    struct Case {
+        double bound;
+        std::uint64_t ms;
+    };
+    const Case cases[] = {{1.001, 1001}, {2.01, 2010}, {4.02, 4020}, {8.11, 8110}, {0.57, 570}};
+    for (const auto &c : cases) {
+        SCOPED_TRACE(c.bound);
+        if (c.bound != 0.57) {
+            ASSERT_LT(c.bound * 1000.0, static_cast<double>(c.ms)) << "premise of the case";
+        }
+        const double b[] = {c.bound};
+        EXPECT_EQ(millisecond_thresholds(b).at(0), c.ms);
+    }
 }
 
 TEST(MillisecondThresholds, DefaultBucketsAndFractionalMilliseconds) {
