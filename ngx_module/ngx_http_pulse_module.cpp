@@ -490,6 +490,12 @@ ngx_int_t pulse_header_filter(ngx_http_request_t *r) {
                     }
                     ctx->websocket = c->websocket;
                     pulse::SeriesStore::add(*ctx->websocket, 1);
+                    // An upgraded connection is a websocket now, not a request in flight:
+                    // a drain waits for requests, and reports websockets.
+                    if (ctx->in_flight != nullptr) {
+                        pulse::SeriesStore::sub(*ctx->in_flight, 1);
+                        ctx->in_flight = nullptr;
+                    }
                 }
             } catch (const std::exception &e) {
                 ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "pulse: %s", e.what());

@@ -162,7 +162,10 @@ def test_websocket_connections_gauge_follows_open_upgrades(nginx_factory, upstre
     clients = [ph.WebSocketClient("127.0.0.1", ng.port("http"), "/ws") for _ in range(3)]
     try:
         assert clients[0].echo(b"ping") == b"ping"
-        assert scrape(ng).value("nginx_http_websocket_connections", **gauge) == 3
+        e = scrape(ng)
+        assert e.value("nginx_http_websocket_connections", **gauge) == 3
+        # Upgraded connections are not requests in flight (a drain does not wait for them).
+        assert e.value("nginx_http_requests_in_flight", server="shop.example") == 0
         clients.pop().close()
         ph.wait_for(lambda: scrape(ng).value("nginx_http_websocket_connections", **gauge) == 2,
                     message="gauge drops when a websocket closes")
