@@ -19,7 +19,7 @@ module:
 	@echo "built $(BUILD)/ngx_http_pulse_module.so"
 
 cmake:
-	@cmake -S . -B $(CMAKE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake -S . -B $(CMAKE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPULSE_COPY_TO=$(abspath $(BUILD)) >/dev/null
 	@cmake --build $(CMAKE_BUILD) -j $(JOBS)
 
 demo: build

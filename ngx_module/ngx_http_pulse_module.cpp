@@ -8,6 +8,7 @@ extern "C" {
 #include <nginx.h>
 }
 
+#include <array>
 #include <cerrno>
 #include <csignal>
 #include <exception>
@@ -61,19 +62,17 @@ struct pulse_loc_conf_t {
     LocationCache *cache;  // this worker's series for this location, made on first use
 };
 
-// Per request; lives in pool-cleanup storage so internal redirects, which clear module
-// contexts, cannot lose it, and the gauges it raised are lowered whatever ends the request.
-struct pulse_request_ctx_t {
-    std::uint64_t *in_flight;
-    std::uint64_t *websocket;
-};
-static_assert(std::is_trivially_destructible_v<pulse_request_ctx_t>);
+// A request needs no context of its own: a gauge it raised is a pool cleanup whose data
+// is the gauge's value, lowered when the request's pool goes, whatever ended the request,
+// and found again in the pool's cleanups (internal redirects clear module contexts).
 
 enum : ngx_uint_t { PULSE_STATUS_CLASS = 0, PULSE_STATUS_EXACT = 1 };
 
 constexpr unsigned kExactStatuses = 500;  // 100..599
 
 struct LocationCache {
+    const std::uint64_t *thresholds;  // the histogram bounds in whole milliseconds
+    std::size_t threshold_count;
     std::uint64_t *requests[pulse::kMethodCount][pulse::kStatusClassCount];
     std::uint64_t **exact;  // [kMethodCount * kExactStatuses], made on first exact status
     std::uint64_t *duration;
@@ -228,27 +227,34 @@ std::uint64_t *resolve(const pulse_main_conf_t *pmcf, Family family, const std::
     return r->slot_values(g_slot);
 }
 
-void observe(std::uint64_t *histogram, std::span<const std::uint64_t> thresholds,
+inline void observe(std::uint64_t *histogram, std::span<const std::uint64_t> thresholds,
              std::uint64_t ms) {
     pulse::SeriesStore::add(histogram[pulse::bucket_index(thresholds, ms)], 1);
     pulse::SeriesStore::add(histogram[thresholds.size() + 1], ms);
 }
 
-pulse::Method method_of(ngx_http_request_t *r) {
-    switch (r->method) {
-        case NGX_HTTP_GET: return pulse::Method::get;
-        case NGX_HTTP_HEAD: return pulse::Method::head;
-        case NGX_HTTP_POST: return pulse::Method::post;
-        case NGX_HTTP_PUT: return pulse::Method::put;
-        case NGX_HTTP_DELETE: return pulse::Method::del;
-        case NGX_HTTP_PATCH: return pulse::Method::patch;
-        case NGX_HTTP_OPTIONS: return pulse::Method::options;
+// nginx's methods are bits; the label is found by the bit's position.
+constexpr std::array<pulse::Method, 32> kMethodByBit = [] {
+    std::array<pulse::Method, 32> table{};
+    table.fill(pulse::Method::other);
+    auto set = [&](unsigned bit, pulse::Method m) { table[static_cast<std::size_t>(__builtin_ctz(bit))] = m; };
+    set(NGX_HTTP_GET, pulse::Method::get);
+    set(NGX_HTTP_HEAD, pulse::Method::head);
+    set(NGX_HTTP_POST, pulse::Method::post);
+    set(NGX_HTTP_PUT, pulse::Method::put);
+    set(NGX_HTTP_DELETE, pulse::Method::del);
+    set(NGX_HTTP_PATCH, pulse::Method::patch);
+    set(NGX_HTTP_OPTIONS, pulse::Method::options);
 #ifdef NGX_HTTP_CONNECT
-        case NGX_HTTP_CONNECT: return pulse::Method::connect;
+    set(NGX_HTTP_CONNECT, pulse::Method::connect);
 #endif
-        case NGX_HTTP_TRACE: return pulse::Method::trace;
-        default: return pulse::Method::other;
-    }
+    set(NGX_HTTP_TRACE, pulse::Method::trace);
+    return table;
+}();
+
+inline pulse::Method method_of(ngx_http_request_t *r) {
+    return r->method ? kMethodByBit[static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(r->method)))]
+                     : pulse::Method::other;
 }
 
 ngx_uint_t status_of(ngx_http_request_t *r) {
@@ -287,11 +293,15 @@ std::uint64_t *status_counter(std::uint64_t *(&classes)[pulse::kStatusClassCount
     return *slot;
 }
 
-LocationCache *location_cache(ngx_http_request_t *r, pulse_loc_conf_t *plcf,
-                              const pulse_main_conf_t *pmcf, const pulse_srv_conf_t *pscf) {
-    if (plcf->cache != nullptr) return plcf->cache;
+[[gnu::noinline, gnu::cold]] LocationCache *make_location_cache(ngx_http_request_t *r,
+                                                                 pulse_loc_conf_t *plcf,
+                                                                 const pulse_main_conf_t *pmcf,
+                                                                 const pulse_srv_conf_t *pscf) {
+    if (!g_slot_ready) return nullptr;
     auto c = static_cast<LocationCache *>(ngx_calloc(sizeof(LocationCache), r->connection->log));
     if (c == nullptr) return nullptr;
+    c->thresholds = static_cast<const std::uint64_t *>(pmcf->thresholds->elts);
+    c->threshold_count = pmcf->thresholds->nelts;
     std::string key = pulse::encode_key({view(pscf->label), view(plcf->name)});
     c->duration = resolve(pmcf, Family::request_duration, key);
     c->response_bytes = resolve(pmcf, Family::response_bytes, key);
@@ -300,54 +310,54 @@ LocationCache *location_cache(ngx_http_request_t *r, pulse_loc_conf_t *plcf,
     return c;
 }
 
-void pulse_request_cleanup(void *data) {
-    auto ctx = static_cast<pulse_request_ctx_t *>(data);
-    if (ctx->in_flight != nullptr) pulse::SeriesStore::sub(*ctx->in_flight, 1);
-    if (ctx->websocket != nullptr) pulse::SeriesStore::sub(*ctx->websocket, 1);
+inline LocationCache *location_cache(ngx_http_request_t *r, pulse_loc_conf_t *plcf,
+                                     const pulse_main_conf_t *pmcf, const pulse_srv_conf_t *pscf) {
+    return plcf->cache != nullptr ? plcf->cache : make_location_cache(r, plcf, pmcf, pscf);
 }
 
-// The request's context; after an internal redirect cleared r->ctx it is found again in
-// the pool's cleanups, as the realip module does.
-pulse_request_ctx_t *request_ctx(ngx_http_request_t *r, bool create) {
-    auto ctx = static_cast<pulse_request_ctx_t *>(ngx_http_get_module_ctx(r, ngx_http_pulse_module));
-    if (ctx != nullptr) return ctx;
+void pulse_in_flight_done(void *data) { pulse::SeriesStore::sub(*static_cast<std::uint64_t *>(data), 1); }
+
+void pulse_websocket_done(void *data) { pulse::SeriesStore::sub(*static_cast<std::uint64_t *>(data), 1); }
+
+ngx_pool_cleanup_t *find_cleanup(ngx_http_request_t *r, ngx_pool_cleanup_pt handler) {
     for (ngx_pool_cleanup_t *cln = r->pool->cleanup; cln != nullptr; cln = cln->next) {
-        if (cln->handler == pulse_request_cleanup) {
-            ctx = static_cast<pulse_request_ctx_t *>(cln->data);
-            ngx_http_set_ctx(r, ctx, ngx_http_pulse_module);
-            return ctx;
-        }
+        if (cln->handler == handler) return cln;
     }
-    if (!create) return nullptr;
-    ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(r->pool, sizeof(pulse_request_ctx_t));
-    if (cln == nullptr) return nullptr;
-    ctx = static_cast<pulse_request_ctx_t *>(cln->data);
-    ctx->in_flight = nullptr;
-    ctx->websocket = nullptr;
-    cln->handler = pulse_request_cleanup;
-    ngx_http_set_ctx(r, ctx, ngx_http_pulse_module);
-    return ctx;
+    return nullptr;
 }
 
-// POST_READ: the request is read; count it in flight until its pool is freed.
-ngx_int_t pulse_post_read_handler(ngx_http_request_t *r) {
-    if (r != r->main || !g_slot_ready) return NGX_DECLINED;
-    auto plcf = static_cast<pulse_loc_conf_t *>(ngx_http_get_module_loc_conf(r, ngx_http_pulse_module));
-    if (!plcf->metrics) return NGX_DECLINED;
+// Takes the request out of the in-flight gauge early (the scrape itself, an upgrade).
+void leave_in_flight(ngx_http_request_t *r) {
+    if (ngx_pool_cleanup_t *cln = find_cleanup(r, pulse_in_flight_done)) {
+        pulse_in_flight_done(cln->data);
+        cln->handler = nullptr;  // ngx_destroy_pool skips it
+    }
+}
+
+[[gnu::noinline, gnu::cold]] std::uint64_t *resolve_in_flight(ngx_http_request_t *r,
+                                                              pulse_srv_conf_t *pscf) {
     try {
-        auto pscf = static_cast<pulse_srv_conf_t *>(ngx_http_get_module_srv_conf(r, ngx_http_pulse_module));
-        if (pscf->in_flight == nullptr) {
-            pscf->in_flight = resolve(main_conf(r), Family::requests_in_flight,
-                                      pulse::encode_key({view(pscf->label)}));
-        }
-        pulse_request_ctx_t *ctx = request_ctx(r, true);
-        if (ctx != nullptr && ctx->in_flight == nullptr) {
-            ctx->in_flight = pscf->in_flight;
-            pulse::SeriesStore::add(*ctx->in_flight, 1);
-        }
+        pscf->in_flight = resolve(main_conf(r), Family::requests_in_flight,
+                                  pulse::encode_key({view(pscf->label)}));
     } catch (const std::exception &e) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "pulse: %s", e.what());
     }
+    return pscf->in_flight;
+}
+
+// POST_READ: the request is read; it is in flight until its pool is freed.
+ngx_int_t pulse_post_read_handler(ngx_http_request_t *r) {
+    if (!g_slot_ready) return NGX_DECLINED;
+    auto plcf = static_cast<pulse_loc_conf_t *>(ngx_http_get_module_loc_conf(r, ngx_http_pulse_module));
+    if (!plcf->metrics) return NGX_DECLINED;
+    auto pscf = static_cast<pulse_srv_conf_t *>(ngx_http_get_module_srv_conf(r, ngx_http_pulse_module));
+    std::uint64_t *in_flight = pscf->in_flight;
+    if (in_flight == nullptr && (in_flight = resolve_in_flight(r, pscf)) == nullptr) return NGX_DECLINED;
+    ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == nullptr) return NGX_DECLINED;
+    cln->handler = pulse_in_flight_done;
+    cln->data = in_flight;
+    pulse::SeriesStore::add(*in_flight, 1);
     return NGX_DECLINED;
 }
 
@@ -423,84 +433,103 @@ void count_upstreams(ngx_http_request_t *r, pulse_main_conf_t *pmcf, bool exact)
     }
 }
 
-// LOG: the request is done; count it.
-ngx_int_t pulse_log_handler(ngx_http_request_t *r) {
-    if (!g_slot_ready) return NGX_OK;
-    auto plcf = static_cast<pulse_loc_conf_t *>(ngx_http_get_module_loc_conf(r, ngx_http_pulse_module));
-    if (!plcf->metrics) return NGX_OK;
+// The first request of a location, or of a (method, status), in this worker: find or
+// make the series and keep them in the location's cache.
+[[gnu::noinline, gnu::cold]] std::uint64_t *request_counter_slow(ngx_http_request_t *r,
+                                                                pulse_loc_conf_t *plcf,
+                                                                pulse::Method method,
+                                                                unsigned status) {
     try {
         pulse_main_conf_t *pmcf = main_conf(r);
         auto pscf = static_cast<pulse_srv_conf_t *>(ngx_http_get_module_srv_conf(r, ngx_http_pulse_module));
         LocationCache *c = location_cache(r, plcf, pmcf, pscf);
-        if (c == nullptr) return NGX_OK;
-
+        if (c == nullptr) return nullptr;
         bool exact = plcf->status_codes == PULSE_STATUS_EXACT;
-        auto method = method_of(r);
-        auto status = static_cast<unsigned>(status_of(r));
         auto m = static_cast<std::size_t>(method);
-        std::uint64_t **exact_table = c->exact ? c->exact + m * kExactStatuses : nullptr;
-        std::uint64_t *counter = nullptr;
-        if (exact && status >= 100 && status <= 599 && exact_table && exact_table[status - 100]) {
-            counter = exact_table[status - 100];
-        } else if (!exact || status < 100 || status > 599) {
-            counter = c->requests[m][pulse::status_class_index(status)];
+        if (exact && c->exact == nullptr) {
+            c->exact = static_cast<std::uint64_t **>(ngx_calloc(
+                sizeof(std::uint64_t *) * kExactStatuses * pulse::kMethodCount, r->connection->log));
+            if (c->exact == nullptr) return nullptr;
         }
-        if (counter == nullptr) {
-            if (exact && c->exact == nullptr) {
-                c->exact = static_cast<std::uint64_t **>(ngx_calloc(
-                    sizeof(std::uint64_t *) * kExactStatuses * pulse::kMethodCount, r->connection->log));
-                if (c->exact == nullptr) return NGX_OK;
-            }
-            std::uint64_t **table = exact ? c->exact + m * kExactStatuses : nullptr;
-            counter = status_counter(c->requests[m], table, exact, status, pmcf, Family::requests,
-                                     {view(pscf->label), view(plcf->name),
-                                      pulse::method_label(method)},
-                                     r->connection->log);
-            if (counter == nullptr) return NGX_OK;
-        }
-        pulse::SeriesStore::add(*counter, 1);
+        std::uint64_t **table = exact ? c->exact + m * kExactStatuses : nullptr;
+        return status_counter(c->requests[m], table, exact, status, pmcf, Family::requests,
+                              {view(pscf->label), view(plcf->name), pulse::method_label(method)},
+                              r->connection->log);
+    } catch (const std::exception &e) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "pulse: %s", e.what());
+        return nullptr;
+    }
+}
 
-        ngx_time_t *tp = ngx_timeofday();
-        ngx_msec_int_t ms = (tp->sec - r->start_sec) * 1000 + (tp->msec - r->start_msec);
-        observe(c->duration, thresholds_of(pmcf), static_cast<std::uint64_t>(ngx_max(ms, 0)));
-        pulse::SeriesStore::add(*c->response_bytes, static_cast<std::uint64_t>(r->connection->sent));
-        pulse::SeriesStore::add(*c->request_bytes, static_cast<std::uint64_t>(r->request_length));
-
-        count_upstreams(r, pmcf, exact);
+[[gnu::noinline]] void count_upstreams_safely(ngx_http_request_t *r, pulse_loc_conf_t *plcf) {
+    try {
+        count_upstreams(r, main_conf(r), plcf->status_codes == PULSE_STATUS_EXACT);
     } catch (const std::exception &e) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "pulse: %s", e.what());
     }
+}
+
+// LOG: the request is done; count it. After the first request of each kind this is a
+// few loads and atomic adds: no lock, no allocation, no search.
+ngx_int_t pulse_log_handler(ngx_http_request_t *r) {
+    auto plcf = static_cast<pulse_loc_conf_t *>(ngx_http_get_module_loc_conf(r, ngx_http_pulse_module));
+    if (!plcf->metrics) return NGX_OK;
+
+    auto status = static_cast<unsigned>(status_of(r));
+    pulse::Method method = method_of(r);
+    auto m = static_cast<std::size_t>(method);
+    LocationCache *c = plcf->cache;
+    std::uint64_t *counter = nullptr;
+    if (c != nullptr) {
+        if (plcf->status_codes != PULSE_STATUS_EXACT || status - 100u >= kExactStatuses) {
+            counter = c->requests[m][pulse::status_class_index(status)];
+        } else if (c->exact != nullptr) {
+            counter = c->exact[m * kExactStatuses + (status - 100u)];
+        }
+    }
+    if (counter == nullptr) {
+        counter = request_counter_slow(r, plcf, method, status);
+        if (counter == nullptr) return NGX_OK;
+        c = plcf->cache;
+    }
+    pulse::SeriesStore::add(*counter, 1);
+
+    ngx_time_t *tp = ngx_timeofday();
+    ngx_msec_int_t ms = (tp->sec - r->start_sec) * 1000 + (tp->msec - r->start_msec);
+    observe(c->duration, {c->thresholds, c->threshold_count}, static_cast<std::uint64_t>(ngx_max(ms, 0)));
+    pulse::SeriesStore::add(*c->response_bytes, static_cast<std::uint64_t>(r->connection->sent));
+    pulse::SeriesStore::add(*c->request_bytes, static_cast<std::uint64_t>(r->request_length));
+
+    if (r->upstream_states != nullptr && r->upstream_states->nelts != 0) count_upstreams_safely(r, plcf);
     return NGX_OK;
 }
 
-// Header filter: an upgraded (websocket) connection is open from its 101 until the
-// request's pool is freed.
-ngx_int_t pulse_header_filter(ngx_http_request_t *r) {
-    if (r == r->main && g_slot_ready && r->headers_out.status == NGX_HTTP_SWITCHING_PROTOCOLS) {
-        auto plcf = static_cast<pulse_loc_conf_t *>(ngx_http_get_module_loc_conf(r, ngx_http_pulse_module));
-        if (plcf->metrics) {
-            try {
-                auto pscf = static_cast<pulse_srv_conf_t *>(ngx_http_get_module_srv_conf(r, ngx_http_pulse_module));
-                LocationCache *c = location_cache(r, plcf, main_conf(r), pscf);
-                pulse_request_ctx_t *ctx = request_ctx(r, true);
-                if (c != nullptr && ctx != nullptr && ctx->websocket == nullptr) {
-                    if (c->websocket == nullptr) {
-                        c->websocket = resolve(main_conf(r), Family::websocket_connections,
-                                               pulse::encode_key({view(pscf->label), view(plcf->name)}));
-                    }
-                    ctx->websocket = c->websocket;
-                    pulse::SeriesStore::add(*ctx->websocket, 1);
-                    // An upgraded connection is a websocket now, not a request in flight:
-                    // a drain waits for requests, and reports websockets.
-                    if (ctx->in_flight != nullptr) {
-                        pulse::SeriesStore::sub(*ctx->in_flight, 1);
-                        ctx->in_flight = nullptr;
-                    }
-                }
-            } catch (const std::exception &e) {
-                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "pulse: %s", e.what());
-            }
+// An upgraded (websocket) connection is open from its 101 until the request's pool is
+// freed; it leaves the in-flight gauge for the websocket gauge.
+[[gnu::noinline, gnu::cold]] void count_websocket(ngx_http_request_t *r, pulse_loc_conf_t *plcf) {
+    try {
+        auto pscf = static_cast<pulse_srv_conf_t *>(ngx_http_get_module_srv_conf(r, ngx_http_pulse_module));
+        LocationCache *c = location_cache(r, plcf, main_conf(r), pscf);
+        if (c == nullptr || find_cleanup(r, pulse_websocket_done) != nullptr) return;
+        if (c->websocket == nullptr) {
+            c->websocket = resolve(main_conf(r), Family::websocket_connections,
+                                   pulse::encode_key({view(pscf->label), view(plcf->name)}));
         }
+        ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(r->pool, 0);
+        if (cln == nullptr) return;
+        cln->handler = pulse_websocket_done;
+        cln->data = c->websocket;
+        pulse::SeriesStore::add(*c->websocket, 1);
+        leave_in_flight(r);
+    } catch (const std::exception &e) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "pulse: %s", e.what());
+    }
+}
+
+ngx_int_t pulse_header_filter(ngx_http_request_t *r) {
+    if (r->headers_out.status == NGX_HTTP_SWITCHING_PROTOCOLS && r == r->main && g_slot_ready) {
+        auto plcf = static_cast<pulse_loc_conf_t *>(ngx_http_get_module_loc_conf(r, ngx_http_pulse_module));
+        if (plcf->metrics) count_websocket(r, plcf);
     }
     return next_header_filter(r);
 }
@@ -545,10 +574,7 @@ ngx_int_t pulse_exporter_handler(ngx_http_request_t *r) {
     if (rc != NGX_OK) return rc;
 
     // The scrape is not one of the requests it reports as in flight.
-    if (pulse_request_ctx_t *ctx = request_ctx(r, false); ctx && ctx->in_flight) {
-        pulse::SeriesStore::sub(*ctx->in_flight, 1);
-        ctx->in_flight = nullptr;
-    }
+    leave_in_flight(r);
 
     std::string text;
     pulse::Format format = pulse::Format::prometheus_text;

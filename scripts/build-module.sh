@@ -30,4 +30,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   printf '%s' "$want" >"$stamp"
 fi
 make -s -C "$tree" -f objs/Makefile modules
-cp "$tree/objs/pulse/ngx_http_pulse_module.so" "$build/ngx_http_pulse_module.so"
+# Replace, never overwrite in place: a running nginx has the old file mapped.
+cp "$tree/objs/pulse/ngx_http_pulse_module.so" "$build/.ngx_http_pulse_module.so.new"
+mv -f "$build/.ngx_http_pulse_module.so.new" "$build/ngx_http_pulse_module.so"

@@ -24,11 +24,6 @@ Method method_from_name(std::string_view name) {
     return Method::other;
 }
 
-std::size_t status_class_index(unsigned status) {
-    if (status < 100 || status > 599) return kStatusClassCount - 1;
-    return status / 100 - 1;
-}
-
 std::string_view status_class_label(std::size_t index) { return kStatusClasses.at(index); }
 
 std::string status_label(unsigned status, bool exact) {

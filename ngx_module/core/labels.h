@@ -22,7 +22,9 @@ Method method_from_name(std::string_view name);
 // Status labels: "2xx" style classes, or the exact three-digit code. Values outside
 // 100..599 (a client that went away before a status existed) are "other".
 inline constexpr std::size_t kStatusClassCount = 6;  // 1xx..5xx, other
-std::size_t status_class_index(unsigned status);
+constexpr std::size_t status_class_index(unsigned status) {
+    return status - 100u < 500u ? status / 100 - 1 : kStatusClassCount - 1;
+}
 std::string_view status_class_label(std::size_t index);
 std::string status_label(unsigned status, bool exact);
 

@@ -123,7 +123,8 @@ Record *SeriesStore::create_record(Arena &arena, Family family, std::string_view
     r->family = family;
     r->bound_count = static_cast<std::uint8_t>(bounds.size());
     r->overflow = overflow;
-    std::memcpy(r + 1, bounds.data(), bounds.size_bytes());
+    // An empty span may have a null data(): memcpy must not see it, even for 0 bytes.
+    if (!bounds.empty()) std::memcpy(r + 1, bounds.data(), bounds.size_bytes());
     std::memcpy(reinterpret_cast<char *>(r + 1) + bounds.size_bytes(), key.data(), key.size());
     if (!linked) return r;
 

@@ -37,11 +37,20 @@ SERVER = """
 """
 
 
-def scrape(ng, port="http"):
-    status, headers, body = ph.http_get(ng.url(port, "/metrics"))
-    assert status == 200, body
-    assert headers.first("content-type").startswith("text/plain; version=0.0.4")
-    return Exposition(body)
+def scrape(ng, port="http", settle=True):
+    """The exposition once every request the client saw answered is counted: nginx
+    counts a request after sending its answer, and the scrape may reach the other
+    worker first. A request leaves the in-flight gauge only after it was counted."""
+    def once():
+        status, headers, body = ph.http_get(ng.url(port, "/metrics"))
+        assert status == 200, body
+        assert headers.first("content-type").startswith("text/plain; version=0.0.4")
+        return Exposition(body)
+
+    if not settle:
+        return once()
+    return ph.wait_for(lambda: (lambda e: e if e.total("nginx_http_requests_in_flight") == 0
+                                else None)(once()), message="no request in flight")
 
 
 def start(nginx_factory, upstream, workers=2):
@@ -147,7 +156,7 @@ def test_in_flight_counts_open_requests_but_not_the_scrape(nginx_factory, upstre
     try:
         ph.wait_for(lambda: len([r for r in upstream.requests if "/delay/" in r[1]]) == 2,
                     message="both slow requests reached the upstream")
-        e = scrape(ng)
+        e = scrape(ng, settle=False)
         assert e.value("nginx_http_requests_in_flight", server="shop.example") == 2
     finally:
         for t in threads:
@@ -181,11 +190,22 @@ def test_websocket_connections_gauge_follows_open_upgrades(nginx_factory, upstre
 
 def test_connection_counters_and_limit(nginx_factory, upstream):
     ng = start(nginx_factory, upstream, workers=2)
-    before = scrape(ng)
+    accepted = "nginx_connections_accepted_total"
+    # The harness's readiness probes may still be in accept queues: wait until only our
+    # own scrapes add connections.
+    state = {"last": scrape(ng)}
+
+    def settled():
+        now = scrape(ng)
+        done = now.value(accepted) - state["last"].value(accepted) == 1
+        state["last"] = now
+        return done
+
+    ph.wait_for(settled, message="connection counters settled")
+    before = state["last"]
     for _ in range(5):
         ph.http_get(ng.url("http", "/static/app.css"))
     after = scrape(ng)
-    accepted = "nginx_connections_accepted_total"
     assert after.value(accepted) - before.value(accepted) == 6  # five requests and a scrape
     assert after.value("nginx_connections_handled_total") == after.value(accepted)
     assert after.value("nginx_connections", state="active") >= 1  # the scrape itself

@@ -18,8 +18,8 @@ struct GoodBound {
 
 TEST(ParseBound, AcceptsDecimalIntegerAndExponentForms) {
     const GoodBound cases[] = {
-        {"0.005", 0.005}, {"1", 1.0}, {"2.5e-3", 0.0025}, {"0.25", 0.25}, {"10", 10.0},
-        {"1E2", 100.0},
+        {"0.005", 0.005}, {"1", 1.0},   {"2.5e-3", 0.0025},
+        {"0.25", 0.25},   {"10", 10.0}, {"1E2", 100.0},
     };
     for (const auto &c : cases) {
         SCOPED_TRACE(std::string(c.text));
@@ -31,9 +31,9 @@ TEST(ParseBound, AcceptsDecimalIntegerAndExponentForms) {
 }
 
 TEST(ParseBound, RejectsEmptyGarbageUnitsNonPositiveAndNonFinite) {
-    const std::string_view cases[] = {"",   "abc", "1s",  "-1",   "0",    "-0",  "0.0",
-                                      "inf", "nan", "1e999", "+Inf", " 1",  "1 ", "1,5",
-                                      "0x10", "-inf", "1e-999"};
+    const std::string_view cases[] = {"",    "abc", "1s",   "-1",    "0",     "-0",
+                                      "0.0", "inf", "nan",  "1e999", "+Inf",  " 1",
+                                      "1 ",  "1,5", "0x10", "-inf",  "1e-999"};
     for (auto text : cases) {
         SCOPED_TRACE(std::string(text));
         double out = 7.0;
@@ -61,17 +61,17 @@ TEST(ValidateBounds, RejectsBadLists) {
         too_many.push_back(0.001 * static_cast<double>(i));
     }
     const std::vector<std::vector<double>> cases = {
-        {},                      // empty
-        {0.5, 0.1},              // decreasing
-        {0.1, 0.5, 0.2},         // not increasing at the end
-        {0.1, 0.1},              // equal neighbours
-        {0.1, 0.5, 0.5, 1},      // equal neighbours inside
-        {0, 0.1},                // not positive
-        {-1, 0.1},               // negative
-        {0.1, inf},              // not finite
-        {nan},                   // not a number
-        {0.1, nan, 0.2},         // not a number inside
-        too_many,                // > kMaxBuckets
+        {},                  // empty
+        {0.5, 0.1},          // decreasing
+        {0.1, 0.5, 0.2},     // not increasing at the end
+        {0.1, 0.1},          // equal neighbours
+        {0.1, 0.5, 0.5, 1},  // equal neighbours inside
+        {0, 0.1},            // not positive
+        {-1, 0.1},           // negative
+        {0.1, inf},          // not finite
+        {nan},               // not a number
+        {0.1, nan, 0.2},     // not a number inside
+        too_many,            // > kMaxBuckets
     };
     for (std::size_t i = 0; i < cases.size(); ++i) {
         SCOPED_TRACE(i);
@@ -106,8 +106,7 @@ TEST(MillisecondThresholds, BoundsWhoseBinaryProductFallsJustBelowAWholeNumber) 
 
 TEST(MillisecondThresholds, DefaultBucketsAndFractionalMilliseconds) {
     EXPECT_EQ(millisecond_thresholds(kDefaultBuckets),
-              (std::vector<std::uint64_t>{5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000,
-                                          10000}));
+              (std::vector<std::uint64_t>{5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000}));
     // A bound between two whole milliseconds: ms <= 1.5 means ms <= 1.
     const double frac[] = {0.0015, 0.0999, 0.1234567};
     EXPECT_EQ(millisecond_thresholds(frac), (std::vector<std::uint64_t>{1, 99, 123}));
@@ -131,8 +130,8 @@ struct IndexCase {
 TEST(BucketIndex, ObservationEqualToThresholdGoesInThatBucketAndAboveAllIsInf) {
     const std::vector<std::uint64_t> t = {5, 10, 25, 1000};
     const IndexCase cases[] = {
-        {0, 0},  {5, 0},    {6, 1},    {10, 1},    {11, 2},         {25, 2},
-        {26, 3}, {1000, 3}, {1001, 4}, {UINT64_MAX, 4},
+        {0, 0},  {5, 0},  {6, 1},    {10, 1},   {11, 2},
+        {25, 2}, {26, 3}, {1000, 3}, {1001, 4}, {UINT64_MAX, 4},
     };
     for (const auto &c : cases) {
         SCOPED_TRACE(c.ms);

@@ -30,18 +30,30 @@ bool valid_utf8(std::string_view s) {
         auto c = static_cast<unsigned char>(s[i]);
         std::size_t n;
         std::uint32_t cp;
-        if (c < 0x80) { ++i; continue; }
-        if ((c & 0xe0) == 0xc0) { n = 2; cp = c & 0x1f; }
-        else if ((c & 0xf0) == 0xe0) { n = 3; cp = c & 0x0f; }
-        else if ((c & 0xf8) == 0xf0) { n = 4; cp = c & 0x07; }
-        else return false;
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        if ((c & 0xe0) == 0xc0) {
+            n = 2;
+            cp = c & 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            n = 3;
+            cp = c & 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            n = 4;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
         if (i + n > s.size()) return false;
         for (std::size_t k = 1; k < n; ++k) {
             auto d = static_cast<unsigned char>(s[i + k]);
             if ((d & 0xc0) != 0x80) return false;
             cp = (cp << 6) | (d & 0x3f);
         }
-        if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000)) return false;
+        bool overlong = (n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000);
+        if (overlong) return false;
         if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
         i += n;
     }
@@ -82,14 +94,14 @@ TEST(EscapeLabelValue, AppendsToExistingText) {
 
 TEST(EscapeLabelValue, ValidMultiByteUtf8IsKept) {
     const std::string_view cases[] = {
-        "caf\xc3\xa9",                         // é (2 bytes)
-        "\xe6\x97\xa5\xe6\x9c\xac",             // 日本 (3 bytes each)
-        "\xf0\x9f\x98\x80",                     // 😀 (4 bytes)
-        "\xef\xbf\xbd",                         // U+FFFD itself
-        "\xed\x9f\xbf",                         // U+D7FF, just below the surrogates
-        "\xee\x80\x80",                         // U+E000, just above them
-        "\xf4\x8f\xbf\xbf",                     // U+10FFFF, the last code point
-        "\xc2\x80\xdf\xbf\xe0\xa0\x80",         // smallest 2- and 3-byte forms
+        "caf\xc3\xa9",                   // é (2 bytes)
+        "\xe6\x97\xa5\xe6\x9c\xac",      // 日本 (3 bytes each)
+        "\xf0\x9f\x98\x80",              // 😀 (4 bytes)
+        "\xef\xbf\xbd",                  // U+FFFD itself
+        "\xed\x9f\xbf",                  // U+D7FF, just below the surrogates
+        "\xee\x80\x80",                  // U+E000, just above them
+        "\xf4\x8f\xbf\xbf",              // U+10FFFF, the last code point
+        "\xc2\x80\xdf\xbf\xe0\xa0\x80",  // smallest 2- and 3-byte forms
     };
     for (auto v : cases) {
         SCOPED_TRACE(std::string(v));
@@ -176,8 +188,18 @@ TEST(AppendNumber, FormatsSpecialAndSimpleValues) {
 }
 
 TEST(AppendNumber, RoundTripsThroughStrtod) {
-    const double cases[] = {0.0,    1.0,     0.1,   1e-9, 1e21, 0.005, 0.57, 123456789.125,
-                            -2.5,   1.0 / 3, 5e-324, 1.7976931348623157e308,
+    const double cases[] = {0.0,
+                            1.0,
+                            0.1,
+                            1e-9,
+                            1e21,
+                            0.005,
+                            0.57,
+                            123456789.125,
+                            -2.5,
+                            1.0 / 3,
+                            5e-324,
+                            1.7976931348623157e308,
                             0.30000000000000004};
     for (double v : cases) {
         std::string s = number(v);
@@ -220,8 +242,7 @@ TEST(NegotiateFormat, PicksOpenMetricsOnlyWhenPreferredAndVersionOne) {
         {"Application/OpenMetrics-Text;Version=1.0.0", Format::openmetrics},
         {"text/plain;q=0.9, application/openmetrics-text;version=1.0.0;q=0.5",
          Format::prometheus_text},
-        {"text/plain;q=0.5, application/openmetrics-text;version=1.0.0;q=0.9",
-         Format::openmetrics},
+        {"text/plain;q=0.5, application/openmetrics-text;version=1.0.0;q=0.9", Format::openmetrics},
         {"application/openmetrics-text;version=1.0.0;q=bogus", Format::prometheus_text},
         {"application/openmetrics-text;version=1.0.0;q=2", Format::prometheus_text},
     };

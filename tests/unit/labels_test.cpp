@@ -35,9 +35,9 @@ TEST(MethodFromName, EveryStandardMethodMapsToItsOwnValueAndLabel) {
 }
 
 TEST(MethodFromName, LowercaseAndUnknownNamesAreOther) {
-    const std::string_view names[] = {"get",     "Get",   "",          "OTHER", "PROPFIND",
-                                      "GETX",    "GE",    " GET",      "GET ",  "\xff\xfe",
-                                      "G\0T"sv,  "post",  "BREW",      "MKCOL", "delete"};
+    const std::string_view names[] = {"get",    "Get",  "",     "OTHER", "PROPFIND",
+                                      "GETX",   "GE",   " GET", "GET ",  "\xff\xfe",
+                                      "G\0T"sv, "post", "BREW", "MKCOL", "delete"};
     for (auto n : names) {
         SCOPED_TRACE(std::string(n));
         EXPECT_EQ(method_from_name(n), Method::other);
@@ -57,9 +57,9 @@ struct StatusCase {
 
 TEST(StatusLabel, ClassAndExactModesForEdgesAndOutOfRangeValues) {
     const StatusCase cases[] = {
-        {100, 0, "1xx", "100"}, {199, 0, "1xx", "199"},     {200, 1, "2xx", "200"},
-        {404, 3, "4xx", "404"}, {499, 3, "4xx", "499"},     {599, 4, "5xx", "599"},
-        {0, 5, "other", "other"}, {99, 5, "other", "other"}, {600, 5, "other", "other"},
+        {100, 0, "1xx", "100"},     {199, 0, "1xx", "199"},    {200, 1, "2xx", "200"},
+        {404, 3, "4xx", "404"},     {499, 3, "4xx", "499"},    {599, 4, "5xx", "599"},
+        {0, 5, "other", "other"},   {99, 5, "other", "other"}, {600, 5, "other", "other"},
         {999, 5, "other", "other"},
     };
     for (const auto &c : cases) {
@@ -130,11 +130,20 @@ TEST(SeriesKey, RoundTripsValuesWithAnyBytes) {
     for (const auto &values : cases) {
         std::string key;
         switch (values.size()) {
-            case 1: key = encode_key({values[0]}); break;
-            case 2: key = encode_key({values[0], values[1]}); break;
-            case 3: key = encode_key({values[0], values[1], values[2]}); break;
-            case 4: key = encode_key({values[0], values[1], values[2], values[3]}); break;
-            default: FAIL() << "bad case";
+            case 1:
+                key = encode_key({values[0]});
+                break;
+            case 2:
+                key = encode_key({values[0], values[1]});
+                break;
+            case 3:
+                key = encode_key({values[0], values[1], values[2]});
+                break;
+            case 4:
+                key = encode_key({values[0], values[1], values[2], values[3]});
+                break;
+            default:
+                FAIL() << "bad case";
         }
         std::size_t expected_size = 0;
         for (const auto &v : values) expected_size += 2 + v.size();
@@ -151,7 +160,8 @@ TEST(SeriesKey, NeighboursCannotBeConfused) {
 }
 
 TEST(SeriesKey, EncodesLengthBigEndianInTwoBytes) {
-    EXPECT_EQ(encode_key({"abc"}), std::string("\x00\x03" "abc"sv));
+    EXPECT_EQ(encode_key({"abc"}), std::string("\x00\x03"
+                                               "abc"sv));
     std::string v(0x1234, 'q');
     std::string key = encode_key({v});
     ASSERT_EQ(key.size(), 2u + 0x1234);
@@ -173,7 +183,9 @@ TEST(SeriesKey, ValueLongerThan65535BytesIsTruncatedTo65535) {
     EXPECT_EQ(values[2], "after");
 }
 
-TEST(SeriesKey, EmptyKeyDecodesToNoValues) { EXPECT_TRUE(decode_key("").empty()); }
+TEST(SeriesKey, EmptyKeyDecodesToNoValues) {
+    EXPECT_TRUE(decode_key("").empty());
+}
 
 TEST(SeriesKey, DecodeThrowsOnTruncatedInput) {
     const std::string good = encode_key({"server", "location"});
@@ -189,9 +201,11 @@ TEST(SeriesKey, DecodeThrowsOnTruncatedInput) {
             EXPECT_THROW(decode_key(std::string_view(good).substr(0, n)), std::invalid_argument);
         }
     }
-    EXPECT_THROW(decode_key("\x00"sv), std::invalid_argument);           // half a length
-    EXPECT_THROW(decode_key("\x00\x05" "abc"sv), std::invalid_argument);  // short value
-    EXPECT_THROW(decode_key("\xff\xff"sv), std::invalid_argument);        // 65535 promised
+    EXPECT_THROW(decode_key("\x00"sv), std::invalid_argument);  // half a length
+    EXPECT_THROW(decode_key("\x00\x05"
+                            "abc"sv),
+                 std::invalid_argument);                            // short value
+    EXPECT_THROW(decode_key("\xff\xff"sv), std::invalid_argument);  // 65535 promised
 }
 
 }  // namespace

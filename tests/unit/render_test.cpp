@@ -28,7 +28,7 @@ using namespace std::literals;
 
 // A bump allocator over one aligned malloc'd buffer (see series_store_test.cpp).
 class TestArena final : public Arena {
-public:
+  public:
     explicit TestArena(std::size_t capacity)
         : capacity_(capacity),
           buffer_(static_cast<unsigned char *>(std::aligned_alloc(64, (capacity + 127) / 64 * 64)),
@@ -42,7 +42,7 @@ public:
         return buffer_.get() + offset;
     }
 
-private:
+  private:
     std::size_t capacity_;
     std::size_t used_ = 0;
     std::unique_ptr<unsigned char, decltype(&std::free)> buffer_;
@@ -156,7 +156,8 @@ void check_exposition_rules(const std::string &text, Format format,
         ASSERT_FALSE(b.empty());
         EXPECT_EQ(b.back().first, "+Inf");
         for (std::size_t i = 1; i < b.size(); ++i) {
-            EXPECT_LE(b[i - 1].second, b[i].second) << "buckets not cumulative at le=" << b[i].first;
+            EXPECT_LE(b[i - 1].second, b[i].second)
+                << "buckets not cumulative at le=" << b[i].first;
             if (b[i].first != "+Inf") {
                 EXPECT_LT(std::stod(b[i - 1].first), std::stod(b[i].first)) << "le not increasing";
             }
@@ -180,7 +181,7 @@ const std::vector<double> kCurrent = {0.05, 0.1, 0.5, 1};
 const std::vector<double> kOld = {0.1, 1};
 
 class RenderTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         header_ = SeriesStore::create(arena_, kSlots, 256, kCurrent);
         ASSERT_NE(header_, nullptr);
@@ -257,17 +258,24 @@ TEST_F(RenderTest, EachFamilyOnceWithOneHelpAndOneTypeAndEmptyFamiliesAbsent) {
         EXPECT_EQ(count_lines_starting(text, "# TYPE " + f + " "), 1u) << f;
     }
     // Families without series are absent altogether.
-    for (auto absent : {"nginx_http_request_bytes_total", "nginx_http_websocket_connections",
-                        "nginx_http_upstream_connect_seconds", "nginx_http_upstream_header_seconds",
-                        "nginx_http_upstream_response_seconds",
-                        "nginx_http_cache_policy_responses_total"}) {
+    for (auto absent :
+         {"nginx_http_request_bytes_total", "nginx_http_websocket_connections",
+          "nginx_http_upstream_connect_seconds", "nginx_http_upstream_header_seconds",
+          "nginx_http_upstream_response_seconds", "nginx_http_cache_policy_responses_total"}) {
         EXPECT_EQ(text.find(absent), std::string::npos) << absent;
     }
-    EXPECT_EQ(value_of(text, "nginx_http_requests_total{server=\"a\",location=\"/\",method=\"GET\",status=\"2xx\"}"),
-              "3");
-    EXPECT_EQ(value_of(text, "nginx_http_requests_total{server=\"b\",location=\"/\",method=\"GET\",status=\"2xx\"}"),
-              "2");
-    EXPECT_EQ(value_of(text, "nginx_http_upstream_requests_total{upstream=\"app\",status=\"2xx\"}"), "0");
+    EXPECT_EQ(
+        value_of(
+            text,
+            "nginx_http_requests_total{server=\"a\",location=\"/\",method=\"GET\",status=\"2xx\"}"),
+        "3");
+    EXPECT_EQ(
+        value_of(
+            text,
+            "nginx_http_requests_total{server=\"b\",location=\"/\",method=\"GET\",status=\"2xx\"}"),
+        "2");
+    EXPECT_EQ(value_of(text, "nginx_http_upstream_requests_total{upstream=\"app\",status=\"2xx\"}"),
+              "0");
     EXPECT_EQ(value_of(text, "nginx_pulse_series"), "9");
     EXPECT_EQ(value_of(text, "nginx_pulse_series_limit"), "4096");
     EXPECT_EQ(value_of(text, "nginx_pulse_series_dropped_total"), "0");
@@ -334,8 +342,11 @@ TEST_F(RenderTest, ZeroValuedOverflowSeriesAreAbsentNonZeroOnesPresent) {
     EXPECT_EQ(value_of(text, "nginx_http_requests_total{server=" + o + ",location=" + o +
                                  ",method=" + o + ",status=" + o + "}"),
               "4");
-    EXPECT_EQ(value_of(text, "nginx_http_requests_total{server=\"a\",location=\"/\",method=\"GET\",status=\"2xx\"}"),
-              "5");
+    EXPECT_EQ(
+        value_of(
+            text,
+            "nginx_http_requests_total{server=\"a\",location=\"/\",method=\"GET\",status=\"2xx\"}"),
+        "5");
     EXPECT_EQ(value_of(text, "nginx_http_request_duration_seconds_count{server=" + o +
                                  ",location=" + o + "}"),
               "1");
@@ -431,12 +442,24 @@ TEST(FoldHistogram, HandComputedCases) {
         std::vector<std::uint64_t> expected;  // cumulative, +Inf last
     };
     const Case cases[] = {
-        {"coarse onto fine", {0.1, 1}, {3, 2, 1}, {0.05, 0.1, 0.5, 1}, {0, 0, 0, 0, 0},
+        {"coarse onto fine",
+         {0.1, 1},
+         {3, 2, 1},
+         {0.05, 0.1, 0.5, 1},
+         {0, 0, 0, 0, 0},
          {0, 3, 3, 5, 6}},
-        {"fine onto coarse", {0.05, 0.1, 0.5, 1}, {1, 2, 3, 4, 5}, {0.1, 1}, {0, 0, 0},
+        {"fine onto coarse",
+         {0.05, 0.1, 0.5, 1},
+         {1, 2, 3, 4, 5},
+         {0.1, 1},
+         {0, 0, 0},
          {3, 10, 15}},
         {"identical bounds", {0.1, 1}, {4, 5, 6}, {0.1, 1}, {0, 0, 0}, {4, 9, 15}},
-        {"interleaved bounds", {0.07, 0.3}, {2, 3, 4}, {0.05, 0.1, 0.5}, {0, 0, 0, 0},
+        {"interleaved bounds",
+         {0.07, 0.3},
+         {2, 3, 4},
+         {0.05, 0.1, 0.5},
+         {0, 0, 0, 0},
          {0, 2, 5, 9}},
         {"all of from above to", {5, 10}, {1, 2, 3}, {0.1, 1}, {0, 0, 0}, {0, 0, 6}},
         {"no from bounds: everything in +Inf", {}, {7}, {1}, {0, 0}, {0, 7}},
@@ -462,7 +485,7 @@ TEST_F(RenderTest, GaugesOfDeadSlotsAreExcludedCountersAreNot) {
     Record *c = series(Family::requests, {"a", "/", "GET", "2xx"});
     Record *h = series(Family::request_duration, {"a", "/"});
     for (std::uint32_t s = 0; s < kSlots; ++s) {
-        add(g, s, 1u << s);   // 1, 2, 4, 8
+        add(g, s, 1u << s);    // 1, 2, 4, 8
         add(ws, s, 16u << s);  // 16, 32, 64, 128
         add(c, s, 1u << s);
         observe(h, s, 10);
@@ -472,17 +495,26 @@ TEST_F(RenderTest, GaugesOfDeadSlotsAreExcludedCountersAreNot) {
     std::string text = render_text();
     check_exposition_rules(text, Format::prometheus_text);
     EXPECT_EQ(value_of(text, "nginx_http_requests_in_flight{server=\"a\"}"), "5");
-    EXPECT_EQ(value_of(text, "nginx_http_websocket_connections{server=\"a\",location=\"/ws\"}"), "80");
-    EXPECT_EQ(value_of(text, "nginx_http_requests_total{server=\"a\",location=\"/\",method=\"GET\",status=\"2xx\"}"),
-              "15");
-    EXPECT_EQ(value_of(text, "nginx_http_request_duration_seconds_count{server=\"a\",location=\"/\"}"), "4");
+    EXPECT_EQ(value_of(text, "nginx_http_websocket_connections{server=\"a\",location=\"/ws\"}"),
+              "80");
+    EXPECT_EQ(
+        value_of(
+            text,
+            "nginx_http_requests_total{server=\"a\",location=\"/\",method=\"GET\",status=\"2xx\"}"),
+        "15");
+    EXPECT_EQ(
+        value_of(text, "nginx_http_request_duration_seconds_count{server=\"a\",location=\"/\"}"),
+        "4");
 
     // Slots beyond live_slots' length count as dead for gauges.
     in_.live_slots = {true};
     text = render_text();
     EXPECT_EQ(value_of(text, "nginx_http_requests_in_flight{server=\"a\"}"), "1");
-    EXPECT_EQ(value_of(text, "nginx_http_requests_total{server=\"a\",location=\"/\",method=\"GET\",status=\"2xx\"}"),
-              "15");
+    EXPECT_EQ(
+        value_of(
+            text,
+            "nginx_http_requests_total{server=\"a\",location=\"/\",method=\"GET\",status=\"2xx\"}"),
+        "15");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -493,11 +525,13 @@ TEST_F(RenderTest, LabelValuesAreEscapedAndValidUtf8) {
     add(series(Family::cache_policy_responses, {"caf\xc3\xa9", "/", "fingerprinted"}), 0, 2);
     std::string text = render_text();
     check_exposition_rules(text, Format::prometheus_text);
-    EXPECT_EQ(value_of(text, "nginx_http_response_bytes_total{server=\"a\\\"b\\\\c\\nd\",location=\""
-                             "\xef\xbf\xbd/x\xef\xbf\xbd\xef\xbf\xbd\"}"),
+    EXPECT_EQ(value_of(text,
+                       "nginx_http_response_bytes_total{server=\"a\\\"b\\\\c\\nd\",location=\""
+                       "\xef\xbf\xbd/x\xef\xbf\xbd\xef\xbf\xbd\"}"),
               "1");
-    EXPECT_EQ(value_of(text, "nginx_http_cache_policy_responses_total{server=\"caf\xc3\xa9\","
-                             "location=\"/\",policy=\"fingerprinted\"}"),
+    EXPECT_EQ(value_of(text,
+                       "nginx_http_cache_policy_responses_total{server=\"caf\xc3\xa9\","
+                       "location=\"/\",policy=\"fingerprinted\"}"),
               "2");
     EXPECT_EQ(text.find('\xff'), std::string::npos);
 }
@@ -519,10 +553,14 @@ TEST_F(RenderTest, OpenMetricsEndsWithEofAndNamesCounterFamiliesWithoutTotal) {
         EXPECT_EQ(count_lines_starting(text, "# HELP "s + counter + " "), 1u) << counter;
         EXPECT_EQ(count_lines_starting(text, "# TYPE "s + counter + "_total"), 0u) << counter;
     }
-    EXPECT_EQ(value_of(text, "nginx_http_requests_total{server=\"a\",location=\"/\",method=\"GET\",status=\"2xx\"}"),
-              "3");
+    EXPECT_EQ(
+        value_of(
+            text,
+            "nginx_http_requests_total{server=\"a\",location=\"/\",method=\"GET\",status=\"2xx\"}"),
+        "3");
     EXPECT_EQ(value_of(text, "nginx_pulse_series_dropped_total"), "0");
-    EXPECT_EQ(count_lines_starting(text, "# TYPE nginx_http_request_duration_seconds histogram"), 1u);
+    EXPECT_EQ(count_lines_starting(text, "# TYPE nginx_http_request_duration_seconds histogram"),
+              1u);
     EXPECT_EQ(count_lines_starting(text, "# TYPE nginx_http_requests_in_flight gauge"), 1u);
 
     in_.format = Format::prometheus_text;
@@ -563,7 +601,8 @@ void fill_realistic(SeriesStore store, Arena &arena, std::span<const double> bou
         SeriesStore::add(r(Family::requests_in_flight, {s})->slot_values(2)[0], 3);
         SeriesStore::add(r(Family::websocket_connections, {s, "/ws"})->slot_values(3)[0], 2);
         SeriesStore::add(r(Family::cache_policy_responses, {s, "^~ /static/", "fingerprinted"})
-                             ->slot_values(0)[0], 9);
+                             ->slot_values(0)[0],
+                         9);
     }
     for (auto u : {"app", "10.0.0.1:8080"}) {
         SeriesStore::add(r(Family::upstream_requests, {u, "2xx"})->slot_values(0)[0], 40);

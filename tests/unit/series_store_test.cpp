@@ -22,7 +22,7 @@ namespace {
 // alignment for requests of 64 bytes or more (like nginx's slab pages), 8 otherwise.
 // The buffer is freed when the arena goes out of scope.
 class TestArena final : public Arena {
-public:
+  public:
     explicit TestArena(std::size_t capacity)
         : capacity_(capacity),
           buffer_(static_cast<unsigned char *>(std::aligned_alloc(64, round_up(capacity, 64) + 64)),
@@ -48,7 +48,7 @@ public:
         return c >= buffer_.get() && c + bytes <= buffer_.get() + used_;
     }
 
-private:
+  private:
     static std::size_t round_up(std::size_t n, std::size_t a) { return (n + a - 1) / a * a; }
 
     struct Allocation {
@@ -64,7 +64,9 @@ private:
 constexpr std::uint64_t kNoBudget = UINT64_MAX;
 const std::vector<double> kBounds(std::begin(kDefaultBuckets), std::end(kDefaultBuckets));
 
-std::string key2(std::string_view a, std::string_view b) { return encode_key({a, b}); }
+std::string key2(std::string_view a, std::string_view b) {
+    return encode_key({a, b});
+}
 std::string key4(std::string_view a, std::string_view b, std::string_view c, std::string_view d) {
     return encode_key({a, b, c, d});
 }
@@ -162,7 +164,7 @@ TEST(OverflowKey, EveryLabelOfTheFamilyIsOverflow) {
 // Resolve
 
 class SeriesStoreTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         h_ = SeriesStore::create(arena_, 4, 64, kBounds);
         ASSERT_NE(h_, nullptr);
@@ -247,7 +249,8 @@ TEST_F(SeriesStoreTest, BudgetSpentFoldsNewSeriesIntoOverflow) {
     EXPECT_EQ(s.series(), 3u);
     EXPECT_EQ(s.dropped(), 0u);
 
-    Record *fourth = s.resolve(arena_, Family::requests, key4("srv", "/3", "GET", "2xx"), {}, budget);
+    Record *fourth =
+        s.resolve(arena_, Family::requests, key4("srv", "/3", "GET", "2xx"), {}, budget);
     ASSERT_NE(fourth, nullptr);
     EXPECT_TRUE(fourth->overflow);
     EXPECT_EQ(fourth->key(), overflow_key(Family::requests));
@@ -362,11 +365,10 @@ TEST(SeriesStoreMemory, RunningOutPartWayNeverReturnsNullOrAliasesRecords) {
 }
 
 // With memory exhausted after a reload that changed the buckets (so prepare_overflow
-// could not make an overflow record for the new bounds), resolve hands back the zone's
-// fallback histogram, whose bounds are the ones the zone was created with. The module
-// (ngx_http_pulse_module.cpp, observe()) indexes the returned values with the *new*
-// thresholds, so with more buckets than the fallback has it writes past the record's
-// values into another record's. Disabled until the lead decides on the fix; enable it then.
+// could not make an overflow record for the new bounds), the zone's fallback histogram
+// has the zone's old bounds. The module (observe() in ngx_http_pulse_module.cpp) indexes
+// the returned values with the *new* thresholds, so resolve must hand back a record with
+// room for them (the zone's sink), never a smaller one, and never one that renders.
 TEST(SeriesStoreMemory, ExhaustedFallbackHistogramHasRoomForTheRequestedBounds) {
     const std::vector<double> zone_bounds = {0.1, 1};
     const std::size_t need = create_size(2, zone_bounds);
@@ -374,20 +376,38 @@ TEST(SeriesStoreMemory, ExhaustedFallbackHistogramHasRoomForTheRequestedBounds) 
     ZoneHeader *h = SeriesStore::create(arena, 2, 64, zone_bounds);
     ASSERT_NE(h, nullptr);
     SeriesStore s(h);
+    const std::size_t records = record_count(s);
     s.prepare_overflow(arena, kBounds);  // fails silently: no memory
+    EXPECT_EQ(record_count(s), records);
     Record *r = s.resolve(arena, Family::request_duration, key2("a", "/"), kBounds, kNoBudget);
     ASSERT_NE(r, nullptr);
     EXPECT_GE(r->value_count, histogram_value_count(kBounds.size()));
+    EXPECT_EQ(s.dropped(), 1u);
+    EXPECT_EQ(s.series(), 0u);
+    // Whatever it is, it is not on the list the exporter walks.
+    for (const Record *l = s.newest(); l != nullptr; l = l->next) EXPECT_NE(l, r);
+    // Any number of buckets up to the maximum fits.
+    std::vector<double> most;
+    for (std::size_t i = 1; i <= kMaxBuckets; ++i) most.push_back(0.001 * static_cast<double>(i));
+    Record *m = s.resolve(arena, Family::upstream_response, encode_key({"u"}), most, kNoBudget);
+    ASSERT_NE(m, nullptr);
+    EXPECT_GE(m->value_count, histogram_value_count(kMaxBuckets));
+    // With the zone's own bounds the fallback is still the answer.
+    EXPECT_EQ(s.resolve(arena, Family::request_duration, key2("b", "/"), zone_bounds, kNoBudget),
+              h->fallback[static_cast<std::size_t>(Family::request_duration)]);
+    EXPECT_EQ(s.dropped(), 3u);
 }
 
 // ---------------------------------------------------------------------------------------
 // Slots
 
 std::set<std::int32_t> g_dead;
-bool alive(std::int32_t pid) { return g_dead.count(pid) == 0; }
+bool alive(std::int32_t pid) {
+    return g_dead.count(pid) == 0;
+}
 
 class SlotTest : public SeriesStoreTest {
-protected:
+  protected:
     void SetUp() override {
         SeriesStoreTest::SetUp();
         g_dead.clear();
@@ -428,8 +448,10 @@ TEST_F(SlotTest, DeadOwnersSlotIsReusedWithGaugesZeroedAndCountersKept) {
     const std::int32_t pids[] = {101, 102, 103, 104};
     for (int i = 0; i < 4; ++i) slot_of[i] = s.claim_slot(pids[i], alive);
 
-    Record *requests = s.resolve(arena_, Family::requests, key4("s", "/", "GET", "2xx"), {}, kNoBudget);
-    Record *in_flight = s.resolve(arena_, Family::requests_in_flight, encode_key({"s"}), {}, kNoBudget);
+    Record *requests =
+        s.resolve(arena_, Family::requests, key4("s", "/", "GET", "2xx"), {}, kNoBudget);
+    Record *in_flight =
+        s.resolve(arena_, Family::requests_in_flight, encode_key({"s"}), {}, kNoBudget);
     Record *ws = s.resolve(arena_, Family::websocket_connections, key2("s", "/"), {}, kNoBudget);
     Record *hist = s.resolve(arena_, Family::request_duration, key2("s", "/"), kBounds, kNoBudget);
     Record *gauge_overflow = h_->fallback[static_cast<std::size_t>(Family::requests_in_flight)];
@@ -473,7 +495,8 @@ TEST_F(SlotTest, DeadOwnersSlotIsReusedWithGaugesZeroedAndCountersKept) {
 TEST_F(SeriesStoreTest, SlotsOfOneRecordAreOneSegmentApartAndNeverShareACacheLine) {
     SeriesStore s = store();
     for (int i = 0; i < 20; ++i) {
-        s.resolve(arena_, Family::requests, key4("s", std::to_string(i), "GET", "2xx"), {}, kNoBudget);
+        s.resolve(arena_, Family::requests, key4("s", std::to_string(i), "GET", "2xx"), {},
+                  kNoBudget);
         s.resolve(arena_, Family::upstream_connect, encode_key({std::to_string(i)}), kBounds,
                   kNoBudget);
     }
@@ -482,9 +505,9 @@ TEST_F(SeriesStoreTest, SlotsOfOneRecordAreOneSegmentApartAndNeverShareACacheLin
         for (std::uint32_t slot = 0; slot < s.slot_count(); ++slot) {
             const std::uint64_t *v = r->slot_values(slot);
             EXPECT_EQ(v - r->values, static_cast<std::ptrdiff_t>(slot) * kChunkValues);
-            EXPECT_EQ(reinterpret_cast<std::uintptr_t>(v) -
-                          reinterpret_cast<std::uintptr_t>(r->values),
-                      std::uintptr_t{4096} * slot);
+            EXPECT_EQ(
+                reinterpret_cast<std::uintptr_t>(v) - reinterpret_cast<std::uintptr_t>(r->values),
+                std::uintptr_t{4096} * slot);
             EXPECT_EQ(reinterpret_cast<std::uintptr_t>(v) % alignof(std::uint64_t), 0u);
             for (std::uint32_t i = 0; i < r->value_count; ++i) {
                 lines[slot].insert(reinterpret_cast<std::uintptr_t>(v + i) / 64);

@@ -1,0 +1,116 @@
+// pulse-sidecar: run (beside nginx), drain (a preStop hook), adapter (the custom metrics API).
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "durations.h"
+#include "scraper.h"
+#include "sidecar.h"
+
+namespace {
+
+using pulse::sidecar::parse_duration;
+
+// A CLI11 option taking a duration ("1s", "500ms"), stored as seconds.
+CLI::Option *duration_option(CLI::App &app, const std::string &name, double &seconds,
+                             const std::string &help, const std::string &env) {
+    auto *opt = app.add_option_function<std::string>(
+        name,
+        [&seconds, name](const std::string &text) {
+            std::string error;
+            auto v = parse_duration(text, &error);
+            if (!v || *v <= 0) throw CLI::ValidationError(name, error.empty() ? "must be above 0" : error);
+            seconds = *v;
+        },
+        help);
+    opt->envname(env);
+    return opt;
+}
+
+int wait_for_signal() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    int sig = 0;
+    sigwait(&set, &sig);
+    return sig;
+}
+
+void block_signals() {
+    // Every thread inherits this mask; main takes SIGINT/SIGTERM with sigwait.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    CLI::App app{"pulse-sidecar: nginx signals for autoscaling, health and drain"};
+    app.require_subcommand(1);
+
+    pulse::sidecar::RunOptions run;
+    auto *run_cmd = app.add_subcommand("run", "Scrape the module and serve signals, health and drain");
+    run_cmd->add_option("--scrape", run.scrape_url, "The module's exporter URL")
+        ->envname("PULSE_SCRAPE")->capture_default_str();
+    run_cmd->add_option("--listen", run.listen, "Address to serve /metrics, /signals, /healthz, /readyz, /drain on")
+        ->envname("PULSE_LISTEN")->capture_default_str();
+    duration_option(*run_cmd, "--interval", run.interval, "Time between scrapes (default 1s)", "PULSE_INTERVAL");
+    duration_option(*run_cmd, "--window", run.window, "Span the rates and quantiles cover (default 30s)", "PULSE_WINDOW");
+    duration_option(*run_cmd, "--stale-after", run.stale_after,
+                    "Not ready when the last good scrape is older than this (default 5s)", "PULSE_STALE_AFTER");
+    duration_option(*run_cmd, "--drain-timeout", run.drain_timeout,
+                    "Longest POST /drain waits without ?timeout= (default 30s)", "PULSE_DRAIN_TIMEOUT");
+
+    std::string sidecar_url = "http://127.0.0.1:9145";
+    double drain_timeout = 30;
+    auto *drain_cmd = app.add_subcommand(
+        "drain", "Drain this pod (for a preStop hook): readiness turns false, then wait for requests in flight");
+    drain_cmd->add_option("--sidecar", sidecar_url, "The running sidecar's base URL")
+        ->envname("PULSE_SIDECAR")->capture_default_str();
+    duration_option(*drain_cmd, "--timeout", drain_timeout, "Longest wait (default 30s)", "PULSE_DRAIN_TIMEOUT");
+
+    CLI11_PARSE(app, argc, argv);
+
+    try {
+        if (*run_cmd) {
+            if (run.window < 2 * run.interval) {
+                std::cerr << "pulse-sidecar: --window must be at least two --interval\n";
+                return 2;
+            }
+            block_signals();
+            pulse::sidecar::Sidecar sidecar(run);
+            sidecar.start();
+            std::cerr << "pulse-sidecar: scraping " << run.scrape_url << " every " << run.interval
+                      << "s, serving on " << run.listen << " (port " << sidecar.port() << ")\n";
+            int sig = wait_for_signal();
+            std::cerr << "pulse-sidecar: signal " << sig << ", stopping\n";
+            sidecar.stop();
+            return 0;
+        }
+        if (*drain_cmd) {
+            std::string body, error;
+            char timeout[32];
+            std::snprintf(timeout, sizeof timeout, "%.3fs", drain_timeout);
+            long status = pulse::sidecar::http_request("POST", sidecar_url + "/drain?timeout=" + timeout,
+                                                       drain_timeout + 5, body, error);
+            if (status != 200) {
+                std::cerr << "pulse-sidecar drain: " << (status ? "HTTP " + std::to_string(status) + ": " + body : error) << "\n";
+                return 1;
+            }
+            std::cout << body;
+            auto doc = nlohmann::json::parse(body, nullptr, false);
+            return doc.is_object() && doc.value("drained", false) ? 0 : 3;
+        }
+    } catch (const std::exception &e) {
+        std::cerr << "pulse-sidecar: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
+}

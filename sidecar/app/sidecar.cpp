@@ -1,0 +1,275 @@
+#include "sidecar.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <map>
+
+#include "durations.h"
+#include "exposition_parser.h"
+#include "nginx_snapshot.h"
+#include "scraper.h"
+#include "signal_names.h"
+#include "signals_json.h"
+
+namespace pulse::sidecar {
+
+namespace {
+
+double steady_now() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double unix_now() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string one_line(std::string s) {
+    for (char &c : s) {
+        if (c == '\n' || c == '\r') c = ' ';
+    }
+    return s;
+}
+
+}  // namespace
+
+// The sidecar's own exposition, through prometheus-cpp.
+struct Sidecar::Metrics {
+    prometheus::Registry registry;
+    prometheus::Family<prometheus::Gauge> &scrape_duration = prometheus::BuildGauge()
+        .Name("pulse_scrape_duration_seconds").Help("Duration of the last scrape of nginx.").Register(registry);
+    prometheus::Family<prometheus::Counter> &scrape_errors = prometheus::BuildCounter()
+        .Name("pulse_scrape_errors_total").Help("Failed scrapes of nginx, by reason.").Register(registry);
+    prometheus::Family<prometheus::Gauge> &scrape_age = prometheus::BuildGauge()
+        .Name("pulse_scrape_age_seconds").Help("Age of the last good scrape of nginx.").Register(registry);
+    prometheus::Family<prometheus::Gauge> &draining = prometheus::BuildGauge()
+        .Name("pulse_draining").Help("1 while the pod drains.").Register(registry);
+    std::vector<prometheus::Family<prometheus::Gauge> *> signal_families;
+    // Signal gauges by (signal index, server or "" for the pod); removed while stale.
+    std::map<std::pair<std::size_t, std::string>, prometheus::Gauge *> gauges;
+
+    Metrics() {
+        for (const SignalName &s : kSignals) {
+            signal_families.push_back(&prometheus::BuildGauge()
+                                           .Name(std::string(s.name))
+                                           .Help(std::string(s.help))
+                                           .Register(registry));
+        }
+        scrape_errors.Add({{"reason", "transport"}});
+        scrape_errors.Add({{"reason", "http_status"}});
+        scrape_errors.Add({{"reason", "parse"}});
+    }
+
+    void publish(const Signals &signals) {
+        std::map<std::pair<std::size_t, std::string>, prometheus::Gauge *> next;
+        auto set = [&](std::size_t i, const std::string &server, double value) {
+            auto key = std::make_pair(i, server);
+            auto it = gauges.find(key);
+            prometheus::Gauge *g;
+            if (it != gauges.end()) {
+                g = it->second;
+                gauges.erase(it);
+            } else {
+                g = server.empty() ? &signal_families[i]->Add({})
+                                   : &signal_families[i]->Add({{"server", server}});
+            }
+            g->Set(value);
+            next[key] = g;
+        };
+        for (std::size_t i = 0; i < kSignals.size(); ++i) {
+            set(i, "", signals.pod.*kSignals[i].field);
+            if (!kSignals[i].per_server) continue;
+            for (const auto &[server, set_] : signals.servers) set(i, server, set_.*kSignals[i].field);
+        }
+        withdraw();
+        gauges = std::move(next);
+    }
+
+    // Stale numbers are not published as if fresh: the series go away.
+    void withdraw() {
+        for (auto &[key, g] : gauges) signal_families[key.first]->Remove(g);
+        gauges.clear();
+    }
+};
+
+Sidecar::Sidecar(RunOptions options)
+    : options_(std::move(options)), metrics_(std::make_unique<Metrics>()), window_(options_.window) {}
+
+Sidecar::~Sidecar() { stop(); }
+
+void Sidecar::start() {
+    server_ = std::make_unique<HttpServer>(options_.listen, [this](const HttpRequest &r) { return handle(r); });
+    scraper_ = std::thread([this] { scrape_loop(); });
+}
+
+void Sidecar::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    changed_.notify_all();
+    if (scraper_.joinable()) scraper_.join();
+    server_.reset();
+}
+
+int Sidecar::port() const { return server_ ? server_->port() : 0; }
+
+void Sidecar::scrape_loop() {
+    double timeout = options_.scrape_timeout > 0 ? options_.scrape_timeout : options_.interval;
+    Scraper scraper(options_.scrape_url, std::min(timeout, 1.0), timeout);
+    auto next = std::chrono::steady_clock::now();
+    auto period = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(options_.interval));
+    for (;;) {
+        ScrapeResult r = scraper.scrape();
+        double now = steady_now(), unix = unix_now();
+        std::optional<NginxSnapshot> snapshot;
+        std::string error = r.error, reason = "transport";
+        if (r.ok) {
+            ParseResult parsed = parse_exposition(r.body, format_from_content_type(r.content_type));
+            if (auto *e = std::get_if<ParseError>(&parsed)) {
+                error = "scrape " + options_.scrape_url + ": malformed exposition at line " +
+                        std::to_string(e->line) + ": " + e->message;
+                reason = "parse";
+            } else {
+                snapshot = summarize(std::get<Exposition>(parsed), now);
+            }
+        } else if (r.status != 0) {
+            reason = "http_status";
+        }
+
+        {
+            std::lock_guard lock(mutex_);
+            metrics_->scrape_duration.Add({}).Set(r.seconds);
+            if (snapshot) {
+                window_.add(std::move(*snapshot));
+                signals_ = compute_signals(window_.snapshots());
+                last_good_steady_ = now;
+                last_good_unix_ = unix;
+                last_error_.clear();
+                metrics_->publish(signals_);
+            } else {
+                if (last_error_ != error) std::cerr << "pulse-sidecar: " << one_line(error) << "\n";
+                last_error_ = one_line(error);
+                metrics_->scrape_errors.Add({{"reason", reason}}).Increment();
+                if (!last_good_steady_ || now - *last_good_steady_ > options_.stale_after) {
+                    metrics_->withdraw();
+                    // Old snapshots would make a spike of the first rate after recovery.
+                    window_.clear();
+                    signals_ = Signals{};
+                }
+            }
+            ++scrapes_;
+        }
+        changed_.notify_all();
+
+        next += period;
+        auto now_tp = std::chrono::steady_clock::now();
+        if (next < now_tp) next = now_tp;  // a slow scrape: no burst to catch up
+        std::unique_lock lock(mutex_);
+        if (changed_.wait_until(lock, next, [this] { return stopping_; })) return;
+    }
+}
+
+std::optional<std::string> Sidecar::not_ready_reason(double now) const {
+    if (draining_) return "draining";
+    if (!last_good_steady_) {
+        return "no successful scrape of nginx yet" + (last_error_.empty() ? "" : ": " + last_error_);
+    }
+    double age = now - *last_good_steady_;
+    if (age > options_.stale_after) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%.1fs", age);
+        return "last good scrape of nginx " + std::string(buf) + " ago" +
+               (last_error_.empty() ? "" : ": " + last_error_);
+    }
+    return std::nullopt;
+}
+
+HttpResponse Sidecar::handle(const HttpRequest &req) {
+    bool get = req.method == "GET" || req.method == "HEAD";
+    if (req.path == "/metrics" && get) return metrics();
+    if (req.path == "/signals" && get) return signals_json();
+    if (req.path == "/healthz" && get) return {200, "text/plain; charset=utf-8", "ok\n", {}};
+    if (req.path == "/readyz" && get) return readyz();
+    if (req.path == "/drain") {
+        if (req.method != "POST") return {405, "text/plain; charset=utf-8", "use POST\n", {{"Allow", "POST"}}};
+        return drain(req);
+    }
+    if (req.path == "/metrics" || req.path == "/signals" || req.path == "/healthz" || req.path == "/readyz") {
+        return {405, "text/plain; charset=utf-8", "use GET\n", {{"Allow", "GET, HEAD"}}};
+    }
+    return {404, "text/plain; charset=utf-8", "not found\n", {}};
+}
+
+HttpResponse Sidecar::metrics() {
+    std::lock_guard lock(mutex_);
+    double now = steady_now();
+    auto &age = metrics_->scrape_age.Add({});
+    age.Set(last_good_steady_ ? now - *last_good_steady_ : std::nan(""));
+    metrics_->draining.Add({}).Set(draining_ ? 1 : 0);
+    prometheus::TextSerializer serializer;
+    return {200, "text/plain; version=0.0.4; charset=utf-8", serializer.Serialize(metrics_->registry.Collect()), {}};
+}
+
+HttpResponse Sidecar::signals_json() {
+    std::lock_guard lock(mutex_);
+    SignalsMeta meta;
+    double now = steady_now(), unix = unix_now();
+    if (last_good_steady_) meta.last_good_scrape_unix = unix - (now - *last_good_steady_);
+    meta.now_unix = unix;
+    meta.stale_after_seconds = options_.stale_after;
+    meta.draining = draining_;
+    meta.last_error = last_error_;
+    nlohmann::json doc = signals_to_json(signals_, meta);
+    return {200, "application/json",
+            doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", {}};
+}
+
+HttpResponse Sidecar::readyz() {
+    std::lock_guard lock(mutex_);
+    if (auto reason = not_ready_reason(steady_now())) {
+        return {503, "text/plain; charset=utf-8", "not ready: " + *reason + "\n", {}};
+    }
+    return {200, "text/plain; charset=utf-8", "ready\n", {}};
+}
+
+HttpResponse Sidecar::drain(const HttpRequest &req) {
+    double timeout = options_.drain_timeout;
+    if (auto t = req.param("timeout")) {
+        std::string error;
+        auto parsed = parse_duration(*t, &error);
+        if (!parsed) return {400, "text/plain; charset=utf-8", error + "\n", {}};
+        timeout = *parsed;
+    }
+    double start = steady_now();
+    std::unique_lock lock(mutex_);
+    draining_ = true;  // readiness turns false at once
+    std::cerr << "pulse-sidecar: draining (timeout " << timeout << "s)\n";
+    // Wait for a scrape that started after the drain began and shows nothing in flight.
+    std::uint64_t first = scrapes_ + 1;
+    auto deadline = std::chrono::steady_clock::now() +
+                    std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(timeout));
+    auto drained = [&] {
+        return stopping_ || (scrapes_ > first && last_error_.empty() && last_good_steady_ &&
+                             *last_good_steady_ > start && signals_.pod.requests_in_flight == 0);
+    };
+    bool ok = changed_.wait_until(lock, deadline, drained);
+    nlohmann::json out;
+    out["drained"] = ok;
+    out["reason"] = ok ? "no request in flight" : "timeout";
+    out["waited_seconds"] = steady_now() - start;
+    out["requests_in_flight"] = signals_.pod.requests_in_flight;
+    out["websocket_connections"] = signals_.pod.websocket_connections;
+    if (!last_error_.empty()) out["last_error"] = last_error_;
+    std::cerr << "pulse-sidecar: drain " << (ok ? "done" : "timed out") << "\n";
+    return {200, "application/json", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", {}};
+}
+
+}  // namespace pulse::sidecar

@@ -1,0 +1,26 @@
+// The /signals document: every signal for the pod and per server, with the time of the
+// scrape they come from and how old it is, so no reader mistakes old numbers for fresh.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "signals.h"
+
+namespace pulse::sidecar {
+
+struct SignalsMeta {
+    std::optional<double> last_good_scrape_unix;  // seconds since the epoch
+    double now_unix = 0;
+    double stale_after_seconds = 5;
+    bool draining = false;
+    std::string last_error;  // empty when the last scrape was good
+};
+
+nlohmann::json signals_to_json(const Signals &signals, const SignalsMeta &meta);
+
+// RFC 3339 with milliseconds, UTC: "2026-11-27T09:30:00.123Z".
+std::string rfc3339(double unix_seconds);
+
+}  // namespace pulse::sidecar
