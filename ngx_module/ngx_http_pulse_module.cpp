@@ -16,6 +16,7 @@ extern "C" {
 #include <vector>
 
 #include "core/buckets.h"
+#include "core/cache_policy.h"
 #include "core/exposition.h"
 #include "core/labels.h"
 #include "core/render.h"
@@ -47,6 +48,7 @@ struct pulse_main_conf_t {
     ngx_str_t exporter_file;  // where the first pulse_exporter is, for the no-zone error
     ngx_uint_t exporter_line;
     UpstreamCache *upstreams;  // this worker's upstream series, made on first use
+    ngx_flag_t cache_policy_used;  // some level says pulse_cache_policy auto
 };
 
 struct pulse_srv_conf_t {
@@ -60,7 +62,21 @@ struct pulse_loc_conf_t {
     ngx_str_t name;
     ngx_flag_t exporter;
     LocationCache *cache;  // this worker's series for this location, made on first use
+
+    ngx_uint_t cache_policy;       // pulse_cache_policy: off or auto
+    ngx_flag_t cache_override;     // ... override: replace an upstream's no-store/private/no-cache
+    ngx_array_t *cache_rules;      // ngx_str_t pairs: this level's pulse_cache_rule, in order
+    ngx_array_t *cache_prefixes;   // ngx_str_t: pulse_cache_versioned_prefix
+    ngx_array_t *all_cache_rules;  // inherited rules, then this level's
+    pulse::CachePolicy *policy;    // built from all_cache_rules; lives in a pool cleanup
 };
+
+enum : ngx_uint_t { PULSE_CACHE_OFF = 0, PULSE_CACHE_AUTO = 1 };
+
+// The policy label's values: the classes, and responses whose upstream said no-store,
+// private or no-cache, kept as they were.
+constexpr std::size_t kPolicyKept = pulse::kAssetClassCount;
+constexpr std::size_t kPolicyLabels = pulse::kAssetClassCount + 1;
 
 // A request needs no context of its own: a gauge it raised is a pool cleanup whose data
 // is the gauge's value, lowered when the request's pool goes, whatever ended the request,
@@ -79,6 +95,7 @@ struct LocationCache {
     std::uint64_t *response_bytes;
     std::uint64_t *request_bytes;
     std::uint64_t *websocket;
+    std::uint64_t *cache_policy[kPolicyLabels];
 };
 
 struct UpstreamEntry {
@@ -103,6 +120,9 @@ char *pulse_buckets(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *pulse_max_series(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *pulse_location_name(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *pulse_exporter(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *pulse_cache_policy(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *pulse_cache_rule(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *pulse_cache_versioned_prefix(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 void *pulse_create_main_conf(ngx_conf_t *cf);
 char *pulse_init_main_conf(ngx_conf_t *cf, void *conf);
 void *pulse_create_srv_conf(ngx_conf_t *cf);
@@ -131,6 +151,15 @@ ngx_command_t pulse_commands[] = {
      pulse_status_codes, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     {ngx_string("pulse_exporter"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, pulse_exporter,
      NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
+    {ngx_string("pulse_cache_policy"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE12,
+     pulse_cache_policy, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
+    {ngx_string("pulse_cache_rule"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE2,
+     pulse_cache_rule, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
+    {ngx_string("pulse_cache_versioned_prefix"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_1MORE,
+     pulse_cache_versioned_prefix, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     ngx_null_command,
 };
 
@@ -526,10 +555,191 @@ ngx_int_t pulse_log_handler(ngx_http_request_t *r) {
     }
 }
 
+// ---- cache policy ----------------------------------------------------------------------
+
+// The statuses nginx's `expires` applies to.
+bool cacheable_status(ngx_uint_t status) {
+    switch (status) {
+        case NGX_HTTP_OK: case NGX_HTTP_CREATED: case NGX_HTTP_NO_CONTENT:
+        case NGX_HTTP_PARTIAL_CONTENT: case NGX_HTTP_MOVED_PERMANENTLY:
+        case NGX_HTTP_MOVED_TEMPORARILY: case NGX_HTTP_SEE_OTHER: case NGX_HTTP_NOT_MODIFIED:
+        case NGX_HTTP_TEMPORARY_REDIRECT: case NGX_HTTP_PERMANENT_REDIRECT:
+            return true;
+        default:
+            return false;
+    }
+}
+
+// A Cache-Control already on the response (the upstream's, or add_header's) that
+// forbids caching. nginx 1.23 turned headers_out.cache_control from an array of
+// pointers into a linked list of header entries.
+bool response_forbids_caching(ngx_http_request_t *r) {
+#if (nginx_version >= 1023000)
+    for (ngx_table_elt_t *h = r->headers_out.cache_control; h != nullptr; h = h->next) {
+        if (h->hash != 0 && pulse::cache_control_forbids_caching(view(h->value))) return true;
+    }
+#else
+    auto ccp = static_cast<ngx_table_elt_t **>(r->headers_out.cache_control.elts);
+    for (ngx_uint_t i = 0; ccp != nullptr && i < r->headers_out.cache_control.nelts; ++i) {
+        if (ccp[i]->hash != 0 && pulse::cache_control_forbids_caching(view(ccp[i]->value))) return true;
+    }
+#endif
+    return false;
+}
+
+// Leaves exactly one Cache-Control line, with `value`, whatever expires, add_header or
+// the upstream put there before, as nginx's own expires does.
+ngx_int_t set_cache_control(ngx_http_request_t *r, const ngx_str_t &value) {
+    ngx_table_elt_t *cc;
+#if (nginx_version >= 1023000)
+    cc = r->headers_out.cache_control;
+    if (cc == nullptr) {
+        cc = static_cast<ngx_table_elt_t *>(ngx_list_push(&r->headers_out.headers));
+        if (cc == nullptr) return NGX_ERROR;
+        ngx_str_set(&cc->key, "Cache-Control");
+        r->headers_out.cache_control = cc;
+    } else {
+        for (ngx_table_elt_t *h = cc->next; h != nullptr; h = h->next) h->hash = 0;
+    }
+    cc->next = nullptr;
+#else
+    auto ccp = static_cast<ngx_table_elt_t **>(r->headers_out.cache_control.elts);
+    if (ccp == nullptr) {
+        if (ngx_array_init(&r->headers_out.cache_control, r->pool, 1, sizeof(ngx_table_elt_t *)) != NGX_OK) {
+            return NGX_ERROR;
+        }
+        cc = static_cast<ngx_table_elt_t *>(ngx_list_push(&r->headers_out.headers));
+        if (cc == nullptr) return NGX_ERROR;
+        ngx_str_set(&cc->key, "Cache-Control");
+        ccp = static_cast<ngx_table_elt_t **>(ngx_array_push(&r->headers_out.cache_control));
+        if (ccp == nullptr) return NGX_ERROR;
+        *ccp = cc;
+    } else {
+        for (ngx_uint_t i = 1; i < r->headers_out.cache_control.nelts; ++i) ccp[i]->hash = 0;
+        r->headers_out.cache_control.nelts = 1;
+        cc = ccp[0];
+    }
+#endif
+    cc->hash = 1;
+    cc->value = value;
+    return NGX_OK;
+}
+
+// Expires `max_age` seconds ahead, or in the past for no-cache. Formatting a date is the
+// dear part, so each worker keeps the last few it wrote: one per lifetime and second.
+ngx_int_t set_expires(ngx_http_request_t *r, const std::optional<std::int64_t> &max_age) {
+    ngx_table_elt_t *e = r->headers_out.expires;
+    if (e == nullptr) {
+        e = static_cast<ngx_table_elt_t *>(ngx_list_push(&r->headers_out.headers));
+        if (e == nullptr) return NGX_ERROR;
+        ngx_str_set(&e->key, "Expires");
+#if (nginx_version >= 1023000)
+        e->next = nullptr;
+#endif
+        r->headers_out.expires = e;
+    }
+    e->hash = 1;
+    if (!max_age) {
+        ngx_str_set(&e->value, "Thu, 01 Jan 1970 00:00:01 GMT");
+        return NGX_OK;
+    }
+    struct Formatted {
+        time_t at;
+        std::int64_t max_age;
+        u_char text[sizeof("Mon, 28 Sep 1970 06:00:00 GMT")];
+    };
+    static Formatted recent[4];
+    static unsigned next_slot;
+    time_t now = ngx_time();
+    Formatted *f = nullptr;
+    for (Formatted &c : recent) {
+        if (c.at == now && c.max_age == *max_age) f = &c;
+    }
+    if (f == nullptr) {
+        f = &recent[next_slot++ % std::size(recent)];
+        f->at = now;
+        f->max_age = *max_age;
+        ngx_http_time(f->text, now + static_cast<time_t>(*max_age));
+    }
+    constexpr size_t len = sizeof(Formatted::text) - 1;
+    auto p = static_cast<u_char *>(ngx_pnalloc(r->pool, len));
+    if (p == nullptr) return NGX_ERROR;
+    ngx_memcpy(p, f->text, len);
+    e->value.data = p;
+    e->value.len = len;
+    return NGX_OK;
+}
+
+[[gnu::noinline, gnu::cold]] std::uint64_t *resolve_policy_counter(ngx_http_request_t *r,
+                                                                  pulse_loc_conf_t *plcf,
+                                                                  std::size_t label) {
+    try {
+        pulse_main_conf_t *pmcf = main_conf(r);
+        auto pscf = static_cast<pulse_srv_conf_t *>(ngx_http_get_module_srv_conf(r, ngx_http_pulse_module));
+        LocationCache *c = location_cache(r, plcf, pmcf, pscf);
+        if (c == nullptr) return nullptr;
+        std::string_view policy = label == kPolicyKept ? std::string_view("upstream")
+                                                       : pulse::asset_class_label(static_cast<pulse::AssetClass>(label));
+        c->cache_policy[label] = resolve(pmcf, Family::cache_policy_responses,
+                                         pulse::encode_key({view(pscf->label), view(plcf->name), policy}));
+        return c->cache_policy[label];
+    } catch (const std::exception &e) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "pulse: %s", e.what());
+        return nullptr;
+    }
+}
+
+void count_policy(ngx_http_request_t *r, pulse_loc_conf_t *plcf, std::size_t label) {
+    if (!plcf->metrics || !g_slot_ready) return;
+    std::uint64_t *counter = plcf->cache != nullptr ? plcf->cache->cache_policy[label] : nullptr;
+    if (counter == nullptr && (counter = resolve_policy_counter(r, plcf, label)) == nullptr) return;
+    pulse::SeriesStore::add(*counter, 1);
+}
+
+ngx_int_t apply_cache_policy(ngx_http_request_t *r, pulse_loc_conf_t *plcf) {
+    ngx_uint_t status = r->headers_out.status;
+    auto untouched = static_cast<std::size_t>(pulse::AssetClass::untouched);
+    if (!cacheable_status(status)) {
+        count_policy(r, plcf, untouched);  // errors never get a lifetime
+        return NGX_OK;
+    }
+    if (!plcf->cache_override && response_forbids_caching(r)) {
+        count_policy(r, plcf, kPolicyKept);
+        return NGX_OK;
+    }
+    std::string_view uri = view(r->uri);
+    // A 304 has no content type of its own, and a redirect's is that of its little page
+    // about the redirect: their URL decides.
+    bool by_url = status == NGX_HTTP_NOT_MODIFIED || (status >= 301 && status <= 308);
+    std::string_view type = by_url ? std::string_view{} : view(r->headers_out.content_type);
+    pulse::StaticKind kind = pulse::StaticKind::none;
+    pulse::AssetClass cls = pulse::classify(uri, view(r->args), type, plcf->policy->versioned_prefixes, &kind);
+    // A temporary redirect may point elsewhere tomorrow: revalidate it, however its URL looks.
+    if (cls != pulse::AssetClass::untouched &&
+        (status == NGX_HTTP_MOVED_TEMPORARILY || status == NGX_HTTP_SEE_OTHER ||
+         status == NGX_HTTP_TEMPORARY_REDIRECT)) {
+        cls = pulse::AssetClass::document;
+    }
+    const pulse::CacheHeader *h = plcf->policy->header_for(cls, kind, pulse::path_extension(uri));
+    if (h == nullptr) {
+        count_policy(r, plcf, untouched);
+        return NGX_OK;
+    }
+    ngx_str_t value{h->cache_control.size(), (u_char *)h->cache_control.data()};
+    if (set_cache_control(r, value) != NGX_OK || set_expires(r, h->max_age) != NGX_OK) return NGX_ERROR;
+    count_policy(r, plcf, static_cast<std::size_t>(cls));
+    return NGX_OK;
+}
+
 ngx_int_t pulse_header_filter(ngx_http_request_t *r) {
-    if (r->headers_out.status == NGX_HTTP_SWITCHING_PROTOCOLS && r == r->main && g_slot_ready) {
-        auto plcf = static_cast<pulse_loc_conf_t *>(ngx_http_get_module_loc_conf(r, ngx_http_pulse_module));
-        if (plcf->metrics) count_websocket(r, plcf);
+    auto plcf = static_cast<pulse_loc_conf_t *>(ngx_http_get_module_loc_conf(r, ngx_http_pulse_module));
+    if (r == r->main) {
+        if (r->headers_out.status == NGX_HTTP_SWITCHING_PROTOCOLS && g_slot_ready && plcf->metrics) {
+            count_websocket(r, plcf);
+        }
+        if (plcf->cache_policy == PULSE_CACHE_AUTO && apply_cache_policy(r, plcf) != NGX_OK) {
+            return NGX_ERROR;
+        }
     }
     return next_header_filter(r);
 }
@@ -666,7 +876,72 @@ void *pulse_create_loc_conf(ngx_conf_t *cf) {
     plcf->metrics = NGX_CONF_UNSET;
     plcf->status_codes = NGX_CONF_UNSET_UINT;
     plcf->exporter = NGX_CONF_UNSET;
+    plcf->cache_policy = NGX_CONF_UNSET_UINT;
+    plcf->cache_override = NGX_CONF_UNSET;
     return plcf;
+}
+
+void destroy_policy(void *data) { static_cast<pulse::CachePolicy *>(data)->~CachePolicy(); }
+
+// Builds a policy from rule pairs in the configuration pool; the pool's cleanup runs its
+// destructor.
+pulse::CachePolicy *build_policy(ngx_conf_t *cf, ngx_array_t *rules, ngx_array_t *prefixes) {
+    ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(cf->pool, sizeof(pulse::CachePolicy));
+    if (cln == nullptr) return nullptr;
+    auto policy = new (cln->data) pulse::CachePolicy();
+    cln->handler = destroy_policy;
+    if (rules != nullptr) {
+        auto pairs = static_cast<ngx_str_t *>(rules->elts);
+        for (ngx_uint_t i = 0; i + 1 < rules->nelts; i += 2) {
+            if (auto err = policy->add_rule(view(pairs[i]), view(pairs[i + 1]))) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "pulse_cache_rule: %s", err->c_str());
+                return nullptr;
+            }
+        }
+    }
+    if (prefixes != nullptr) {
+        policy->versioned_prefixes.clear();
+        auto p = static_cast<ngx_str_t *>(prefixes->elts);
+        for (ngx_uint_t i = 0; i < prefixes->nelts; ++i) policy->versioned_prefixes.emplace_back(view(p[i]));
+    }
+    return policy;
+}
+
+// Rules add up from http to location (a later one wins); versioned prefixes are replaced
+// by a level that names its own.
+char *merge_cache_policy(ngx_conf_t *cf, pulse_loc_conf_t *prev, pulse_loc_conf_t *conf) {
+    ngx_conf_merge_uint_value(conf->cache_policy, prev->cache_policy, PULSE_CACHE_OFF);
+    ngx_conf_merge_value(conf->cache_override, prev->cache_override, 0);
+    if (prev->all_cache_rules == nullptr) prev->all_cache_rules = prev->cache_rules;
+
+    bool own = conf->cache_rules != nullptr || conf->cache_prefixes != nullptr;
+    if (conf->cache_prefixes == nullptr) conf->cache_prefixes = prev->cache_prefixes;
+    if (conf->cache_rules == nullptr) {
+        conf->all_cache_rules = prev->all_cache_rules;
+    } else if (prev->all_cache_rules == nullptr) {
+        conf->all_cache_rules = conf->cache_rules;
+    } else {
+        conf->all_cache_rules = ngx_array_create(cf->pool, prev->all_cache_rules->nelts + conf->cache_rules->nelts,
+                                                 sizeof(ngx_str_t));
+        if (conf->all_cache_rules == nullptr) return static_cast<char *>(NGX_CONF_ERROR);
+        for (ngx_array_t *from : {prev->all_cache_rules, conf->cache_rules}) {
+            auto v = static_cast<ngx_str_t *>(ngx_array_push_n(conf->all_cache_rules, from->nelts));
+            if (v == nullptr) return static_cast<char *>(NGX_CONF_ERROR);
+            ngx_memcpy(v, from->elts, from->nelts * sizeof(ngx_str_t));
+        }
+    }
+    if (!own && prev->policy != nullptr) {
+        conf->policy = prev->policy;
+    } else if (conf->cache_policy == PULSE_CACHE_AUTO || own) {
+        try {
+            conf->policy = build_policy(cf, conf->all_cache_rules, conf->cache_prefixes);
+        } catch (const std::exception &e) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "pulse_cache_policy: %s", e.what());
+            return static_cast<char *>(NGX_CONF_ERROR);
+        }
+        if (conf->policy == nullptr) return static_cast<char *>(NGX_CONF_ERROR);
+    }
+    return NGX_CONF_OK;
 }
 
 char *pulse_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) {
@@ -675,6 +950,7 @@ char *pulse_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) {
     ngx_conf_merge_value(conf->metrics, prev->metrics, 1);
     ngx_conf_merge_uint_value(conf->status_codes, prev->status_codes, PULSE_STATUS_CLASS);
     ngx_conf_merge_value(conf->exporter, prev->exporter, 0);
+    if (merge_cache_policy(cf, prev, conf) != NGX_CONF_OK) return static_cast<char *>(NGX_CONF_ERROR);
 
     if (conf->name.data != nullptr) return NGX_CONF_OK;
 
@@ -897,6 +1173,80 @@ char *pulse_exporter(ngx_conf_t *cf, ngx_command_t *, void *conf) {
     return NGX_CONF_OK;
 }
 
+char *pulse_cache_policy(ngx_conf_t *cf, ngx_command_t *, void *conf) {
+    auto plcf = static_cast<pulse_loc_conf_t *>(conf);
+    if (plcf->cache_policy != NGX_CONF_UNSET_UINT) return const_cast<char *>("is duplicate");
+    auto value = static_cast<ngx_str_t *>(cf->args->elts);
+    if (view(value[1]) == "auto") {
+        plcf->cache_policy = PULSE_CACHE_AUTO;
+    } else if (view(value[1]) == "off") {
+        plcf->cache_policy = PULSE_CACHE_OFF;
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"pulse_cache_policy\" directive, "
+                           "it must be \"auto\" or \"off\"", &value[1]);
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+    plcf->cache_override = 0;
+    if (cf->args->nelts == 3) {
+        if (view(value[2]) != "override" || plcf->cache_policy == PULSE_CACHE_OFF) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\" in \"pulse_cache_policy\" directive, "
+                               "only \"auto override\" is allowed", &value[2]);
+            return static_cast<char *>(NGX_CONF_ERROR);
+        }
+        plcf->cache_override = 1;
+    }
+    if (plcf->cache_policy == PULSE_CACHE_AUTO) {
+        auto pmcf = static_cast<pulse_main_conf_t *>(ngx_http_conf_get_module_main_conf(cf, ngx_http_pulse_module));
+        pmcf->cache_policy_used = 1;
+    }
+    return NGX_CONF_OK;
+}
+
+char *pulse_cache_rule(ngx_conf_t *cf, ngx_command_t *, void *conf) {
+    auto plcf = static_cast<pulse_loc_conf_t *>(conf);
+    auto value = static_cast<ngx_str_t *>(cf->args->elts);
+    try {
+        pulse::CachePolicy scratch;  // says now, with this line, what is wrong with the rule
+        if (auto err = scratch.add_rule(view(value[1]), view(value[2]))) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "pulse_cache_rule: %s", err->c_str());
+            return static_cast<char *>(NGX_CONF_ERROR);
+        }
+    } catch (const std::exception &e) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "pulse_cache_rule: %s", e.what());
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+    if (plcf->cache_rules == nullptr) {
+        plcf->cache_rules = ngx_array_create(cf->pool, 4, sizeof(ngx_str_t));
+        if (plcf->cache_rules == nullptr) return static_cast<char *>(NGX_CONF_ERROR);
+    }
+    auto pair = static_cast<ngx_str_t *>(ngx_array_push_n(plcf->cache_rules, 2));
+    if (pair == nullptr) return static_cast<char *>(NGX_CONF_ERROR);
+    pair[0] = value[1];
+    pair[1] = value[2];
+    return NGX_CONF_OK;
+}
+
+char *pulse_cache_versioned_prefix(ngx_conf_t *cf, ngx_command_t *, void *conf) {
+    auto plcf = static_cast<pulse_loc_conf_t *>(conf);
+    if (plcf->cache_prefixes != nullptr) return const_cast<char *>("is duplicate");
+    auto value = static_cast<ngx_str_t *>(cf->args->elts);
+    plcf->cache_prefixes = ngx_array_create(cf->pool, cf->args->nelts - 1, sizeof(ngx_str_t));
+    if (plcf->cache_prefixes == nullptr) return static_cast<char *>(NGX_CONF_ERROR);
+    for (ngx_uint_t i = 1; i < cf->args->nelts; ++i) {
+        if (value[i].len == 0 || value[i].data[0] != '/') {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "pulse_cache_versioned_prefix \"%V\" must start with \"/\"", &value[i]);
+            return static_cast<char *>(NGX_CONF_ERROR);
+        }
+        auto p = static_cast<ngx_str_t *>(ngx_array_push(plcf->cache_prefixes));
+        if (p == nullptr) return static_cast<char *>(NGX_CONF_ERROR);
+        *p = value[i];
+    }
+    return NGX_CONF_OK;
+}
+
 // The server label: the first server_name, or the first listen address of a server
 // without one.
 ngx_str_t server_label(ngx_http_core_main_conf_t *cmcf, ngx_http_core_srv_conf_t *cscf) {
@@ -927,7 +1277,12 @@ ngx_int_t pulse_postconfiguration(ngx_conf_t *cf) {
                           &pmcf->exporter_file, pmcf->exporter_line);
             return NGX_ERROR;
         }
-        return NGX_OK;  // no zone: the module costs nothing
+        // No zone, no counting; the cache policy may still be wanted.
+        if (pmcf->cache_policy_used) {
+            next_header_filter = ngx_http_top_header_filter;
+            ngx_http_top_header_filter = pulse_header_filter;
+        }
+        return NGX_OK;  // neither: the module costs nothing
     }
 
     auto cmcf = static_cast<ngx_http_core_main_conf_t *>(

@@ -18,26 +18,48 @@ sed -e "s|@MODULE@|$build/ngx_http_pulse_module.so|" -e "s|@DIR@|$dir|g" -e "s|@
 
 nginx -t -q -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log"
 nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log"
+sidecar_port=$(free_port)
+"$build/pulse-sidecar" run --scrape "http://127.0.0.1:$port/metrics" \
+    --listen "127.0.0.1:$sidecar_port" >"$dir/sidecar.log" 2>&1 &
+sidecar_pid=$!
 stop() {
+  kill -TERM "$sidecar_pid" 2>/dev/null || true
   [ -f "$dir/nginx.pid" ] && kill -QUIT "$(cat "$dir/nginx.pid")" 2>/dev/null || true
 }
 trap stop EXIT
 wait_port "$port"
+wait_port "$sidecar_port"
 
 for path in / /assets/app.3f2a9c1b.css /assets/app.5d41402a.js /api/items /robots.txt /missing; do
   curl -s -o /dev/null "http://127.0.0.1:$port$path" || true
 done
 
+# Some steady traffic so the sidecar's signals have something to show.
+( while kill -0 "$sidecar_pid" 2>/dev/null; do
+    for path in / /assets/app.3f2a9c1b.css /api/items; do
+      curl -s -o /dev/null "http://127.0.0.1:$port$path" || true
+    done
+    sleep 0.2
+  done ) &
+sleep 2.5
+
 cat <<MSG
 
-pulse demo is running (nginx $(nginx -v 2>&1 | sed 's|.*/||') with ngx_http_pulse_module):
-  site:     http://127.0.0.1:$port/
-  metrics:  http://127.0.0.1:$port/metrics     (curl -s http://127.0.0.1:$port/metrics | grep nginx_http_requests_total)
-  config:   $dir/nginx.conf
-  logs:     $dir/error.log
+pulse demo is running (nginx $(nginx -v 2>&1 | sed 's|.*/||') with ngx_http_pulse_module, and pulse-sidecar):
+  site:           http://127.0.0.1:$port/
+  nginx metrics:  http://127.0.0.1:$port/metrics
+  signals:        http://127.0.0.1:$sidecar_port/signals   (JSON: requests per second, p95, error ratio, ...)
+  readiness:      http://127.0.0.1:$sidecar_port/readyz
+  sidecar metrics http://127.0.0.1:$sidecar_port/metrics
+  drain:          curl -X POST http://127.0.0.1:$sidecar_port/drain
+  config, logs:   $dir/
 
 MSG
+echo "== nginx: curl -s http://127.0.0.1:$port/metrics | grep nginx_http_requests_total"
 curl -s "http://127.0.0.1:$port/metrics" | grep '^nginx_http_requests_total' || true
+echo
+echo "== sidecar: curl -s http://127.0.0.1:$sidecar_port/signals"
+curl -s "http://127.0.0.1:$sidecar_port/signals" || true
 echo
 if [ -n "${DEMO_SECONDS:-}" ]; then
   sleep "$DEMO_SECONDS"

@@ -38,6 +38,11 @@ void accumulate(const Record &r, const std::vector<bool> &live, std::uint32_t sl
         const std::uint64_t *v = r.slot_values(s);
         for (std::uint32_t i = 0; i < r.value_count; ++i) sum[i] += SeriesStore::load(v[i]);
     }
+    // A gauge is raised and lowered in one slot, but a slot can be shared once processes
+    // outnumber slots, and zeroed when its recorded owner dies: never show the wrap-around.
+    if (gauge) {
+        for (auto &v : sum) v = static_cast<std::int64_t>(v) < 0 ? 0 : v;
+    }
 }
 
 using Labels = std::array<Label, kMaxLabels>;

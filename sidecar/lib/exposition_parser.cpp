@@ -330,6 +330,8 @@ bool parse_om_timestamp(std::string_view s, Nanos &ns) {
         if (eneg) exponent = -exponent;
     }
     if (i != n) return false;
+    double as_double;  // beyond a double's range is not a number of seconds (as in Prometheus)
+    if (parse_float(s, as_double) != Num::ok) return false;
 
     // value = digits * 10^(exponent - frac_digits); in ns, scale by 10^(that + 9).
     const long scale = exponent - static_cast<long>(frac_digits) + 9;
@@ -1266,7 +1268,7 @@ private:
         const GroupView g = group_of(s);
         const std::uint64_t hash = group_hash(g);
         const Sample *prev = f.samples.empty() ? nullptr : &f.samples.back();
-        const bool same_as_prev = prev && group_hash(group_of(*prev)) == hash && same_group(g, group_of(*prev));
+        const bool same_as_prev = prev && prev_hash_ == hash && same_group(g, group_of(*prev));
         if (!same_as_prev) {
             auto range = seen_groups_.equal_range(hash);
             for (auto it = range.first; it != range.second; ++it) {
@@ -1301,6 +1303,12 @@ private:
         if (counter_like && suffix != "_gsum" && value < 0) {
             return fail(cat({"counter-like sample ", quote(name), " cannot be negative"}));
         }
+        // "Count and bucket values MUST be integers" (histograms, gauge histograms, summaries).
+        const bool integral = (is_histogram(type) && (suffix == "_bucket" || suffix == "_count" || suffix == "_gcount")) ||
+                              (type == OmType::summary && suffix == "_count");
+        if (integral && !(std::isfinite(value) && value == std::floor(value))) {
+            return fail(cat({"count or bucket sample ", quote(name), " must be an integer, got ", quote(value_text)}));
+        }
         if (exemplar && !((is_histogram(type) && suffix == "_bucket") || (type == OmType::counter && suffix == "_total"))) {
             return fail(cat({"exemplar on ", quote(name), ": only histogram buckets and counter totals can have one"}));
         }
@@ -1331,6 +1339,7 @@ private:
         }
 
         prev_timestamp_ = timestamp;
+        prev_hash_ = hash;
         f.samples.push_back(std::move(s));
         return true;
     }
@@ -1339,7 +1348,8 @@ private:
     Exposition out_;
     ParseError error_;
     Current cur_;
-    std::optional<Nanos> prev_timestamp_;
+    std::optional<Nanos> prev_timestamp_;  // of the family's last sample
+    std::uint64_t prev_hash_ = 0;           // of the family's last sample's group
     std::unordered_set<std::string> seen_names_;
     std::unordered_multimap<std::uint64_t, std::uint32_t> seen_groups_;
     std::vector<RawLabel> labels_, exemplar_labels_;

@@ -382,6 +382,10 @@ class _UpstreamHandler(http.server.BaseHTTPRequestHandler):
 
         if "ct" in query:
             extra.append(("Content-Type", query["ct"][0]))
+        for value in query.get("cc", []):  # one Cache-Control line per cc=
+            extra.append(("Cache-Control", value))
+        if "status" in query:
+            status = int(query["status"][0])
         if "size" in query:
             body = b"x" * int(query["size"][0])
         if body is None:

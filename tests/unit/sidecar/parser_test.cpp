@@ -834,6 +834,10 @@ TEST(ParserValues, Timestamps) {
         EXPECT_EQ(s[3].timestamp_ms, INT64_MAX);  // saturated
         EXPECT_EQ(s[4].timestamp_ms, 0);
         EXPECT_EQ(s[5].timestamp_ms, 17000);
+        // Not numbers of seconds: beyond a double, Inf, NaN.
+        for (std::string_view bad : {"1e400", "Inf", "NaN", "1_0", "0x10"}) {
+            EXPECT_NE(err(parse_exposition("a 1 " + std::string(bad) + "\n# EOF\n", kOpenMetrics)), nullptr) << bad;
+        }
     }
 }
 
@@ -942,6 +946,15 @@ TEST(ParserOpenMetrics, SeriesStayTogether) {
     const ParseResult back = parse_exposition("a{x=\"1\",y=\"2\"} 1 5\na{y=\"2\",x=\"1\"} 1 4\n# EOF\n", kOpenMetrics);
     ASSERT_NE(err(back), nullptr);
     EXPECT_EQ(err(back)->line, 2u);
+}
+
+TEST(ParserOpenMetrics, CountsAndBucketsAreIntegers) {
+    EXPECT_NE(ok(parse_exposition("# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2.0\nh_count 2e0\nh_sum 1.5\n# EOF\n", kOpenMetrics)), nullptr);
+    EXPECT_EQ(err(parse_exposition("# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1.5\n# EOF\n", kOpenMetrics))->line, 2u);
+    EXPECT_EQ(err(parse_exposition("# TYPE h histogram\nh_bucket{le=\"+Inf\"} +Inf\n# EOF\n", kOpenMetrics))->line, 2u);
+    EXPECT_EQ(err(parse_exposition("# TYPE s summary\ns_count 0.5\ns_sum 1\n# EOF\n", kOpenMetrics))->line, 2u);
+    EXPECT_EQ(err(parse_exposition("# TYPE g gaugehistogram\ng_bucket{le=\"+Inf\"} 1\ng_gcount 1.25\n# EOF\n", kOpenMetrics))->line, 3u);
+    EXPECT_NE(ok(parse_exposition("# TYPE g gauge\ng 1.5\n# EOF\n", kOpenMetrics)), nullptr);
 }
 
 TEST(ParserOpenMetrics, EscapesAsTheReferenceParser) {
