@@ -9,7 +9,7 @@ packages=(
   libgtest-dev libgmock-dev
   prometheus-cpp-dev libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev libssl-dev
   python3 python3-pytest
-  golang-github-prometheus-common-dev clang
+  golang-github-prometheus-common-dev clang libclang-rt-14-dev
   apache2-utils wrk valgrind
 )
 

@@ -34,12 +34,17 @@ sanitized_unit() {
       ctest --test-dir "$build/cmake-sanitize" --output-on-failure -j "$jobs"
 }
 
+fuzz() {
+  "$repo/tests/fuzz/run.sh" "$build/fuzz" "${PULSE_FUZZ_RUNS:-200000}"
+}
+
 integration() {
   PULSE_BUILD_DIR=$build /usr/bin/python3 -m pytest -q -p no:cacheprovider "$repo/tests/integration"
 }
 
 suite "unit tests" unit
 suite "unit tests under ASan+UBSan" sanitized_unit
+suite "parser fuzzing (libFuzzer, bounded runs)" fuzz
 suite "integration tests (real nginx, Prometheus, promtool)" integration
 
 echo
