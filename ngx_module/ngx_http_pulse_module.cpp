@@ -12,11 +12,13 @@ extern "C" {
 #include <cerrno>
 #include <csignal>
 #include <exception>
+#include <new>
 #include <string>
 #include <vector>
 
 #include "core/buckets.h"
 #include "core/cache_policy.h"
+#include "core/classify_memo.h"
 #include "core/exposition.h"
 #include "core/labels.h"
 #include "core/render.h"
@@ -661,12 +663,11 @@ ngx_int_t set_expires(ngx_http_request_t *r, const std::optional<std::int64_t> &
         f->max_age = *max_age;
         ngx_http_time(f->text, now + static_cast<time_t>(*max_age));
     }
-    constexpr size_t len = sizeof(Formatted::text) - 1;
-    auto p = static_cast<u_char *>(ngx_pnalloc(r->pool, len));
-    if (p == nullptr) return NGX_ERROR;
-    ngx_memcpy(p, f->text, len);
-    e->value.data = p;
-    e->value.len = len;
+    // The header may point into the worker's table: header filters run one request at a
+    // time and nginx writes the header out before this filter chain returns, while a
+    // slot is only rewritten for another lifetime or another second.
+    e->value.data = f->text;
+    e->value.len = sizeof(Formatted::text) - 1;
     return NGX_OK;
 }
 
@@ -712,21 +713,38 @@ ngx_int_t apply_cache_policy(ngx_http_request_t *r, pulse_loc_conf_t *plcf) {
     // about the redirect: their URL decides.
     bool by_url = status == NGX_HTTP_NOT_MODIFIED || (status >= 301 && status <= 308);
     std::string_view type = by_url ? std::string_view{} : view(r->headers_out.content_type);
+    std::string_view args = view(r->args);
     pulse::StaticKind kind = pulse::StaticKind::none;
-    pulse::AssetClass cls = pulse::classify(uri, view(r->args), type, plcf->policy->versioned_prefixes, &kind);
+    std::string_view ext;
+    pulse::AssetClass cls;
+    // Worker-private (workers are single-threaded); 100 KiB, made on first use.
+    static pulse::ClassifyMemo *memo = new (std::nothrow) pulse::ClassifyMemo();
+    if (const pulse::ClassifyMemo::Result *known = memo ? memo->find(plcf->policy, uri, args, type) : nullptr) {
+        cls = known->cls;
+        kind = known->kind;
+        ext = uri.substr(uri.size() - known->ext_size);
+    } else {
+        cls = pulse::classify(uri, args, type, plcf->policy->versioned_prefixes, &kind, &ext);
+        if (memo != nullptr) {
+            memo->store(plcf->policy, uri, args, type, {cls, kind, static_cast<std::uint16_t>(ext.size())});
+        }
+    }
     // A temporary redirect may point elsewhere tomorrow: revalidate it, however its URL looks.
     if (cls != pulse::AssetClass::untouched &&
         (status == NGX_HTTP_MOVED_TEMPORARILY || status == NGX_HTTP_SEE_OTHER ||
          status == NGX_HTTP_TEMPORARY_REDIRECT)) {
         cls = pulse::AssetClass::document;
     }
-    const pulse::CacheHeader *h = plcf->policy->header_for(cls, kind, pulse::path_extension(uri));
+    const pulse::CacheHeader *h = plcf->policy->header_for(cls, kind, ext);
     if (h == nullptr) {
         count_policy(r, plcf, untouched);
         return NGX_OK;
     }
     ngx_str_t value{h->cache_control.size(), (u_char *)h->cache_control.data()};
     if (set_cache_control(r, value) != NGX_OK || set_expires(r, h->max_age) != NGX_OK) return NGX_ERROR;
+    // An extension rule can give a lifetime to a file of no class ("pdf 1d"): it is then
+    // counted with the static files it is treated as.
+    if (cls == pulse::AssetClass::untouched) cls = pulse::AssetClass::static_asset;
     count_policy(r, plcf, static_cast<std::size_t>(cls));
     return NGX_OK;
 }

@@ -1,6 +1,7 @@
 #include "core/cache_policy.h"
 
 #include <algorithm>
+#include <array>
 #include <utility>
 
 namespace pulse {
@@ -27,6 +28,7 @@ constexpr bool is_hex_letter(char c) {
 // `a` equals `lowercase_b` ignoring the case of `a`; `lowercase_b` is lowercase already.
 constexpr bool iequals(std::string_view a, std::string_view lowercase_b) {
     if (a.size() != lowercase_b.size()) return false;
+    if (a == lowercase_b) return true;  // the usual case, compared by memcmp
     for (std::size_t i = 0; i < a.size(); ++i) {
         if (lower(a[i]) != lowercase_b[i]) return false;
     }
@@ -151,20 +153,43 @@ constexpr KindDefault kind_default(StaticKind k) {
     return {0, 0};
 }
 
+// Character classes for the fingerprint scan: one table load per character.
+enum : std::uint8_t {
+    kDigit = 1,
+    kHexLetter = 2,
+    kUpper = 4,
+    kLower = 8,
+    kRollup = 16,  // [A-Za-z0-9_-]
+    kSeparator = 32,  // '.' and '-': where a hash piece ends
+};
+
+constexpr std::array<std::uint8_t, 256> kCharClass = [] {
+    std::array<std::uint8_t, 256> t{};
+    for (int c = 0; c < 256; ++c) {
+        std::uint8_t v = 0;
+        if (c >= '0' && c <= '9') v |= kDigit | kRollup;
+        if ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) v |= kHexLetter;
+        if (c >= 'A' && c <= 'Z') v |= kUpper | kRollup;
+        if (c >= 'a' && c <= 'z') v |= kLower | kRollup;
+        if (c == '_' || c == '-') v |= kRollup;
+        if (c == '.' || c == '-') v |= kSeparator;
+        t[static_cast<std::size_t>(c)] = v;
+    }
+    return t;
+}();
+
+constexpr std::uint8_t char_class(char c) { return kCharClass[static_cast<unsigned char>(c)]; }
+
 // 8 to 64 hex characters with at least one digit and one letter.
 constexpr bool is_hex_hash(std::string_view s) {
     if (s.size() < 8 || s.size() > 64) return false;
-    bool digit = false, letter = false;
+    std::uint8_t seen = 0;
     for (char c : s) {
-        if (is_digit(c)) {
-            digit = true;
-        } else if (is_hex_letter(c)) {
-            letter = true;
-        } else {
-            return false;
-        }
+        std::uint8_t k = char_class(c);
+        if (!(k & (kDigit | kHexLetter))) return false;
+        seen |= k;
     }
-    return digit && letter;
+    return (seen & kDigit) && (seen & kHexLetter);
 }
 
 // Rollup's "<name>-<8 chars of [A-Za-z0-9_-]>" with a digit, an uppercase and a lowercase
@@ -172,19 +197,43 @@ constexpr bool is_hex_hash(std::string_view s) {
 constexpr bool ends_with_rollup_hash(std::string_view part) {
     constexpr std::size_t kHash = 8;
     if (part.size() < kHash + 2 || part[part.size() - kHash - 1] != '-') return false;
-    bool digit = false, upper = false, lower_case = false;
+    std::uint8_t seen = 0;
     for (char c : part.substr(part.size() - kHash)) {
-        if (is_digit(c)) {
-            digit = true;
-        } else if (c >= 'A' && c <= 'Z') {
-            upper = true;
-        } else if (c >= 'a' && c <= 'z') {
-            lower_case = true;
-        } else if (c != '_' && c != '-') {
-            return false;
-        }
+        std::uint8_t k = char_class(c);
+        if (!(k & kRollup)) return false;
+        seen |= k;
     }
-    return digit && upper && lower_case;
+    return (seen & kDigit) && (seen & kUpper) && (seen & kLower);
+}
+
+// Whether the file name's stem (the name before its extension) holds a hash: one pass,
+// splitting at '.' and '-'; a '.'-separated part is also checked for Rollup's suffix.
+bool stem_has_hash(std::string_view stem) {
+    const char *p = stem.data(), *end = p + stem.size();
+    const char *piece = p, *part = p;
+    std::uint8_t seen = 0;
+    bool hex = true;  // every character of the piece so far is a hex digit
+    for (;; ++p) {
+        std::uint8_t k = p < end ? char_class(*p) : static_cast<std::uint8_t>(kSeparator);
+        if (!(k & kSeparator)) {
+            seen |= k;
+            hex = hex && (k & (kDigit | kHexLetter));
+            continue;
+        }
+        auto len = static_cast<std::size_t>(p - piece);
+        if (hex && len >= 8 && len <= 64 && (seen & kDigit) && (seen & kHexLetter)) return true;
+        if (p == end || *p == '.') {
+            if (static_cast<std::size_t>(p - part) >= 10 &&
+                ends_with_rollup_hash({part, static_cast<std::size_t>(p - part)})) {
+                return true;
+            }
+            if (p == end) return false;
+            part = p + 1;
+        }
+        piece = p + 1;
+        seen = 0;
+        hex = true;
+    }
 }
 
 bool name_has_hash(std::string_view path) {
@@ -192,20 +241,7 @@ bool name_has_hash(std::string_view path) {
     std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
     std::size_t dot = name.rfind('.');
     if (dot == std::string_view::npos || dot == 0 || dot + 1 == name.size()) return false;
-    std::string_view stem = name.substr(0, dot);
-    while (true) {
-        std::size_t d = stem.find('.');
-        std::string_view part = stem.substr(0, d);
-        if (ends_with_rollup_hash(part)) return true;
-        while (true) {
-            std::size_t dash = part.find('-');
-            if (is_hex_hash(part.substr(0, dash))) return true;
-            if (dash == std::string_view::npos) break;
-            part.remove_prefix(dash + 1);
-        }
-        if (d == std::string_view::npos) return false;
-        stem.remove_prefix(d + 1);
-    }
+    return stem_has_hash(name.substr(0, dot));
 }
 
 bool query_has_hash(std::string_view query) {
@@ -293,69 +329,188 @@ std::string_view static_kind_label(StaticKind k) {
     return i < kStaticKindCount ? kKindNames[i] : kKindNames[0];
 }
 
-StaticKind kind_from_extension(std::string_view ext) {
+namespace {
+
+// Extensions of up to 8 characters, lowercased and packed into one integer, sorted at
+// compile time: a lookup is a handful of integer comparisons, not 70 string compares.
+constexpr std::uint64_t pack(std::string_view s) {
+    std::uint64_t key = 0;
+    for (std::size_t i = 0; i < s.size() && i < 8; ++i) {
+        key |= static_cast<std::uint64_t>(static_cast<unsigned char>(lower(s[i]))) << (8 * i);
+    }
+    return key;
+}
+
+struct PackedExtension {
+    std::uint64_t key;
+    StaticKind kind;
+};
+
+constexpr std::size_t count_short_extensions() {
+    std::size_t n = 0;
+    for (const auto &e : kExtensions) n += e.ext.size() <= 8 ? 1 : 0;
+    return n;
+}
+
+constexpr auto kPackedExtensions = [] {
+    std::array<PackedExtension, count_short_extensions()> table{};
+    std::size_t n = 0;
     for (const auto &e : kExtensions) {
-        if (iequals(ext, e.ext)) return e.kind;
+        if (e.ext.size() <= 8) table[n++] = {pack(e.ext), e.kind};
     }
-    return StaticKind::none;
+    std::sort(table.begin(), table.end(), [](const auto &a, const auto &b) { return a.key < b.key; });
+    return table;
+}();
+
+}  // namespace
+
+StaticKind kind_from_extension(std::string_view ext) {
+    if (ext.empty()) return StaticKind::none;
+    if (ext.size() > 8) {
+        for (const auto &e : kExtensions) {
+            if (e.ext.size() > 8 && iequals(ext, e.ext)) return e.kind;
+        }
+        return StaticKind::none;
+    }
+    for (char c : ext) {
+        if (c == '\0') return StaticKind::none;  // packing could not tell "js" from "js\0"
+    }
+    std::uint64_t key = pack(ext);
+    auto it = std::lower_bound(kPackedExtensions.begin(), kPackedExtensions.end(), key,
+                               [](const PackedExtension &e, std::uint64_t k) { return e.key < k; });
+    return it != kPackedExtensions.end() && it->key == key ? it->kind : StaticKind::none;
 }
 
+namespace {
+
+// `rest` starts with `lowercase_word` and the word ends there (end, ';', ' ' or tab).
+constexpr bool word_is(std::string_view rest, std::string_view lowercase_word) {
+    if (!istarts_with(rest, lowercase_word)) return false;
+    if (rest.size() == lowercase_word.size()) return true;
+    char next = rest[lowercase_word.size()];
+    return next == ';' || next == ' ' || next == '\t';
+}
+
+// The subtype up to its parameters.
+constexpr std::string_view subtype_of(std::string_view rest) {
+    std::size_t end = 0;
+    while (end < rest.size() && rest[end] != ';' && rest[end] != ' ' && rest[end] != '\t') ++end;
+    return rest.substr(0, end);
+}
+
+}  // namespace
+
+// Dispatches on the first letter of the type, so a lookup compares one or two words.
 StaticKind kind_from_content_type(std::string_view type) {
-    type = trim(type.substr(0, type.find(';')));
-    if (istarts_with(type, "image/")) return StaticKind::image;
-    if (istarts_with(type, "font/") || istarts_with(type, "application/font-") ||
-        istarts_with(type, "application/x-font-") ||
-        iequals(type, "application/vnd.ms-fontobject")) {
-        return StaticKind::font;
+    while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
+    if (type.empty()) return StaticKind::none;
+    switch (lower(type.front())) {
+        case 'i':
+            return istarts_with(type, "image/") ? StaticKind::image : StaticKind::none;
+        case 'f':
+            return istarts_with(type, "font/") ? StaticKind::font : StaticKind::none;
+        case 'v':
+            return istarts_with(type, "video/") ? StaticKind::media : StaticKind::none;
+        case 't': {
+            if (!istarts_with(type, "text/")) return StaticKind::none;
+            std::string_view rest = type.substr(5);
+            if (word_is(rest, "css")) return StaticKind::style;
+            if (word_is(rest, "javascript") || word_is(rest, "ecmascript")) return StaticKind::script;
+            if (word_is(rest, "html") || word_is(rest, "xml") || word_is(rest, "cache-manifest")) {
+                return StaticKind::document;
+            }
+            return StaticKind::none;
+        }
+        case 'a': {
+            if (istarts_with(type, "audio/")) return StaticKind::media;
+            if (!istarts_with(type, "application/")) return StaticKind::none;
+            std::string_view rest = type.substr(12);
+            if (word_is(rest, "javascript") || word_is(rest, "x-javascript") ||
+                word_is(rest, "ecmascript") || word_is(rest, "wasm")) {
+                return StaticKind::script;
+            }
+            if (istarts_with(rest, "font-") || istarts_with(rest, "x-font-") ||
+                word_is(rest, "vnd.ms-fontobject")) {
+                return StaticKind::font;
+            }
+            std::string_view sub = subtype_of(rest);
+            if (iequals(sub, "json") || iequals(sub, "xml") || iequals(sub, "xhtml+xml") ||
+                iends_with(sub, "+json") || iends_with(sub, "+xml")) {
+                return StaticKind::document;
+            }
+            return StaticKind::none;
+        }
+        default:
+            return StaticKind::none;
     }
-    if (iequals(type, "text/css")) return StaticKind::style;
-    if (iequals(type, "text/javascript") || iequals(type, "application/javascript") ||
-        iequals(type, "application/x-javascript") || iequals(type, "application/ecmascript") ||
-        iequals(type, "text/ecmascript") || iequals(type, "application/wasm")) {
-        return StaticKind::script;
-    }
-    if (istarts_with(type, "audio/") || istarts_with(type, "video/")) return StaticKind::media;
-    if (iequals(type, "text/html") || iequals(type, "application/xhtml+xml") ||
-        iequals(type, "application/json") || iequals(type, "application/xml") ||
-        iequals(type, "text/xml") || iequals(type, "text/cache-manifest") ||
-        (istarts_with(type, "application/") &&
-         (iends_with(type, "+json") || iends_with(type, "+xml")))) {
-        return StaticKind::document;
-    }
-    return StaticKind::none;
 }
 
-std::string_view path_extension(std::string_view path) {
-    std::size_t slash = path.rfind('/');
-    std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
-    std::size_t dot = name.rfind('.');
-    if (dot == std::string_view::npos || dot == 0 || dot + 1 == name.size()) return {};
-    return name.substr(dot + 1);
+namespace {
+
+// The last path segment, found by one scan back from the end of the path (the segment is
+// short; the path may not be), with the extension's dot.
+struct FileName {
+    std::string_view name;
+    std::string_view ext;  // without the dot; empty when there is none
+};
+
+constexpr FileName split_file_name(std::string_view path) {
+    std::size_t start = path.size(), dot = std::string_view::npos;
+    while (start > 0 && path[start - 1] != '/') {
+        --start;
+        if (path[start] == '.' && dot == std::string_view::npos) dot = start;
+    }
+    FileName f{path.substr(start), {}};
+    if (dot != std::string_view::npos && dot != start && dot + 1 != path.size()) {
+        f.ext = path.substr(dot + 1);
+    }
+    return f;
 }
+
+}  // namespace
+
+std::string_view path_extension(std::string_view path) { return split_file_name(path).ext; }
 
 bool is_fingerprinted(std::string_view path, std::string_view query,
                       const std::vector<std::string> &versioned_prefixes) {
-    return name_has_hash(path) || query_has_hash(query) ||
+    return name_has_hash(path) || (!query.empty() && query_has_hash(query)) ||
            under_versioned_prefix(path, versioned_prefixes);
 }
 
+namespace {
+
+// A document body: the content types kind_from_content_type calls documents, checked
+// with a first-letter dispatch so a script or an image costs two comparisons.
+bool is_document_type(std::string_view type) {
+    if (type.empty()) return false;
+    char first = lower(type.front());
+    if (first != 't' && first != 'a') return false;
+    return kind_from_content_type(type) == StaticKind::document;
+}
+
+}  // namespace
+
 AssetClass classify(std::string_view path, std::string_view query, std::string_view content_type,
-                    const std::vector<std::string> &versioned_prefixes, StaticKind *kind) {
+                    const std::vector<std::string> &versioned_prefixes, StaticKind *kind,
+                    std::string_view *extension) {
     StaticKind ignored;
     StaticKind &out = kind != nullptr ? *kind : ignored;
-    std::string_view ext = path_extension(path);
-    StaticKind by_ext = kind_from_extension(ext);
-    StaticKind by_type = kind_from_content_type(content_type);
+    FileName file = split_file_name(path);
+    if (extension != nullptr) *extension = file.ext;
+    StaticKind by_ext = kind_from_extension(file.ext);
 
     // A document is never immutable, and a document body says so whatever the URL says.
-    if (by_ext == StaticKind::document || by_type == StaticKind::document) {
+    if (by_ext == StaticKind::document || is_document_type(content_type)) {
         out = StaticKind::document;
         return AssetClass::document;
     }
     // Without an extension, the content type names the kind; with an unknown one, nothing
     // does (a program's output, not a file).
-    StaticKind k = by_ext != StaticKind::none ? by_ext : ext.empty() ? by_type : StaticKind::none;
-    if (is_fingerprinted(path, query, versioned_prefixes)) {
+    StaticKind k = by_ext;
+    if (file.ext.empty() && !content_type.empty()) k = kind_from_content_type(content_type);
+    if ((!file.ext.empty() && stem_has_hash(file.name.substr(0, file.name.size() - file.ext.size() - 1))) ||
+        (!query.empty() && query_has_hash(query)) ||
+        under_versioned_prefix(path, versioned_prefixes)) {
         out = k;
         return AssetClass::fingerprinted;
     }

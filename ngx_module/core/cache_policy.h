@@ -91,7 +91,7 @@ std::string_view path_extension(std::string_view path);
 //   "index-BkS9ysgA.js.map"). Rollup's base64url hashes nearly always mix all three;
 //   names people write rarely do: "photo-1024x768.jpg" (WordPress thumbnails),
 //   "holiday-IMG_1234.jpg", "banner-summer24.png", "slide-image001.jpg" are not hashes.
-//   A Rollup hash without a digit or in one case only (about 28% of them, mostly for
+//   A Rollup hash without a digit or in one case only (about 29% of them, mostly for
 //   lack of a digit) is missed and gets the static lifetime, which is safe;
 //   "about-us.js" is too short;
 // - a query parameter "v" or "hash" (exact, lowercase names) whose value is 8 to 64 hex
@@ -114,7 +114,8 @@ bool is_fingerprinted(std::string_view path, std::string_view query,
 // Redirects: the content type of a redirect describes its stub body, not what the URL
 // names; callers pass an empty content type for 3xx, as for 304.
 AssetClass classify(std::string_view path, std::string_view query, std::string_view content_type,
-                    const std::vector<std::string> &versioned_prefixes, StaticKind *kind = nullptr);
+                    const std::vector<std::string> &versioned_prefixes, StaticKind *kind = nullptr,
+                    std::string_view *extension = nullptr);
 
 // An upstream Cache-Control the policy must keep (unless told to override): it says
 // no-store, private or no-cache as a directive (any case, with or without an argument:
@@ -138,6 +139,8 @@ struct CacheHeader {
 //   case-insensitive, [A-Za-z0-9_+-], up to 16 characters).
 // - values: a lifetime (`parse_lifetime`), "no-cache" (Cache-Control: no-cache, Expires
 //   in the past) or "off" (leave those responses untouched).
+// - keywords (targets, "no-cache", "off") are case-insensitive, as nginx's own are;
+//   lifetime units are not ("M" is a month, "m" a minute).
 // - an extension rule beats a kind or class rule for that extension, whichever came
 //   first; it applies to responses of the class its extension belongs to (".css" to
 //   unversioned styles, ".json" to documents) and, for an extension the classifier does
@@ -154,7 +157,7 @@ struct CacheHeader {
 //                                 directive is left out when S is 0
 //   document, or an extension
 //   of a document or of none      max-age=N (no "public": pages may differ per user, as
-//                                 nginx's own `expires` says)
+//                                 nginx's own `expires` does)
 //   Expires lies N seconds ahead.
 class CachePolicy {
   public:
