@@ -42,9 +42,32 @@ integration() {
   PULSE_BUILD_DIR=$build /usr/bin/python3 -m pytest -q -p no:cacheprovider "$repo/tests/integration"
 }
 
+# The module and the sidecar built with ASan+UBSan, under the same integration tests:
+# nginx gets the sanitizer runtime preloaded (it is not instrumented itself), and any
+# report lands in a log folder that must stay empty.
+sanitized_integration() {
+  local logs=$build/sanitize-logs
+  rm -rf "$logs" && mkdir -p "$logs" && chmod 1777 "$logs"
+  "$repo/scripts/build-module.sh" "$build/sanitize" -DPULSE_SANITIZE=address,undefined >/dev/null || return 1
+  PULSE_MODULE=$build/sanitize/ngx_http_pulse_module.so \
+  PULSE_NGINX_PRELOAD=$(gcc -print-file-name=libasan.so) \
+  PULSE_SIDECAR_BIN=$build/cmake-sanitize/pulse-sidecar \
+  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$logs/asan \
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$logs/ubsan \
+  PULSE_BUILD_DIR=$build /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+    "$repo/tests/integration/test_module_counters.py" "$repo/tests/integration/test_module_lifecycle.py" \
+    "$repo/tests/integration/test_cache_policy.py" "$repo/tests/integration/test_hostile_input.py" \
+    "$repo/tests/integration/test_sidecar.py" || return 1
+  if [ -n "$(ls -A "$logs")" ]; then
+    echo "sanitizer reports:" && cat "$logs"/*
+    return 1
+  fi
+}
+
 suite "unit tests" unit
 suite "unit tests under ASan+UBSan" sanitized_unit
 suite "parser fuzzing (libFuzzer, bounded runs)" fuzz
+suite "integration tests of the module and sidecar under ASan+UBSan" sanitized_integration
 suite "integration tests (real nginx, Prometheus, promtool)" integration
 
 echo

@@ -42,7 +42,18 @@ def build_dir():
 
 
 def module_path():
-    return build_dir() / "ngx_http_pulse_module.so"
+    """The module under test; PULSE_MODULE points at another build (a sanitized one)."""
+    return Path(os.environ.get("PULSE_MODULE") or build_dir() / "ngx_http_pulse_module.so")
+
+
+def nginx_env():
+    """nginx's environment: PULSE_NGINX_PRELOAD is put in its LD_PRELOAD only (a
+    sanitizer runtime for a sanitized module), never in the test process's own."""
+    env = dict(os.environ)
+    preload = os.environ.get("PULSE_NGINX_PRELOAD")
+    if preload:
+        env["LD_PRELOAD"] = preload
+    return env
 
 
 def require_module():
@@ -623,7 +634,7 @@ class Nginx:
 
     def test_config(self):
         r = subprocess.run(self._cmd("-t"), stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True, timeout=60)
+                           stderr=subprocess.STDOUT, text=True, timeout=60, env=nginx_env())
         return r.returncode, r.stdout
 
     # -- lifecycle
@@ -633,13 +644,13 @@ class Nginx:
             timeout = timeout or 120
             self._log = open(self.dir / "stdout.log", "wb")
             self.proc = subprocess.Popen(self.wrapper + self._cmd(), stdout=self._log,
-                                         stderr=subprocess.STDOUT)
+                                         stderr=subprocess.STDOUT, env=nginx_env())
             self.master_pid = self.proc.pid
         else:
             timeout = timeout or 30
             _become_subreaper()
             r = subprocess.run(self._cmd(), stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, timeout=60)
+                               stderr=subprocess.STDOUT, text=True, timeout=60, env=nginx_env())
             if r.returncode != 0:
                 raise HarnessError(f"nginx failed to start (rc {r.returncode}):\n"
                                    f"{r.stdout}\n{self._log_tail()}")
@@ -970,7 +981,8 @@ class Prometheus:
 # -- pulse-sidecar
 
 def sidecar_path():
-    return build_dir() / "pulse-sidecar"
+    """The sidecar under test; PULSE_SIDECAR_BIN points at another build (a sanitized one)."""
+    return Path(os.environ.get("PULSE_SIDECAR_BIN") or build_dir() / "pulse-sidecar")
 
 
 class Sidecar:
