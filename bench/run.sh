@@ -29,7 +29,7 @@ RENDER_LOCATIONS=${BENCH_RENDER_LOCATIONS:-512}   # x 8 series each = 4,096 (+1 
 RENDER_SCRAPES=${BENCH_RENDER_SCRAPES:-50}
 WRK_RUNS=${BENCH_WRK_RUNS:-5}
 WRK_SECONDS=${BENCH_WRK_SECONDS:-5}
-SECTIONS=${BENCH_SECTIONS:-123}        # e.g. BENCH_SECTIONS=1 for callgrind only
+SECTIONS=${BENCH_SECTIONS:-1234}        # e.g. BENCH_SECTIONS=1 for callgrind only
 
 [ -f "$module" ] || { echo "bench: $module missing: run make module" >&2; exit 1; }
 for tool in "$NGINX" valgrind ab wrk taskset curl "$PY"; do
@@ -406,6 +406,24 @@ echo "  the module counted $(series_value "$work/wrk-metrics.txt" nginx_http_req
 stop "${wrk_pid[stock]}" "$work/wrk-stock"
 stop "${wrk_pid[metrics]}" "$work/wrk-metrics"
 echo "  (section 3 took $((SECONDS - t0)) s)"
+echo
+fi
+# ---------------------------------------------------------------------------------------
+# 4. pulse-sidecar: parse throughput, footprint, reaction to a step in load
+# ---------------------------------------------------------------------------------------
+if [[ $SECTIONS == *4* ]]; then
+echo "== 4. pulse-sidecar against ~4,096 series =="
+t0=$SECONDS
+dir=$work/sidecar
+port=$(free_port)
+write_conf "$dir" "$port" plain render
+start "$dir"
+sidecar_nginx_pid=$started
+up "$sidecar_nginx_pid" "$port" "$dir"
+"$PY" "$bench/sidecar_footprint.py" --port "$port" --host "$HOST" --locations "$RENDER_LOCATIONS" \
+  --sidecar "$build/pulse-sidecar" --parse-bench "$build/cmake/sidecar_parse_bench"
+stop "$sidecar_nginx_pid" "$dir"
+echo "  (section 4 took $((SECONDS - t0)) s)"
 echo
 fi
 echo "bench: done in $SECONDS s"

@@ -6,6 +6,8 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <malloc.h>
+
 #include <chrono>
 #include <cmath>
 #include <iostream>
@@ -104,7 +106,8 @@ Sidecar::Sidecar(RunOptions options)
 Sidecar::~Sidecar() { stop(); }
 
 void Sidecar::start() {
-    server_ = std::make_unique<HttpServer>(options_.listen, [this](const HttpRequest &r) { return handle(r); });
+    // Four threads: probes, a Prometheus scrape and a drain call at once, with room.
+    server_ = std::make_unique<HttpServer>(options_.listen, [this](const HttpRequest &r) { return handle(r); }, 4);
     scraper_ = std::thread([this] { scrape_loop(); });
 }
 
@@ -140,6 +143,11 @@ void Sidecar::scrape_loop() {
             } else {
                 snapshot = summarize(std::get<Exposition>(parsed), now);
             }
+            // The parsed exposition (megabytes for thousands of series) is gone once
+            // summarized: give its pages back instead of keeping them as the high mark.
+            parsed = ParseError{};
+            r.body = std::string();
+            malloc_trim(0);
         } else if (r.status != 0) {
             reason = "http_status";
         }
