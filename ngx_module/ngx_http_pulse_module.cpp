@@ -49,7 +49,7 @@ struct pulse_main_conf_t {
     ngx_uint_t max_series;
     ngx_str_t exporter_file;  // where the first pulse_exporter is, for the no-zone error
     ngx_uint_t exporter_line;
-    UpstreamCache *upstreams;  // this worker's upstream series, made on first use
+    UpstreamCache *upstreams;      // this worker's upstream series, made on first use
     ngx_flag_t cache_policy_used;  // some level says pulse_cache_policy auto
 };
 
@@ -157,8 +157,8 @@ ngx_command_t pulse_commands[] = {
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE12,
      pulse_cache_policy, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     {ngx_string("pulse_cache_rule"),
-     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE2,
-     pulse_cache_rule, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE2, pulse_cache_rule,
+     NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     {ngx_string("pulse_cache_versioned_prefix"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_1MORE,
      pulse_cache_versioned_prefix, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
@@ -166,14 +166,14 @@ ngx_command_t pulse_commands[] = {
 };
 
 ngx_http_module_t pulse_module_ctx = {
-    nullptr,                  /* preconfiguration */
-    pulse_postconfiguration,  /* postconfiguration */
-    pulse_create_main_conf,   /* create main configuration */
-    pulse_init_main_conf,     /* init main configuration */
-    pulse_create_srv_conf,    /* create server configuration */
-    nullptr,                  /* merge server configuration */
-    pulse_create_loc_conf,    /* create location configuration */
-    pulse_merge_loc_conf,     /* merge location configuration */
+    nullptr,                 /* preconfiguration */
+    pulse_postconfiguration, /* postconfiguration */
+    pulse_create_main_conf,  /* create main configuration */
+    pulse_init_main_conf,    /* init main configuration */
+    pulse_create_srv_conf,   /* create server configuration */
+    nullptr,                 /* merge server configuration */
+    pulse_create_loc_conf,   /* create location configuration */
+    pulse_merge_loc_conf,    /* merge location configuration */
 };
 
 }  // namespace
@@ -181,16 +181,16 @@ ngx_http_module_t pulse_module_ctx = {
 extern "C" {
 ngx_module_t ngx_http_pulse_module = {
     NGX_MODULE_V1,
-    &pulse_module_ctx,   /* module context */
-    pulse_commands,      /* module directives */
-    NGX_HTTP_MODULE,     /* module type */
-    nullptr,             /* init master */
-    nullptr,             /* init module */
-    pulse_init_process,  /* init process */
-    nullptr,             /* init thread */
-    nullptr,             /* exit thread */
-    nullptr,             /* exit process */
-    nullptr,             /* exit master */
+    &pulse_module_ctx,  /* module context */
+    pulse_commands,     /* module directives */
+    NGX_HTTP_MODULE,    /* module type */
+    nullptr,            /* init master */
+    nullptr,            /* init module */
+    pulse_init_process, /* init process */
+    nullptr,            /* init thread */
+    nullptr,            /* exit thread */
+    nullptr,            /* exit process */
+    nullptr,            /* exit master */
     NGX_MODULE_V1_PADDING,
 };
 }
@@ -215,7 +215,8 @@ ngx_str_t to_ngx_str(ngx_pool_t *pool, std::string_view s) {
 }
 
 pulse_main_conf_t *main_conf(ngx_http_request_t *r) {
-    return static_cast<pulse_main_conf_t *>(ngx_http_get_module_main_conf(r, ngx_http_pulse_module));
+    return static_cast<pulse_main_conf_t *>(
+        ngx_http_get_module_main_conf(r, ngx_http_pulse_module));
 }
 
 std::span<const double> bounds_of(const pulse_main_conf_t *pmcf) {
@@ -228,22 +229,22 @@ std::span<const std::uint64_t> thresholds_of(const pulse_main_conf_t *pmcf) {
 
 // nginx's slab allocator as the store's arena; the zone lock is held by the caller.
 class SlabArena final : public pulse::Arena {
-public:
+  public:
     explicit SlabArena(ngx_slab_pool_t *pool) : pool_(pool) {}
     void *allocate(std::size_t size) override { return ngx_slab_alloc_locked(pool_, size); }
 
-private:
+  private:
     ngx_slab_pool_t *pool_;
 };
 
 class ZoneLock {
-public:
+  public:
     explicit ZoneLock(ngx_slab_pool_t *pool) : pool_(pool) { ngx_shmtx_lock(&pool_->mutex); }
     ~ZoneLock() { ngx_shmtx_unlock(&pool_->mutex); }
     ZoneLock(const ZoneLock &) = delete;
     ZoneLock &operator=(const ZoneLock &) = delete;
 
-private:
+  private:
     ngx_slab_pool_t *pool_;
 };
 
@@ -259,7 +260,7 @@ std::uint64_t *resolve(const pulse_main_conf_t *pmcf, Family family, const std::
 }
 
 inline void observe(std::uint64_t *histogram, std::span<const std::uint64_t> thresholds,
-             std::uint64_t ms) {
+                    std::uint64_t ms) {
     pulse::SeriesStore::add(histogram[pulse::bucket_index(thresholds, ms)], 1);
     pulse::SeriesStore::add(histogram[thresholds.size() + 1], ms);
 }
@@ -268,7 +269,9 @@ inline void observe(std::uint64_t *histogram, std::span<const std::uint64_t> thr
 constexpr std::array<pulse::Method, 32> kMethodByBit = [] {
     std::array<pulse::Method, 32> table{};
     table.fill(pulse::Method::other);
-    auto set = [&](unsigned bit, pulse::Method m) { table[static_cast<std::size_t>(__builtin_ctz(bit))] = m; };
+    auto set = [&](unsigned bit, pulse::Method m) {
+        table[static_cast<std::size_t>(__builtin_ctz(bit))] = m;
+    };
     set(NGX_HTTP_GET, pulse::Method::get);
     set(NGX_HTTP_HEAD, pulse::Method::head);
     set(NGX_HTTP_POST, pulse::Method::post);
@@ -284,7 +287,8 @@ constexpr std::array<pulse::Method, 32> kMethodByBit = [] {
 }();
 
 inline pulse::Method method_of(ngx_http_request_t *r) {
-    return r->method ? kMethodByBit[static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(r->method)))]
+    return r->method ? kMethodByBit[static_cast<std::size_t>(
+                           __builtin_ctz(static_cast<unsigned>(r->method)))]
                      : pulse::Method::other;
 }
 
@@ -297,8 +301,7 @@ ngx_uint_t status_of(ngx_http_request_t *r) {
 std::uint64_t *status_counter(std::uint64_t *(&classes)[pulse::kStatusClassCount],
                               std::uint64_t **&exact, bool exact_mode, unsigned status,
                               const pulse_main_conf_t *pmcf, Family family,
-                              std::initializer_list<std::string_view> prefix,
-                              ngx_log_t *log) {
+                              std::initializer_list<std::string_view> prefix, ngx_log_t *log) {
     std::uint64_t **slot;
     if (exact_mode && status >= 100 && status <= 599) {
         if (exact == nullptr) {
@@ -316,8 +319,12 @@ std::uint64_t *status_counter(std::uint64_t *(&classes)[pulse::kStatusClassCount
         values.push_back(label);
         std::string key;
         switch (values.size()) {
-            case 2: key = pulse::encode_key({values[0], values[1]}); break;
-            default: key = pulse::encode_key({values[0], values[1], values[2], values[3]}); break;
+            case 2:
+                key = pulse::encode_key({values[0], values[1]});
+                break;
+            default:
+                key = pulse::encode_key({values[0], values[1], values[2], values[3]});
+                break;
         }
         *slot = resolve(pmcf, family, key);
     }
@@ -325,9 +332,9 @@ std::uint64_t *status_counter(std::uint64_t *(&classes)[pulse::kStatusClassCount
 }
 
 [[gnu::noinline, gnu::cold]] LocationCache *make_location_cache(ngx_http_request_t *r,
-                                                                 pulse_loc_conf_t *plcf,
-                                                                 const pulse_main_conf_t *pmcf,
-                                                                 const pulse_srv_conf_t *pscf) {
+                                                                pulse_loc_conf_t *plcf,
+                                                                const pulse_main_conf_t *pmcf,
+                                                                const pulse_srv_conf_t *pscf) {
     if (!g_slot_ready) return nullptr;
     auto c = static_cast<LocationCache *>(ngx_calloc(sizeof(LocationCache), r->connection->log));
     if (c == nullptr) return nullptr;
@@ -346,9 +353,13 @@ inline LocationCache *location_cache(ngx_http_request_t *r, pulse_loc_conf_t *pl
     return plcf->cache != nullptr ? plcf->cache : make_location_cache(r, plcf, pmcf, pscf);
 }
 
-void pulse_in_flight_done(void *data) { pulse::SeriesStore::sub(*static_cast<std::uint64_t *>(data), 1); }
+void pulse_in_flight_done(void *data) {
+    pulse::SeriesStore::sub(*static_cast<std::uint64_t *>(data), 1);
+}
 
-void pulse_websocket_done(void *data) { pulse::SeriesStore::sub(*static_cast<std::uint64_t *>(data), 1); }
+void pulse_websocket_done(void *data) {
+    pulse::SeriesStore::sub(*static_cast<std::uint64_t *>(data), 1);
+}
 
 ngx_pool_cleanup_t *find_cleanup(ngx_http_request_t *r, ngx_pool_cleanup_pt handler) {
     for (ngx_pool_cleanup_t *cln = r->pool->cleanup; cln != nullptr; cln = cln->next) {
@@ -379,11 +390,14 @@ void leave_in_flight(ngx_http_request_t *r) {
 // POST_READ: the request is read; it is in flight until its pool is freed.
 ngx_int_t pulse_post_read_handler(ngx_http_request_t *r) {
     if (!g_slot_ready) return NGX_DECLINED;
-    auto plcf = static_cast<pulse_loc_conf_t *>(ngx_http_get_module_loc_conf(r, ngx_http_pulse_module));
+    auto plcf =
+        static_cast<pulse_loc_conf_t *>(ngx_http_get_module_loc_conf(r, ngx_http_pulse_module));
     if (!plcf->metrics) return NGX_DECLINED;
-    auto pscf = static_cast<pulse_srv_conf_t *>(ngx_http_get_module_srv_conf(r, ngx_http_pulse_module));
+    auto pscf =
+        static_cast<pulse_srv_conf_t *>(ngx_http_get_module_srv_conf(r, ngx_http_pulse_module));
     std::uint64_t *in_flight = pscf->in_flight;
-    if (in_flight == nullptr && (in_flight = resolve_in_flight(r, pscf)) == nullptr) return NGX_DECLINED;
+    if (in_flight == nullptr && (in_flight = resolve_in_flight(r, pscf)) == nullptr)
+        return NGX_DECLINED;
     ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == nullptr) return NGX_DECLINED;
     cln->handler = pulse_in_flight_done;
@@ -415,7 +429,8 @@ void count_upstreams(ngx_http_request_t *r, pulse_main_conf_t *pmcf, bool exact)
             auto entries = static_cast<UpstreamEntry *>(
                 ngx_calloc(sizeof(UpstreamEntry) * capacity, r->connection->log));
             if (entries == nullptr) return;
-            if (cache->count) ngx_memcpy(entries, cache->entries, sizeof(UpstreamEntry) * cache->count);
+            if (cache->count)
+                ngx_memcpy(entries, cache->entries, sizeof(UpstreamEntry) * cache->count);
             ngx_free(cache->entries);
             cache->entries = entries;
             cache->capacity = capacity;
@@ -454,32 +469,37 @@ void count_upstreams(ngx_http_request_t *r, pulse_main_conf_t *pmcf, bool exact)
                 if (uscf->port != 0) name += ":" + std::to_string(uscf->port);
             }
         }
-        std::uint64_t *counter = status_counter(entry->requests, entry->exact, exact, status, pmcf,
-                                                Family::upstream_requests, {name},
-                                                r->connection->log);
+        std::uint64_t *counter =
+            status_counter(entry->requests, entry->exact, exact, status, pmcf,
+                           Family::upstream_requests, {name}, r->connection->log);
         if (counter != nullptr) pulse::SeriesStore::add(*counter, 1);
-        if (s.connect_time != static_cast<ngx_msec_t>(-1)) observe(entry->connect, thresholds, s.connect_time);
-        if (s.header_time != static_cast<ngx_msec_t>(-1)) observe(entry->header, thresholds, s.header_time);
-        if (s.response_time != static_cast<ngx_msec_t>(-1)) observe(entry->response, thresholds, s.response_time);
+        if (s.connect_time != static_cast<ngx_msec_t>(-1))
+            observe(entry->connect, thresholds, s.connect_time);
+        if (s.header_time != static_cast<ngx_msec_t>(-1))
+            observe(entry->header, thresholds, s.header_time);
+        if (s.response_time != static_cast<ngx_msec_t>(-1))
+            observe(entry->response, thresholds, s.response_time);
     }
 }
 
 // The first request of a location, or of a (method, status), in this worker: find or
 // make the series and keep them in the location's cache.
 [[gnu::noinline, gnu::cold]] std::uint64_t *request_counter_slow(ngx_http_request_t *r,
-                                                                pulse_loc_conf_t *plcf,
-                                                                pulse::Method method,
-                                                                unsigned status) {
+                                                                 pulse_loc_conf_t *plcf,
+                                                                 pulse::Method method,
+                                                                 unsigned status) {
     try {
         pulse_main_conf_t *pmcf = main_conf(r);
-        auto pscf = static_cast<pulse_srv_conf_t *>(ngx_http_get_module_srv_conf(r, ngx_http_pulse_module));
+        auto pscf =
+            static_cast<pulse_srv_conf_t *>(ngx_http_get_module_srv_conf(r, ngx_http_pulse_module));
         LocationCache *c = location_cache(r, plcf, pmcf, pscf);
         if (c == nullptr) return nullptr;
         bool exact = plcf->status_codes == PULSE_STATUS_EXACT;
         auto m = static_cast<std::size_t>(method);
         if (exact && c->exact == nullptr) {
-            c->exact = static_cast<std::uint64_t **>(ngx_calloc(
-                sizeof(std::uint64_t *) * kExactStatuses * pulse::kMethodCount, r->connection->log));
+            c->exact = static_cast<std::uint64_t **>(
+                ngx_calloc(sizeof(std::uint64_t *) * kExactStatuses * pulse::kMethodCount,
+                           r->connection->log));
             if (c->exact == nullptr) return nullptr;
         }
         std::uint64_t **table = exact ? c->exact + m * kExactStatuses : nullptr;
@@ -503,7 +523,8 @@ void count_upstreams(ngx_http_request_t *r, pulse_main_conf_t *pmcf, bool exact)
 // LOG: the request is done; count it. After the first request of each kind this is a
 // few loads and atomic adds: no lock, no allocation, no search.
 ngx_int_t pulse_log_handler(ngx_http_request_t *r) {
-    auto plcf = static_cast<pulse_loc_conf_t *>(ngx_http_get_module_loc_conf(r, ngx_http_pulse_module));
+    auto plcf =
+        static_cast<pulse_loc_conf_t *>(ngx_http_get_module_loc_conf(r, ngx_http_pulse_module));
     if (!plcf->metrics) return NGX_OK;
 
     auto status = static_cast<unsigned>(status_of(r));
@@ -527,11 +548,13 @@ ngx_int_t pulse_log_handler(ngx_http_request_t *r) {
 
     ngx_time_t *tp = ngx_timeofday();
     ngx_msec_int_t ms = (tp->sec - r->start_sec) * 1000 + (tp->msec - r->start_msec);
-    observe(c->duration, {c->thresholds, c->threshold_count}, static_cast<std::uint64_t>(ngx_max(ms, 0)));
+    observe(c->duration, {c->thresholds, c->threshold_count},
+            static_cast<std::uint64_t>(ngx_max(ms, 0)));
     pulse::SeriesStore::add(*c->response_bytes, static_cast<std::uint64_t>(r->connection->sent));
     pulse::SeriesStore::add(*c->request_bytes, static_cast<std::uint64_t>(r->request_length));
 
-    if (r->upstream_states != nullptr && r->upstream_states->nelts != 0) count_upstreams_safely(r, plcf);
+    if (r->upstream_states != nullptr && r->upstream_states->nelts != 0)
+        count_upstreams_safely(r, plcf);
     return NGX_OK;
 }
 
@@ -539,7 +562,8 @@ ngx_int_t pulse_log_handler(ngx_http_request_t *r) {
 // freed; it leaves the in-flight gauge for the websocket gauge.
 [[gnu::noinline, gnu::cold]] void count_websocket(ngx_http_request_t *r, pulse_loc_conf_t *plcf) {
     try {
-        auto pscf = static_cast<pulse_srv_conf_t *>(ngx_http_get_module_srv_conf(r, ngx_http_pulse_module));
+        auto pscf =
+            static_cast<pulse_srv_conf_t *>(ngx_http_get_module_srv_conf(r, ngx_http_pulse_module));
         LocationCache *c = location_cache(r, plcf, main_conf(r), pscf);
         if (c == nullptr || find_cleanup(r, pulse_websocket_done) != nullptr) return;
         if (c->websocket == nullptr) {
@@ -562,10 +586,16 @@ ngx_int_t pulse_log_handler(ngx_http_request_t *r) {
 // The statuses nginx's `expires` applies to.
 bool cacheable_status(ngx_uint_t status) {
     switch (status) {
-        case NGX_HTTP_OK: case NGX_HTTP_CREATED: case NGX_HTTP_NO_CONTENT:
-        case NGX_HTTP_PARTIAL_CONTENT: case NGX_HTTP_MOVED_PERMANENTLY:
-        case NGX_HTTP_MOVED_TEMPORARILY: case NGX_HTTP_SEE_OTHER: case NGX_HTTP_NOT_MODIFIED:
-        case NGX_HTTP_TEMPORARY_REDIRECT: case NGX_HTTP_PERMANENT_REDIRECT:
+        case NGX_HTTP_OK:
+        case NGX_HTTP_CREATED:
+        case NGX_HTTP_NO_CONTENT:
+        case NGX_HTTP_PARTIAL_CONTENT:
+        case NGX_HTTP_MOVED_PERMANENTLY:
+        case NGX_HTTP_MOVED_TEMPORARILY:
+        case NGX_HTTP_SEE_OTHER:
+        case NGX_HTTP_NOT_MODIFIED:
+        case NGX_HTTP_TEMPORARY_REDIRECT:
+        case NGX_HTTP_PERMANENT_REDIRECT:
             return true;
         default:
             return false;
@@ -583,7 +613,8 @@ bool response_forbids_caching(ngx_http_request_t *r) {
 #else
     auto ccp = static_cast<ngx_table_elt_t **>(r->headers_out.cache_control.elts);
     for (ngx_uint_t i = 0; ccp != nullptr && i < r->headers_out.cache_control.nelts; ++i) {
-        if (ccp[i]->hash != 0 && pulse::cache_control_forbids_caching(view(ccp[i]->value))) return true;
+        if (ccp[i]->hash != 0 && pulse::cache_control_forbids_caching(view(ccp[i]->value)))
+            return true;
     }
 #endif
     return false;
@@ -607,7 +638,8 @@ ngx_int_t set_cache_control(ngx_http_request_t *r, const ngx_str_t &value) {
 #else
     auto ccp = static_cast<ngx_table_elt_t **>(r->headers_out.cache_control.elts);
     if (ccp == nullptr) {
-        if (ngx_array_init(&r->headers_out.cache_control, r->pool, 1, sizeof(ngx_table_elt_t *)) != NGX_OK) {
+        if (ngx_array_init(&r->headers_out.cache_control, r->pool, 1, sizeof(ngx_table_elt_t *)) !=
+            NGX_OK) {
             return NGX_ERROR;
         }
         cc = static_cast<ngx_table_elt_t *>(ngx_list_push(&r->headers_out.headers));
@@ -672,17 +704,20 @@ ngx_int_t set_expires(ngx_http_request_t *r, const std::optional<std::int64_t> &
 }
 
 [[gnu::noinline, gnu::cold]] std::uint64_t *resolve_policy_counter(ngx_http_request_t *r,
-                                                                  pulse_loc_conf_t *plcf,
-                                                                  std::size_t label) {
+                                                                   pulse_loc_conf_t *plcf,
+                                                                   std::size_t label) {
     try {
         pulse_main_conf_t *pmcf = main_conf(r);
-        auto pscf = static_cast<pulse_srv_conf_t *>(ngx_http_get_module_srv_conf(r, ngx_http_pulse_module));
+        auto pscf =
+            static_cast<pulse_srv_conf_t *>(ngx_http_get_module_srv_conf(r, ngx_http_pulse_module));
         LocationCache *c = location_cache(r, plcf, pmcf, pscf);
         if (c == nullptr) return nullptr;
-        std::string_view policy = label == kPolicyKept ? std::string_view("upstream")
-                                                       : pulse::asset_class_label(static_cast<pulse::AssetClass>(label));
-        c->cache_policy[label] = resolve(pmcf, Family::cache_policy_responses,
-                                         pulse::encode_key({view(pscf->label), view(plcf->name), policy}));
+        std::string_view policy =
+            label == kPolicyKept ? std::string_view("upstream")
+                                 : pulse::asset_class_label(static_cast<pulse::AssetClass>(label));
+        c->cache_policy[label] =
+            resolve(pmcf, Family::cache_policy_responses,
+                    pulse::encode_key({view(pscf->label), view(plcf->name), policy}));
         return c->cache_policy[label];
     } catch (const std::exception &e) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "pulse: %s", e.what());
@@ -719,14 +754,16 @@ ngx_int_t apply_cache_policy(ngx_http_request_t *r, pulse_loc_conf_t *plcf) {
     pulse::AssetClass cls;
     // Worker-private (workers are single-threaded); 100 KiB, made on first use.
     static pulse::ClassifyMemo *memo = new (std::nothrow) pulse::ClassifyMemo();
-    if (const pulse::ClassifyMemo::Result *known = memo ? memo->find(plcf->policy, uri, args, type) : nullptr) {
+    if (const pulse::ClassifyMemo::Result *known =
+            memo ? memo->find(plcf->policy, uri, args, type) : nullptr) {
         cls = known->cls;
         kind = known->kind;
         ext = uri.substr(uri.size() - known->ext_size);
     } else {
         cls = pulse::classify(uri, args, type, plcf->policy->versioned_prefixes, &kind, &ext);
         if (memo != nullptr) {
-            memo->store(plcf->policy, uri, args, type, {cls, kind, static_cast<std::uint16_t>(ext.size())});
+            memo->store(plcf->policy, uri, args, type,
+                        {cls, kind, static_cast<std::uint16_t>(ext.size())});
         }
     }
     // A temporary redirect may point elsewhere tomorrow: revalidate it, however its URL looks.
@@ -741,7 +778,8 @@ ngx_int_t apply_cache_policy(ngx_http_request_t *r, pulse_loc_conf_t *plcf) {
         return NGX_OK;
     }
     ngx_str_t value{h->cache_control.size(), (u_char *)h->cache_control.data()};
-    if (set_cache_control(r, value) != NGX_OK || set_expires(r, h->max_age) != NGX_OK) return NGX_ERROR;
+    if (set_cache_control(r, value) != NGX_OK || set_expires(r, h->max_age) != NGX_OK)
+        return NGX_ERROR;
     // An extension rule can give a lifetime to a file of no class ("pdf 1d"): it is then
     // counted with the static files it is treated as.
     if (cls == pulse::AssetClass::untouched) cls = pulse::AssetClass::static_asset;
@@ -750,9 +788,11 @@ ngx_int_t apply_cache_policy(ngx_http_request_t *r, pulse_loc_conf_t *plcf) {
 }
 
 ngx_int_t pulse_header_filter(ngx_http_request_t *r) {
-    auto plcf = static_cast<pulse_loc_conf_t *>(ngx_http_get_module_loc_conf(r, ngx_http_pulse_module));
+    auto plcf =
+        static_cast<pulse_loc_conf_t *>(ngx_http_get_module_loc_conf(r, ngx_http_pulse_module));
     if (r == r->main) {
-        if (r->headers_out.status == NGX_HTTP_SWITCHING_PROTOCOLS && g_slot_ready && plcf->metrics) {
+        if (r->headers_out.status == NGX_HTTP_SWITCHING_PROTOCOLS && g_slot_ready &&
+            plcf->metrics) {
             count_websocket(r, plcf);
         }
         if (plcf->cache_policy == PULSE_CACHE_AUTO && apply_cache_policy(r, plcf) != NGX_OK) {
@@ -779,12 +819,14 @@ std::string render_exposition(ngx_http_request_t *r, pulse::Format format) {
         in.live_slots[s] = process_alive(store.slot_owner(s));
     }
 #if (NGX_STAT_STUB)
-    in.connections = pulse::ConnectionStats{
-        *ngx_stat_accepted, *ngx_stat_handled, *ngx_stat_active,
-        *ngx_stat_reading,  *ngx_stat_writing, *ngx_stat_waiting};
+    in.connections =
+        pulse::ConnectionStats{*ngx_stat_accepted, *ngx_stat_handled, *ngx_stat_active,
+                               *ngx_stat_reading,  *ngx_stat_writing, *ngx_stat_waiting};
 #endif
-    auto ccf = reinterpret_cast<ngx_core_conf_t *>(ngx_get_conf(ngx_cycle->conf_ctx, ngx_core_module));
-    auto ecf = static_cast<ngx_event_conf_t *>(ngx_event_get_conf(ngx_cycle->conf_ctx, ngx_event_core_module));
+    auto ccf =
+        reinterpret_cast<ngx_core_conf_t *>(ngx_get_conf(ngx_cycle->conf_ctx, ngx_core_module));
+    auto ecf = static_cast<ngx_event_conf_t *>(
+        ngx_event_get_conf(ngx_cycle->conf_ctx, ngx_event_core_module));
     in.connection_limit = static_cast<std::uint64_t>(ecf->connections) *
                           static_cast<std::uint64_t>(ccf->worker_processes);
     in.series_limit = pmcf->max_series;
@@ -811,7 +853,8 @@ ngx_int_t pulse_exporter_handler(ngx_http_request_t *r) {
             for (ngx_list_part_t *part = &r->headers_in.headers.part; part; part = part->next) {
                 auto h = static_cast<ngx_table_elt_t *>(part->elts);
                 for (ngx_uint_t i = 0; i < part->nelts; ++i) {
-                    if (h[i].key.len == 6 && ngx_strncasecmp(h[i].key.data, (u_char *)"accept", 6) == 0) {
+                    if (h[i].key.len == 6 &&
+                        ngx_strncasecmp(h[i].key.data, (u_char *)"accept", 6) == 0) {
                         format = pulse::negotiate_format(view(h[i].value));
                     }
                 }
@@ -860,7 +903,8 @@ char *pulse_init_main_conf(ngx_conf_t *cf, void *conf) {
     auto pmcf = static_cast<pulse_main_conf_t *>(conf);
     ngx_conf_init_uint_value(pmcf->max_series, 4096);
     if (pmcf->bounds == nullptr) {
-        pmcf->bounds = ngx_array_create(cf->pool, std::size(pulse::kDefaultBuckets), sizeof(double));
+        pmcf->bounds =
+            ngx_array_create(cf->pool, std::size(pulse::kDefaultBuckets), sizeof(double));
         if (pmcf->bounds == nullptr) return static_cast<char *>(NGX_CONF_ERROR);
         for (double b : pulse::kDefaultBuckets) {
             auto p = static_cast<double *>(ngx_array_push(pmcf->bounds));
@@ -899,7 +943,9 @@ void *pulse_create_loc_conf(ngx_conf_t *cf) {
     return plcf;
 }
 
-void destroy_policy(void *data) { static_cast<pulse::CachePolicy *>(data)->~CachePolicy(); }
+void destroy_policy(void *data) {
+    static_cast<pulse::CachePolicy *>(data)->~CachePolicy();
+}
 
 // Builds a policy from rule pairs in the configuration pool; the pool's cleanup runs its
 // destructor.
@@ -920,7 +966,8 @@ pulse::CachePolicy *build_policy(ngx_conf_t *cf, ngx_array_t *rules, ngx_array_t
     if (prefixes != nullptr) {
         policy->versioned_prefixes.clear();
         auto p = static_cast<ngx_str_t *>(prefixes->elts);
-        for (ngx_uint_t i = 0; i < prefixes->nelts; ++i) policy->versioned_prefixes.emplace_back(view(p[i]));
+        for (ngx_uint_t i = 0; i < prefixes->nelts; ++i)
+            policy->versioned_prefixes.emplace_back(view(p[i]));
     }
     return policy;
 }
@@ -939,8 +986,8 @@ char *merge_cache_policy(ngx_conf_t *cf, pulse_loc_conf_t *prev, pulse_loc_conf_
     } else if (prev->all_cache_rules == nullptr) {
         conf->all_cache_rules = conf->cache_rules;
     } else {
-        conf->all_cache_rules = ngx_array_create(cf->pool, prev->all_cache_rules->nelts + conf->cache_rules->nelts,
-                                                 sizeof(ngx_str_t));
+        conf->all_cache_rules = ngx_array_create(
+            cf->pool, prev->all_cache_rules->nelts + conf->cache_rules->nelts, sizeof(ngx_str_t));
         if (conf->all_cache_rules == nullptr) return static_cast<char *>(NGX_CONF_ERROR);
         for (ngx_array_t *from : {prev->all_cache_rules, conf->cache_rules}) {
             auto v = static_cast<ngx_str_t *>(ngx_array_push_n(conf->all_cache_rules, from->nelts));
@@ -968,7 +1015,8 @@ char *pulse_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) {
     ngx_conf_merge_value(conf->metrics, prev->metrics, 1);
     ngx_conf_merge_uint_value(conf->status_codes, prev->status_codes, PULSE_STATUS_CLASS);
     ngx_conf_merge_value(conf->exporter, prev->exporter, 0);
-    if (merge_cache_policy(cf, prev, conf) != NGX_CONF_OK) return static_cast<char *>(NGX_CONF_ERROR);
+    if (merge_cache_policy(cf, prev, conf) != NGX_CONF_OK)
+        return static_cast<char *>(NGX_CONF_ERROR);
 
     if (conf->name.data != nullptr) return NGX_CONF_OK;
 
@@ -1027,12 +1075,15 @@ ngx_int_t pulse_init_zone(ngx_shm_zone_t *shm_zone, void *data) {
 
         // One slot per worker, and as many again for the old workers that still finish
         // requests during a reload, so neither shares a slot in the usual case.
-        auto ccf = reinterpret_cast<ngx_core_conf_t *>(ngx_get_conf(ctx->cycle->conf_ctx, ngx_core_module));
+        auto ccf = reinterpret_cast<ngx_core_conf_t *>(
+            ngx_get_conf(ctx->cycle->conf_ctx, ngx_core_module));
         ngx_int_t workers = ccf->worker_processes > 0 ? ccf->worker_processes : 1;
-        auto slots = static_cast<std::uint32_t>(ngx_min(2 * workers + 2, (ngx_int_t)pulse::kMaxSlots));
+        auto slots =
+            static_cast<std::uint32_t>(ngx_min(2 * workers + 2, (ngx_int_t)pulse::kMaxSlots));
         // Lookup table: a bucket per budgeted series, but never more than 1/16 of the zone.
         size_t table_cap = shm_zone->shm.size / 16 / sizeof(void *);
-        auto table = static_cast<std::uint32_t>(ngx_max(ngx_min(ctx->pmcf->max_series, table_cap), (size_t)64));
+        auto table = static_cast<std::uint32_t>(
+            ngx_max(ngx_min(ctx->pmcf->max_series, table_cap), (size_t)64));
 
         size_t len = sizeof(" in pulse_zone \"\"") + shm_zone->shm.name.len;
         shpool->log_ctx = static_cast<u_char *>(ngx_slab_alloc(shpool, len));
@@ -1083,7 +1134,8 @@ char *pulse_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) {
     ctx->pmcf = pmcf;
     ctx->cycle = cf->cycle;
 
-    pmcf->zone = ngx_shared_memory_add(cf, &name, static_cast<size_t>(size), &ngx_http_pulse_module);
+    pmcf->zone =
+        ngx_shared_memory_add(cf, &name, static_cast<size_t>(size), &ngx_http_pulse_module);
     if (pmcf->zone == nullptr) return static_cast<char *>(NGX_CONF_ERROR);
     if (pmcf->zone->data != nullptr) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "pulse_zone \"%V\" is already used", &name);
@@ -1167,7 +1219,8 @@ char *pulse_location_name(ngx_conf_t *cf, ngx_command_t *, void *conf) {
     auto value = static_cast<ngx_str_t *>(cf->args->elts);
     if (value[1].len == 0 || value[1].len > 256) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "pulse_location_name must be 1 to 256 characters, not \"%V\"", &value[1]);
+                           "pulse_location_name must be 1 to 256 characters, not \"%V\"",
+                           &value[1]);
         return static_cast<char *>(NGX_CONF_ERROR);
     }
     plcf->name = value[1];
@@ -1202,7 +1255,8 @@ char *pulse_cache_policy(ngx_conf_t *cf, ngx_command_t *, void *conf) {
     } else {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid value \"%V\" in \"pulse_cache_policy\" directive, "
-                           "it must be \"auto\" or \"off\"", &value[1]);
+                           "it must be \"auto\" or \"off\"",
+                           &value[1]);
         return static_cast<char *>(NGX_CONF_ERROR);
     }
     plcf->cache_override = 0;
@@ -1210,13 +1264,15 @@ char *pulse_cache_policy(ngx_conf_t *cf, ngx_command_t *, void *conf) {
         if (view(value[2]) != "override" || plcf->cache_policy == PULSE_CACHE_OFF) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid parameter \"%V\" in \"pulse_cache_policy\" directive, "
-                               "only \"auto override\" is allowed", &value[2]);
+                               "only \"auto override\" is allowed",
+                               &value[2]);
             return static_cast<char *>(NGX_CONF_ERROR);
         }
         plcf->cache_override = 1;
     }
     if (plcf->cache_policy == PULSE_CACHE_AUTO) {
-        auto pmcf = static_cast<pulse_main_conf_t *>(ngx_http_conf_get_module_main_conf(cf, ngx_http_pulse_module));
+        auto pmcf = static_cast<pulse_main_conf_t *>(
+            ngx_http_conf_get_module_main_conf(cf, ngx_http_pulse_module));
         pmcf->cache_policy_used = 1;
     }
     return NGX_CONF_OK;
@@ -1255,7 +1311,8 @@ char *pulse_cache_versioned_prefix(ngx_conf_t *cf, ngx_command_t *, void *conf) 
     for (ngx_uint_t i = 1; i < cf->args->nelts; ++i) {
         if (value[i].len == 0 || value[i].data[0] != '/') {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "pulse_cache_versioned_prefix \"%V\" must start with \"/\"", &value[i]);
+                               "pulse_cache_versioned_prefix \"%V\" must start with \"/\"",
+                               &value[i]);
             return static_cast<char *>(NGX_CONF_ERROR);
         }
         auto p = static_cast<ngx_str_t *>(ngx_array_push(plcf->cache_prefixes));
@@ -1312,10 +1369,12 @@ ngx_int_t pulse_postconfiguration(ngx_conf_t *cf) {
         pscf->label = server_label(cmcf, cscfp[i]);
     }
 
-    auto h = static_cast<ngx_http_handler_pt *>(ngx_array_push(&cmcf->phases[NGX_HTTP_POST_READ_PHASE].handlers));
+    auto h = static_cast<ngx_http_handler_pt *>(
+        ngx_array_push(&cmcf->phases[NGX_HTTP_POST_READ_PHASE].handlers));
     if (h == nullptr) return NGX_ERROR;
     *h = pulse_post_read_handler;
-    h = static_cast<ngx_http_handler_pt *>(ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers));
+    h = static_cast<ngx_http_handler_pt *>(
+        ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers));
     if (h == nullptr) return NGX_ERROR;
     *h = pulse_log_handler;
 
@@ -1333,8 +1392,8 @@ ngx_int_t pulse_init_process(ngx_cycle_t *cycle) {
     auto zone = static_cast<pulse_zone_ctx_t *>(pmcf->zone->data);
     {
         ZoneLock lock(zone->shpool);
-        g_slot = pulse::SeriesStore(zone->header).claim_slot(static_cast<std::int32_t>(ngx_pid),
-                                                             process_alive);
+        g_slot = pulse::SeriesStore(zone->header)
+                     .claim_slot(static_cast<std::int32_t>(ngx_pid), process_alive);
     }
     g_slot_ready = true;
     return NGX_OK;

@@ -8,18 +8,9 @@
 
 extern ngx_module_t ngx_http_pulse_module;
 
-__attribute__((visibility("default"))) ngx_module_t *ngx_modules[] = {
-    &ngx_http_pulse_module,
-    NULL
-};
+__attribute__((visibility("default"))) ngx_module_t *ngx_modules[] = {&ngx_http_pulse_module, NULL};
 
-__attribute__((visibility("default"))) char *ngx_module_names[] = {
-    "ngx_http_pulse_module",
-    NULL
-};
+__attribute__((visibility("default"))) char *ngx_module_names[] = {"ngx_http_pulse_module", NULL};
 
 __attribute__((visibility("default"))) char *ngx_module_order[] = {
-    "ngx_http_pulse_module",
-    "ngx_http_headers_filter_module",
-    NULL
-};
+    "ngx_http_pulse_module", "ngx_http_headers_filter_module", NULL};

@@ -37,7 +37,8 @@ std::vector<std::uint64_t> millisecond_thresholds(std::span<const double> bounds
         double ms = b * 1000.0;
         double nearest = std::round(ms);
         // Treat values within a few ulps of a whole number as that number.
-        double whole = std::fabs(ms - nearest) <= 1e-9 * std::max(1.0, ms) ? nearest : std::floor(ms);
+        double whole =
+            std::fabs(ms - nearest) <= 1e-9 * std::max(1.0, ms) ? nearest : std::floor(ms);
         out.push_back(whole >= 1.8e19 ? UINT64_MAX : static_cast<std::uint64_t>(whole));
     }
     return out;

@@ -159,7 +159,7 @@ enum : std::uint8_t {
     kHexLetter = 2,
     kUpper = 4,
     kLower = 8,
-    kRollup = 16,  // [A-Za-z0-9_-]
+    kRollup = 16,     // [A-Za-z0-9_-]
     kSeparator = 32,  // '.' and '-': where a hash piece ends
 };
 
@@ -178,7 +178,9 @@ constexpr std::array<std::uint8_t, 256> kCharClass = [] {
     return t;
 }();
 
-constexpr std::uint8_t char_class(char c) { return kCharClass[static_cast<unsigned char>(c)]; }
+constexpr std::uint8_t char_class(char c) {
+    return kCharClass[static_cast<unsigned char>(c)];
+}
 
 // 8 to 64 hex characters with at least one digit and one letter.
 constexpr bool is_hex_hash(std::string_view s) {
@@ -358,7 +360,8 @@ constexpr auto kPackedExtensions = [] {
     for (const auto &e : kExtensions) {
         if (e.ext.size() <= 8) table[n++] = {pack(e.ext), e.kind};
     }
-    std::sort(table.begin(), table.end(), [](const auto &a, const auto &b) { return a.key < b.key; });
+    std::sort(table.begin(), table.end(),
+              [](const auto &a, const auto &b) { return a.key < b.key; });
     return table;
 }();
 
@@ -415,7 +418,8 @@ StaticKind kind_from_content_type(std::string_view type) {
             if (!istarts_with(type, "text/")) return StaticKind::none;
             std::string_view rest = type.substr(5);
             if (word_is(rest, "css")) return StaticKind::style;
-            if (word_is(rest, "javascript") || word_is(rest, "ecmascript")) return StaticKind::script;
+            if (word_is(rest, "javascript") || word_is(rest, "ecmascript"))
+                return StaticKind::script;
             if (word_is(rest, "html") || word_is(rest, "xml") || word_is(rest, "cache-manifest")) {
                 return StaticKind::document;
             }
@@ -469,7 +473,9 @@ constexpr FileName split_file_name(std::string_view path) {
 
 }  // namespace
 
-std::string_view path_extension(std::string_view path) { return split_file_name(path).ext; }
+std::string_view path_extension(std::string_view path) {
+    return split_file_name(path).ext;
+}
 
 bool is_fingerprinted(std::string_view path, std::string_view query,
                       const std::vector<std::string> &versioned_prefixes) {
@@ -508,7 +514,8 @@ AssetClass classify(std::string_view path, std::string_view query, std::string_v
     // does (a program's output, not a file).
     StaticKind k = by_ext;
     if (file.ext.empty() && !content_type.empty()) k = kind_from_content_type(content_type);
-    if ((!file.ext.empty() && stem_has_hash(file.name.substr(0, file.name.size() - file.ext.size() - 1))) ||
+    if ((!file.ext.empty() &&
+         stem_has_hash(file.name.substr(0, file.name.size() - file.ext.size() - 1))) ||
         (!query.empty() && query_has_hash(query)) ||
         under_versioned_prefix(path, versioned_prefixes)) {
         out = k;

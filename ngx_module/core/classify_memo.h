@@ -14,7 +14,7 @@
 namespace pulse {
 
 class ClassifyMemo {
-public:
+  public:
     struct Result {
         AssetClass cls;
         StaticKind kind;
@@ -60,7 +60,7 @@ public:
     static constexpr std::size_t kEntries = 512;
     static constexpr std::size_t kKeyBytes = 200;
 
-private:
+  private:
     struct Entry {
         const void *owner = nullptr;
         std::uint16_t path_size = 0, query_size = 0, type_size = 0;
@@ -76,7 +76,8 @@ private:
 
     // Length and the last (and first) eight bytes of the path: file names differ there.
     static std::size_t slot(std::string_view path, std::string_view query, std::string_view type) {
-        std::uint64_t h = path.size() * 0x9e3779b97f4a7c15ULL ^ (query.size() << 17) ^ (type.size() << 29);
+        std::uint64_t h =
+            path.size() * 0x9e3779b97f4a7c15ULL ^ (query.size() << 17) ^ (type.size() << 29);
         if (path.size() >= 8) {
             h ^= word(path, path.size() - 8) * 0xff51afd7ed558ccdULL;
             h ^= word(path, 0) * 0xc4ceb9fe1a85ec53ULL;

@@ -33,7 +33,7 @@ struct Label {
 };
 
 class ExpositionWriter {
-public:
+  public:
     explicit ExpositionWriter(Format format) : format_(format) {}
 
     // Starts a family. `name` is the metric's name as exposed in the 0.0.4 format,
@@ -61,7 +61,7 @@ public:
 
     std::string &buffer() { return out_; }
 
-private:
+  private:
     void begin_sample(std::string_view suffix);
     void write_label(bool &first, std::string_view name, std::string_view value);
     void end_sample(bool first, double value);

@@ -11,11 +11,13 @@ constexpr std::array<std::string_view, kMethodCount> kMethodNames{
     "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE", "OTHER"};
 
 constexpr std::array<std::string_view, kStatusClassCount> kStatusClasses{"1xx", "2xx", "3xx",
-                                                                          "4xx", "5xx", "other"};
+                                                                         "4xx", "5xx", "other"};
 
 }  // namespace
 
-std::string_view method_label(Method m) { return kMethodNames[static_cast<std::size_t>(m)]; }
+std::string_view method_label(Method m) {
+    return kMethodNames[static_cast<std::size_t>(m)];
+}
 
 Method method_from_name(std::string_view name) {
     for (std::size_t i = 0; i + 1 < kMethodNames.size(); ++i) {
@@ -24,7 +26,9 @@ Method method_from_name(std::string_view name) {
     return Method::other;
 }
 
-std::string_view status_class_label(std::size_t index) { return kStatusClasses.at(index); }
+std::string_view status_class_label(std::size_t index) {
+    return kStatusClasses.at(index);
+}
 
 std::string status_label(unsigned status, bool exact) {
     if (!exact || status < 100 || status > 599) {
@@ -36,12 +40,24 @@ std::string status_label(unsigned status, bool exact) {
 std::string location_label(LocationKind kind, std::string_view name) {
     std::string_view prefix;
     switch (kind) {
-        case LocationKind::prefix: prefix = ""; break;
-        case LocationKind::exact: prefix = "= "; break;
-        case LocationKind::no_regex: prefix = "^~ "; break;
-        case LocationKind::regex: prefix = "~ "; break;
-        case LocationKind::regex_caseless: prefix = "~* "; break;
-        case LocationKind::named: prefix = ""; break;  // the name keeps its "@"
+        case LocationKind::prefix:
+            prefix = "";
+            break;
+        case LocationKind::exact:
+            prefix = "= ";
+            break;
+        case LocationKind::no_regex:
+            prefix = "^~ ";
+            break;
+        case LocationKind::regex:
+            prefix = "~ ";
+            break;
+        case LocationKind::regex_caseless:
+            prefix = "~* ";
+            break;
+        case LocationKind::named:
+            prefix = "";
+            break;  // the name keeps its "@"
     }
     std::string label(prefix);
     label.append(name);
@@ -63,8 +79,8 @@ std::vector<std::string_view> decode_key(std::string_view key) {
     std::vector<std::string_view> values;
     while (!key.empty()) {
         if (key.size() < 2) throw std::invalid_argument("series key: truncated length");
-        std::size_t len = (static_cast<unsigned char>(key[0]) << 8) |
-                          static_cast<unsigned char>(key[1]);
+        std::size_t len =
+            (static_cast<unsigned char>(key[0]) << 8) | static_cast<unsigned char>(key[1]);
         key.remove_prefix(2);
         if (key.size() < len) throw std::invalid_argument("series key: truncated value");
         values.push_back(key.substr(0, len));

@@ -12,7 +12,16 @@ namespace pulse {
 
 // The method label: the standard methods by name, anything else as "OTHER".
 enum class Method : std::uint8_t {
-    get, head, post, put, del, patch, options, connect, trace, other
+    get,
+    head,
+    post,
+    put,
+    del,
+    patch,
+    options,
+    connect,
+    trace,
+    other
 };
 inline constexpr std::size_t kMethodCount = 10;
 std::string_view method_label(Method m);

@@ -126,9 +126,10 @@ std::string render(const SeriesStore &store, const RenderInputs &in) {
         write_counter(w, "nginx_connections_handled_total", "Client connections handled.",
                       c.handled);
         w.family("nginx_connections", "Client connections by state.", MetricType::gauge);
-        const std::pair<std::string_view, std::uint64_t> states[] = {
-            {"active", c.active}, {"reading", c.reading}, {"writing", c.writing},
-            {"waiting", c.waiting}};
+        const std::pair<std::string_view, std::uint64_t> states[] = {{"active", c.active},
+                                                                     {"reading", c.reading},
+                                                                     {"writing", c.writing},
+                                                                     {"waiting", c.waiting}};
         for (const auto &[state, value] : states) {
             std::array<Label, 1> l{{{"state", state}}};
             w.sample("", l, static_cast<double>(value));
@@ -150,7 +151,8 @@ std::string render(const SeriesStore &store, const RenderInputs &in) {
         w.sample("", free, static_cast<double>(in.shm_free_bytes));
     }
     w.family("nginx_pulse_info", "pulse module and nginx versions.", MetricType::gauge);
-    std::array<Label, 2> versions{{{"version", in.module_version}, {"nginx_version", in.server_version}}};
+    std::array<Label, 2> versions{
+        {{"version", in.module_version}, {"nginx_version", in.server_version}}};
     w.sample("", versions, 1.0);
     return w.finish();
 }

@@ -50,10 +50,14 @@ std::uint64_t series_hash(Family family, std::string_view key, std::span<const d
 std::string overflow_key(Family family) {
     const FamilyInfo &fi = info(family);
     switch (fi.label_count) {
-        case 1: return encode_key({kOverflowLabel});
-        case 2: return encode_key({kOverflowLabel, kOverflowLabel});
-        case 3: return encode_key({kOverflowLabel, kOverflowLabel, kOverflowLabel});
-        default: return encode_key({kOverflowLabel, kOverflowLabel, kOverflowLabel, kOverflowLabel});
+        case 1:
+            return encode_key({kOverflowLabel});
+        case 2:
+            return encode_key({kOverflowLabel, kOverflowLabel});
+        case 3:
+            return encode_key({kOverflowLabel, kOverflowLabel, kOverflowLabel});
+        default:
+            return encode_key({kOverflowLabel, kOverflowLabel, kOverflowLabel, kOverflowLabel});
     }
 }
 
@@ -78,8 +82,8 @@ ZoneHeader *SeriesStore::create(Arena &arena, std::uint32_t slots, std::uint32_t
         std::span<const double> b =
             info(family).type == MetricType::histogram ? bounds : std::span<const double>{};
         std::string key = overflow_key(family);
-        h->fallback[f] = store.create_record(arena, family, key, b, series_hash(family, key, b),
-                                             true);
+        h->fallback[f] =
+            store.create_record(arena, family, key, b, series_hash(family, key, b), true);
         if (h->fallback[f] == nullptr) return nullptr;
     }
     h->sink = store.create_record(arena, Family::request_duration, "", {}, 0, true, false,
@@ -156,8 +160,8 @@ Record *SeriesStore::resolve(Arena &arena, Family family, std::string_view key,
     if (Record *r = find(family, key, bounds)) return r;
 
     if (load(h_->series) < budget) {
-        Record *r = create_record(arena, family, key, bounds, series_hash(family, key, bounds),
-                                  false);
+        Record *r =
+            create_record(arena, family, key, bounds, series_hash(family, key, bounds), false);
         if (r != nullptr) {
             add(h_->series, 1);
             return r;

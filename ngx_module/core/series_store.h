@@ -30,10 +30,10 @@ inline constexpr std::uint64_t kZoneMagic = 0x70756c73655a4e31ULL;  // "pulseZN1
 // Where store memory comes from: nginx's slab allocator (locked by the caller) in the
 // module, malloc in tests. Returns nullptr when the zone is full.
 class Arena {
-public:
+  public:
     virtual void *allocate(std::size_t size) = 0;
 
-protected:
+  protected:
     ~Arena() = default;
 };
 
@@ -65,12 +65,12 @@ struct ZoneHeader {
     std::uint32_t slot_count;
     std::uint32_t table_size;
     Record **table;
-    Record *head;              // atomic: newest record
-    std::uint64_t series;      // atomic: records counted against the budget
-    std::uint64_t dropped;     // atomic: series refused (budget or memory)
-    std::uint64_t *chunk;      // current value chunk (slot_count * kChunkValues values)
-    std::uint32_t chunk_used;  // values handed out of the current chunk
-    std::int32_t owner[kMaxSlots];  // atomic: pid owning each slot, 0 = never used
+    Record *head;                    // atomic: newest record
+    std::uint64_t series;            // atomic: records counted against the budget
+    std::uint64_t dropped;           // atomic: series refused (budget or memory)
+    std::uint64_t *chunk;            // current value chunk (slot_count * kChunkValues values)
+    std::uint32_t chunk_used;        // values handed out of the current chunk
+    std::int32_t owner[kMaxSlots];   // atomic: pid owning each slot, 0 = never used
     Record *fallback[kFamilyCount];  // overflow records made with the zone: never fail
     // Where a histogram goes when memory is spent and no overflow record has its bounds
     // (buckets changed by a reload into a full zone): room for any bounds, never shown.
@@ -83,7 +83,7 @@ constexpr std::uint32_t histogram_value_count(std::size_t bounds) {
 }
 
 class SeriesStore {
-public:
+  public:
     explicit SeriesStore(ZoneHeader *header) : h_(header) {}
 
     // Lays out a new zone. `slots` is clamped to [1, kMaxSlots]. Creates one overflow
@@ -135,7 +135,7 @@ public:
         std::atomic_ref<std::uint64_t>(v).fetch_sub(n, std::memory_order_relaxed);
     }
 
-private:
+  private:
     Record *create_record(Arena &arena, Family family, std::string_view key,
                           std::span<const double> bounds, std::uint64_t hash, bool overflow,
                           bool linked = true, std::uint32_t values = 0);

@@ -30,7 +30,9 @@ struct CurlGlobal {
     CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
 };
 
-void ensure_global() { static CurlGlobal global; }
+void ensure_global() {
+    static CurlGlobal global;
+}
 
 }  // namespace
 
@@ -76,7 +78,7 @@ ScrapeResult Scraper::scrape() {
     CURLcode rc = curl_easy_perform(impl_->curl);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (rc != CURLE_OK) {
-        r.error = buffer.too_big ? "answer larger than 64 MiB"
+        r.error = buffer.too_big    ? "answer larger than 64 MiB"
                   : impl_->error[0] ? impl_->error
                                     : curl_easy_strerror(rc);
         r.error = "scrape " + impl_->url + ": " + r.error;

@@ -17,7 +17,7 @@ struct ScrapeResult {
 };
 
 class Scraper {
-public:
+  public:
     Scraper(std::string url, double connect_timeout, double total_timeout);
     ~Scraper();
     Scraper(const Scraper &) = delete;
@@ -25,7 +25,7 @@ public:
 
     ScrapeResult scrape();
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -25,11 +25,13 @@ namespace pulse::sidecar {
 namespace {
 
 double steady_now() {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
 }
 
 double unix_now() {
-    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 std::string one_line(std::string s) {
@@ -44,14 +46,25 @@ std::string one_line(std::string s) {
 // The sidecar's own exposition, through prometheus-cpp.
 struct Sidecar::Metrics {
     prometheus::Registry registry;
-    prometheus::Family<prometheus::Gauge> &scrape_duration = prometheus::BuildGauge()
-        .Name("pulse_scrape_duration_seconds").Help("Duration of the last scrape of nginx.").Register(registry);
-    prometheus::Family<prometheus::Counter> &scrape_errors = prometheus::BuildCounter()
-        .Name("pulse_scrape_errors_total").Help("Failed scrapes of nginx, by reason.").Register(registry);
-    prometheus::Family<prometheus::Gauge> &scrape_age = prometheus::BuildGauge()
-        .Name("pulse_scrape_age_seconds").Help("Age of the last good scrape of nginx.").Register(registry);
+    prometheus::Family<prometheus::Gauge> &scrape_duration =
+        prometheus::BuildGauge()
+            .Name("pulse_scrape_duration_seconds")
+            .Help("Duration of the last scrape of nginx.")
+            .Register(registry);
+    prometheus::Family<prometheus::Counter> &scrape_errors =
+        prometheus::BuildCounter()
+            .Name("pulse_scrape_errors_total")
+            .Help("Failed scrapes of nginx, by reason.")
+            .Register(registry);
+    prometheus::Family<prometheus::Gauge> &scrape_age =
+        prometheus::BuildGauge()
+            .Name("pulse_scrape_age_seconds")
+            .Help("Age of the last good scrape of nginx.")
+            .Register(registry);
     prometheus::Family<prometheus::Gauge> &draining = prometheus::BuildGauge()
-        .Name("pulse_draining").Help("1 while the pod drains.").Register(registry);
+                                                          .Name("pulse_draining")
+                                                          .Help("1 while the pod drains.")
+                                                          .Register(registry);
     std::vector<prometheus::Family<prometheus::Gauge> *> signal_families;
     // Signal gauges by (signal index, server or "" for the pod); removed while stale.
     std::map<std::pair<std::size_t, std::string>, prometheus::Gauge *> gauges;
@@ -87,7 +100,8 @@ struct Sidecar::Metrics {
         for (std::size_t i = 0; i < kSignals.size(); ++i) {
             set(i, "", signals.pod.*kSignals[i].field);
             if (!kSignals[i].per_server) continue;
-            for (const auto &[server, set_] : signals.servers) set(i, server, set_.*kSignals[i].field);
+            for (const auto &[server, set_] : signals.servers)
+                set(i, server, set_.*kSignals[i].field);
         }
         withdraw();
         gauges = std::move(next);
@@ -101,13 +115,18 @@ struct Sidecar::Metrics {
 };
 
 Sidecar::Sidecar(RunOptions options)
-    : options_(std::move(options)), metrics_(std::make_unique<Metrics>()), window_(options_.window) {}
+    : options_(std::move(options)),
+      metrics_(std::make_unique<Metrics>()),
+      window_(options_.window) {}
 
-Sidecar::~Sidecar() { stop(); }
+Sidecar::~Sidecar() {
+    stop();
+}
 
 void Sidecar::start() {
     // Four threads: probes, a Prometheus scrape and a drain call at once, with room.
-    server_ = std::make_unique<HttpServer>(options_.listen, [this](const HttpRequest &r) { return handle(r); }, 4);
+    server_ = std::make_unique<HttpServer>(
+        options_.listen, [this](const HttpRequest &r) { return handle(r); }, 4);
     scraper_ = std::thread([this] { scrape_loop(); });
 }
 
@@ -121,7 +140,9 @@ void Sidecar::stop() {
     server_.reset();
 }
 
-int Sidecar::port() const { return server_ ? server_->port() : 0; }
+int Sidecar::port() const {
+    return server_ ? server_->port() : 0;
+}
 
 void Sidecar::scrape_loop() {
     double timeout = options_.scrape_timeout > 0 ? options_.scrape_timeout : options_.interval;
@@ -188,7 +209,8 @@ void Sidecar::scrape_loop() {
 std::optional<std::string> Sidecar::not_ready_reason(double now) const {
     if (draining_) return "draining";
     if (!last_good_steady_) {
-        return "no successful scrape of nginx yet" + (last_error_.empty() ? "" : ": " + last_error_);
+        return "no successful scrape of nginx yet" +
+               (last_error_.empty() ? "" : ": " + last_error_);
     }
     double age = now - *last_good_steady_;
     if (age > options_.stale_after) {
@@ -207,10 +229,12 @@ HttpResponse Sidecar::handle(const HttpRequest &req) {
     if (req.path == "/healthz" && get) return {200, "text/plain; charset=utf-8", "ok\n", {}};
     if (req.path == "/readyz" && get) return readyz();
     if (req.path == "/drain") {
-        if (req.method != "POST") return {405, "text/plain; charset=utf-8", "use POST\n", {{"Allow", "POST"}}};
+        if (req.method != "POST")
+            return {405, "text/plain; charset=utf-8", "use POST\n", {{"Allow", "POST"}}};
         return drain(req);
     }
-    if (req.path == "/metrics" || req.path == "/signals" || req.path == "/healthz" || req.path == "/readyz") {
+    if (req.path == "/metrics" || req.path == "/signals" || req.path == "/healthz" ||
+        req.path == "/readyz") {
         return {405, "text/plain; charset=utf-8", "use GET\n", {{"Allow", "GET, HEAD"}}};
     }
     return {404, "text/plain; charset=utf-8", "not found\n", {}};
@@ -223,7 +247,10 @@ HttpResponse Sidecar::metrics() {
     age.Set(last_good_steady_ ? now - *last_good_steady_ : std::nan(""));
     metrics_->draining.Add({}).Set(draining_ ? 1 : 0);
     prometheus::TextSerializer serializer;
-    return {200, "text/plain; version=0.0.4; charset=utf-8", serializer.Serialize(metrics_->registry.Collect()), {}};
+    return {200,
+            "text/plain; version=0.0.4; charset=utf-8",
+            serializer.Serialize(metrics_->registry.Collect()),
+            {}};
 }
 
 HttpResponse Sidecar::signals_json() {
@@ -236,8 +263,10 @@ HttpResponse Sidecar::signals_json() {
     meta.draining = draining_;
     meta.last_error = last_error_;
     nlohmann::json doc = signals_to_json(signals_, meta);
-    return {200, "application/json",
-            doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", {}};
+    return {200,
+            "application/json",
+            doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
+            {}};
 }
 
 HttpResponse Sidecar::readyz() {
@@ -263,7 +292,8 @@ HttpResponse Sidecar::drain(const HttpRequest &req) {
     // Wait for a scrape that started after the drain began and shows nothing in flight.
     std::uint64_t first = scrapes_ + 1;
     auto deadline = std::chrono::steady_clock::now() +
-                    std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(timeout));
+                    std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                        std::chrono::duration<double>(timeout));
     auto drained = [&] {
         return stopping_ || (scrapes_ > first && last_error_.empty() && last_good_steady_ &&
                              *last_good_steady_ > start && signals_.pod.requests_in_flight == 0);
@@ -277,7 +307,10 @@ HttpResponse Sidecar::drain(const HttpRequest &req) {
     out["websocket_connections"] = signals_.pod.websocket_connections;
     if (!last_error_.empty()) out["last_error"] = last_error_;
     std::cerr << "pulse-sidecar: drain " << (ok ? "done" : "timed out") << "\n";
-    return {200, "application/json", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", {}};
+    return {200,
+            "application/json",
+            out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
+            {}};
 }
 
 }  // namespace pulse::sidecar

@@ -26,7 +26,7 @@ struct RunOptions {
 };
 
 class Sidecar {
-public:
+  public:
     explicit Sidecar(RunOptions options);
     ~Sidecar();
 
@@ -36,7 +36,7 @@ public:
 
     HttpResponse handle(const HttpRequest &request);
 
-private:
+  private:
     struct Metrics;
 
     void scrape_loop();

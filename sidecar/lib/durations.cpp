@@ -12,7 +12,8 @@ std::optional<double> parse_duration(std::string_view text, std::string *error) 
     };
     double value = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end == text.data()) return fail("expected a number and a unit, like 1s");
+    if (ec != std::errc() || end == text.data())
+        return fail("expected a number and a unit, like 1s");
     std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
     double scale;
     if (unit.empty() || unit == "s") {

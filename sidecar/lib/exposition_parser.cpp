@@ -42,7 +42,8 @@ bool iequals(std::string_view a, std::string_view b) {
 
 TextFormat format_from_content_type(std::string_view content_type) {
     std::string_view media = content_type.substr(0, content_type.find(';'));
-    while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) media.remove_prefix(1);
+    while (!media.empty() && (media.front() == ' ' || media.front() == '\t'))
+        media.remove_prefix(1);
     while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
     return iequals(media, "application/openmetrics-text") ? TextFormat::openmetrics_1_0
                                                           : TextFormat::prometheus_0_0_4;
@@ -68,12 +69,24 @@ namespace {
 
 constexpr std::size_t npos = std::string_view::npos;
 
-bool is_blank(char c) { return c == ' ' || c == '\t'; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_label_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool is_label_char(char c) { return is_label_start(c) || is_digit(c); }
-bool is_metric_start(char c) { return is_label_start(c) || c == ':'; }
-bool is_metric_char(char c) { return is_label_char(c) || c == ':'; }
+bool is_blank(char c) {
+    return c == ' ' || c == '\t';
+}
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+bool is_label_start(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+bool is_label_char(char c) {
+    return is_label_start(c) || is_digit(c);
+}
+bool is_metric_start(char c) {
+    return is_label_start(c) || c == ':';
+}
+bool is_metric_char(char c) {
+    return is_label_char(c) || c == ':';
+}
 
 std::size_t skip_blanks(std::string_view s, std::size_t i) {
     while (i < s.size() && is_blank(s[i])) ++i;
@@ -95,7 +108,9 @@ std::size_t scan_label_name(std::string_view s, std::size_t i) {
     return i;
 }
 
-bool is_metric_name(std::string_view s) { return !s.empty() && scan_metric_name(s, 0) == s.size(); }
+bool is_metric_name(std::string_view s) {
+    return !s.empty() && scan_metric_name(s, 0) == s.size();
+}
 
 // Number of code points in s, or npos when s is not valid UTF-8 (overlong forms,
 // surrogates and values above U+10FFFF are invalid, as in Go's utf8.ValidString).
@@ -137,7 +152,9 @@ std::size_t utf8_length(std::string_view s) {
     return count;
 }
 
-bool valid_utf8(std::string_view s) { return utf8_length(s) != npos; }
+bool valid_utf8(std::string_view s) {
+    return utf8_length(s) != npos;
+}
 
 // s quoted for an error message, like Go's %q, cut after `max` bytes.
 std::string quote(std::string_view s, std::size_t max = 64) {
@@ -149,19 +166,29 @@ std::string quote(std::string_view s, std::size_t max = 64) {
     for (; i < s.size() && i < max; ++i) {
         auto c = static_cast<unsigned char>(s[i]);
         switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\t': out += "\\t"; break;
-        case '\r': out += "\\r"; break;
-        default:
-            if (c < 0x20 || c == 0x7f || c >= 0x80) {
-                out += "\\x";
-                out += kHex[c >> 4];
-                out += kHex[c & 15];
-            } else {
-                out += static_cast<char>(c);
-            }
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            default:
+                if (c < 0x20 || c == 0x7f || c >= 0x80) {
+                    out += "\\x";
+                    out += kHex[c >> 4];
+                    out += kHex[c & 15];
+                } else {
+                    out += static_cast<char>(c);
+                }
         }
     }
     out += '"';
@@ -189,7 +216,8 @@ std::string cat(std::initializer_list<std::string_view> parts) {
 
 enum class Num { ok, invalid, out_of_range };
 
-// A float as Go's strconv.ParseFloat reads it, decimal forms only: [+-]digits[.digits][e[+-]digits],
+// A float as Go's strconv.ParseFloat reads it, decimal forms only:
+// [+-]digits[.digits][e[+-]digits],
 // [+-]Inf, [+-]Infinity, NaN (case-insensitive). Hexadecimal forms and underscores are refused,
 // as Prometheus refuses them; a value too large for a double is out of range, as in Go.
 Num parse_float(std::string_view s, double &out) {
@@ -203,7 +231,8 @@ Num parse_float(std::string_view s, double &out) {
     }
     std::string_view word = s.substr(i);
     if (iequals(word, "inf") || iequals(word, "infinity")) {
-        out = neg ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+        out = neg ? -std::numeric_limits<double>::infinity()
+                  : std::numeric_limits<double>::infinity();
         return Num::ok;
     }
     if (i == 0 && iequals(word, "nan")) {
@@ -262,7 +291,7 @@ Num parse_float(std::string_view s, double &out) {
     auto [end, ec] = std::from_chars(first, s.data() + n, out, std::chars_format::general);
     if (ec == std::errc::result_out_of_range) {
         if (nonzero && magnitude + exponent > 0) return Num::out_of_range;  // overflow, as Go
-        out = neg ? -0.0 : 0.0;                                              // underflow: zero
+        out = neg ? -0.0 : 0.0;                                             // underflow: zero
         return Num::ok;
     }
     if (ec != std::errc() || end != s.data() + n) return Num::invalid;
@@ -360,8 +389,10 @@ bool parse_om_timestamp(std::string_view s, Nanos &ns) {
 
 std::int64_t nanos_to_ms(Nanos ns) {
     Nanos ms = ns / 1000000;  // truncates toward zero
-    if (ms > std::numeric_limits<std::int64_t>::max()) return std::numeric_limits<std::int64_t>::max();
-    if (ms < std::numeric_limits<std::int64_t>::min()) return std::numeric_limits<std::int64_t>::min();
+    if (ms > std::numeric_limits<std::int64_t>::max())
+        return std::numeric_limits<std::int64_t>::max();
+    if (ms < std::numeric_limits<std::int64_t>::min())
+        return std::numeric_limits<std::int64_t>::min();
     return static_cast<std::int64_t>(ms);
 }
 
@@ -396,7 +427,8 @@ void unescape(std::string &out, std::string_view raw) {
 }
 
 // Index of a label whose name repeats an earlier one, or npos. Sorts a copy for big sets.
-std::size_t find_duplicate_name(std::span<const RawLabel> labels, std::vector<std::string_view> &scratch) {
+std::size_t find_duplicate_name(std::span<const RawLabel> labels,
+                                std::vector<std::string_view> &scratch) {
     const std::size_t n = labels.size();
     if (n <= 16) {
         for (std::size_t i = 1; i < n; ++i) {
@@ -444,7 +476,8 @@ struct LineReader {
         if (pos >= text.size()) return false;
         ++number;
         const void *nl = std::memchr(text.data() + pos, '\n', text.size() - pos);
-        std::size_t end = nl ? static_cast<std::size_t>(static_cast<const char *>(nl) - text.data()) : text.size();
+        std::size_t end = nl ? static_cast<std::size_t>(static_cast<const char *>(nl) - text.data())
+                             : text.size();
         line = text.substr(pos, end - pos);
         has_newline = nl != nullptr;
         pos = nl ? end + 1 : text.size();
@@ -455,7 +488,7 @@ struct LineReader {
 // ---- text format 0.0.4 ------------------------------------------------------------------
 
 class TextParser {
-public:
+  public:
     explicit TextParser(std::string_view text) : reader_{text} {}
 
     ParseResult run() {
@@ -472,7 +505,7 @@ public:
         return std::move(out_);
     }
 
-private:
+  private:
     struct FamilyState {
         bool help_set = false;
         bool type_set = false;
@@ -505,9 +538,9 @@ private:
         std::string_view base = base_of("_count");
         if (base.empty()) base = base_of("_sum");
         if (!base.empty()) {
-            if (auto it = by_name_.find(base); it != by_name_.end() &&
-                                               (out_.families[it->second].kind == MetricKind::summary ||
-                                                out_.families[it->second].kind == MetricKind::histogram)) {
+            if (auto it = by_name_.find(base);
+                it != by_name_.end() && (out_.families[it->second].kind == MetricKind::summary ||
+                                         out_.families[it->second].kind == MetricKind::histogram)) {
                 return it->second;
             }
         }
@@ -569,7 +602,8 @@ private:
                     f.help += rest[j];
                     continue;
                 }
-                if (j + 1 >= rest.size()) return fail("invalid escape sequence: '\\' at the end of a HELP line");
+                if (j + 1 >= rest.size())
+                    return fail("invalid escape sequence: '\\' at the end of a HELP line");
                 char esc = rest[++j];
                 if (esc == '\\') {
                     f.help += '\\';
@@ -584,7 +618,8 @@ private:
             return true;
         }
         if (st.type_set) {
-            return fail(cat({"second TYPE line for metric name ", quote(f.name), ", or TYPE reported after samples"}));
+            return fail(cat({"second TYPE line for metric name ", quote(f.name),
+                             ", or TYPE reported after samples"}));
         }
         if (rest == "counter") {
             f.kind = MetricKind::counter;
@@ -615,34 +650,41 @@ private:
             }
             std::size_t e = scan_label_name(line, i);
             if (e == i) {
-                return fail(cat({"invalid label name for metric ", quote(f.name), ": found ", found_at(line, i)}));
+                return fail(cat({"invalid label name for metric ", quote(f.name), ": found ",
+                                 found_at(line, i)}));
             }
             std::string_view name = line.substr(i, e - i);
             if (name == "__name__") return fail("label name \"__name__\" is reserved");
             i = skip_blanks(line, e);
             if (i >= n || line[i] != '=') {
-                return fail(cat({"expected '=' after label name ", quote(name), ", found ", found_at(line, i)}));
+                return fail(cat({"expected '=' after label name ", quote(name), ", found ",
+                                 found_at(line, i)}));
             }
             i = skip_blanks(line, i + 1);
             if (i >= n || line[i] != '"') {
-                return fail(cat({"expected '\"' at start of label value, found ", found_at(line, i)}));
+                return fail(
+                    cat({"expected '\"' at start of label value, found ", found_at(line, i)}));
             }
             const std::size_t start = ++i;
             bool escaped = false;
             for (;;) {
                 if (i >= n) {
                     std::string_view so_far = line.substr(start);
-                    return fail(has_newline_ ? cat({"label value ", quote(so_far), " contains unescaped new-line"})
-                                             : cat({"unexpected end of input in label value ", quote(so_far)}));
+                    return fail(
+                        has_newline_
+                            ? cat({"label value ", quote(so_far), " contains unescaped new-line"})
+                            : cat({"unexpected end of input in label value ", quote(so_far)}));
                 }
                 char c = line[i];
                 if (c == '"') break;
                 if (c == '\\') {
-                    if (i + 1 >= n) return fail("invalid escape sequence: '\\' before the end of the line");
+                    if (i + 1 >= n)
+                        return fail("invalid escape sequence: '\\' before the end of the line");
                     char esc = line[i + 1];
                     if (esc != '\\' && esc != '"' && esc != 'n') {
-                        return fail(cat({"invalid escape sequence '\\", std::string_view(&line[i + 1], 1),
-                                         "' in label value (only \\\\, \\\" and \\n are allowed)"}));
+                        return fail(
+                            cat({"invalid escape sequence '\\", std::string_view(&line[i + 1], 1),
+                                 "' in label value (only \\\\, \\\" and \\n are allowed)"}));
                     }
                     escaped = true;
                     i += 2;
@@ -652,7 +694,8 @@ private:
             }
             std::string_view raw = line.substr(start, i - start);
             ++i;  // closing quote
-            if (!valid_utf8(raw)) return fail(cat({"invalid label value ", quote(raw), ": not valid UTF-8"}));
+            if (!valid_utf8(raw))
+                return fail(cat({"invalid label value ", quote(raw), ": not valid UTF-8"}));
             const bool quantile = f.kind == MetricKind::summary && name == "quantile";
             const bool le = f.kind == MetricKind::histogram && name == "le";
             if (quantile || le) {
@@ -663,7 +706,8 @@ private:
                 }
                 double v;
                 if (parse_float(value, v) != Num::ok) {
-                    return fail(cat({"expected float as value for '", name, "' label, got ", quote(value)}));
+                    return fail(cat(
+                        {"expected float as value for '", name, "' label, got ", quote(value)}));
                 }
             }
             labels_.push_back({name, raw, escaped});
@@ -676,11 +720,12 @@ private:
                 ++i;
                 break;
             }
-            return fail(cat({"unexpected end of label value ", quote(raw), ": expected ',' or '}', found ",
-                             found_at(line, i)}));
+            return fail(cat({"unexpected end of label value ", quote(raw),
+                             ": expected ',' or '}', found ", found_at(line, i)}));
         }
         if (std::size_t d = find_duplicate_name(labels_, scratch_names_); d != npos) {
-            return fail(cat({"duplicate label names for metric ", quote(f.name), ": ", quote(labels_[d].name)}));
+            return fail(cat({"duplicate label names for metric ", quote(f.name), ": ",
+                             quote(labels_[d].name)}));
         }
         return true;
     }
@@ -722,10 +767,14 @@ private:
             std::string_view ts_text = line.substr(t, i - t);
             std::int64_t ts;
             if (!parse_int64(ts_text, ts)) {
-                return fail(ts_text.empty() ? std::string("expected integer as timestamp, got \"\" (trailing whitespace)")
-                                            : cat({"expected integer as timestamp, got ", quote(ts_text)}));
+                return fail(
+                    ts_text.empty()
+                        ? std::string(
+                              "expected integer as timestamp, got \"\" (trailing whitespace)")
+                        : cat({"expected integer as timestamp, got ", quote(ts_text)}));
             }
-            if (i < n) return fail(cat({"spurious string after timestamp: ", quote(line.substr(i))}));
+            if (i < n)
+                return fail(cat({"spurious string after timestamp: ", quote(line.substr(i))}));
             timestamp = ts;
         }
         Sample &s = f.samples.emplace_back();
@@ -760,30 +809,46 @@ std::span<const std::string_view> om_suffixes(OmType t) {
     static constexpr std::string_view kInfo[] = {"_info"};
     static constexpr std::string_view kPlain[] = {""};
     switch (t) {
-    case OmType::counter: return kCounter;
-    case OmType::summary: return kSummary;
-    case OmType::histogram: return kHistogram;
-    case OmType::gaugehistogram: return kGaugeHistogram;
-    case OmType::info: return kInfo;
-    default: return kPlain;
+        case OmType::counter:
+            return kCounter;
+        case OmType::summary:
+            return kSummary;
+        case OmType::histogram:
+            return kHistogram;
+        case OmType::gaugehistogram:
+            return kGaugeHistogram;
+        case OmType::info:
+            return kInfo;
+        default:
+            return kPlain;
     }
 }
 
 MetricKind kind_of(OmType t) {
     switch (t) {
-    case OmType::counter: return MetricKind::counter;
-    case OmType::gauge: return MetricKind::gauge;
-    case OmType::histogram: return MetricKind::histogram;
-    case OmType::gaugehistogram: return MetricKind::gaugehistogram;
-    case OmType::summary: return MetricKind::summary;
-    case OmType::info: return MetricKind::info;
-    case OmType::stateset: return MetricKind::stateset;
-    case OmType::unknown: break;
+        case OmType::counter:
+            return MetricKind::counter;
+        case OmType::gauge:
+            return MetricKind::gauge;
+        case OmType::histogram:
+            return MetricKind::histogram;
+        case OmType::gaugehistogram:
+            return MetricKind::gaugehistogram;
+        case OmType::summary:
+            return MetricKind::summary;
+        case OmType::info:
+            return MetricKind::info;
+        case OmType::stateset:
+            return MetricKind::stateset;
+        case OmType::unknown:
+            break;
     }
     return MetricKind::untyped;
 }
 
-bool is_histogram(OmType t) { return t == OmType::histogram || t == OmType::gaugehistogram; }
+bool is_histogram(OmType t) {
+    return t == OmType::histogram || t == OmType::gaugehistogram;
+}
 
 std::uint64_t hash_bytes(std::string_view s) {
     std::uint64_t h = 0xcbf29ce484222325ull;
@@ -814,7 +879,7 @@ struct GroupView {
 };
 
 class OpenMetricsParser {
-public:
+  public:
     explicit OpenMetricsParser(std::string_view text) : reader_{text} {}
 
     ParseResult run() {
@@ -845,7 +910,7 @@ public:
         return std::move(out_);
     }
 
-private:
+  private:
     struct HistogramGroup {
         bool active = false;
         std::size_t last_line = 0;
@@ -879,7 +944,8 @@ private:
     // Ends the current family: its last histogram group is checked and its names are taken.
     bool close_family() {
         if (!cur_.active) return true;
-        if (is_histogram(cur_.type) && cur_.histogram.active && !check_histogram_group()) return false;
+        if (is_histogram(cur_.type) && cur_.histogram.active && !check_histogram_group())
+            return false;
         seen_names_.emplace(cur_.name);
         for (std::string_view suffix : om_suffixes(cur_.type)) {
             if (!suffix.empty()) seen_names_.emplace(cat({cur_.name, suffix}));
@@ -892,7 +958,8 @@ private:
         scratch_name_.assign(name);
         scratch_name_ += suffix;
         if (!seen_names_.contains(scratch_name_)) return false;
-        return !fail(cat({"metric family ", quote(name), " clashes with an earlier family (", quote(scratch_name_),
+        return !fail(cat({"metric family ", quote(name), " clashes with an earlier family (",
+                          quote(scratch_name_),
                           "): a family's lines must be contiguous and names must not overlap"}));
     }
 
@@ -912,21 +979,26 @@ private:
     bool parse_metadata(std::string_view line) {
         if (line.size() < 2 || line[1] != ' ') {
             return fail(cat({"invalid line ", quote(line),
-                             ": OpenMetrics allows only \"# HELP\", \"# TYPE\", \"# UNIT\" and \"# EOF\" after '#'"}));
+                             ": OpenMetrics allows only \"# HELP\", \"# TYPE\", \"# UNIT\" and \"# "
+                             "EOF\" after '#'"}));
         }
         std::string_view rest = line.substr(2);
         std::size_t sp = rest.find(' ');
         std::string_view keyword = rest.substr(0, sp);
         if (keyword != "HELP" && keyword != "TYPE" && keyword != "UNIT") {
             return fail(cat({"invalid line ", quote(line),
-                             ": OpenMetrics allows only \"# HELP\", \"# TYPE\", \"# UNIT\" and \"# EOF\" after '#'"}));
+                             ": OpenMetrics allows only \"# HELP\", \"# TYPE\", \"# UNIT\" and \"# "
+                             "EOF\" after '#'"}));
         }
         if (sp == npos) return fail(cat({"\"# ", keyword, "\" without a metric name"}));
         rest = rest.substr(sp + 1);
         sp = rest.find(' ');
         std::string_view name = rest.substr(0, sp);
-        if (!is_metric_name(name)) return fail(cat({"invalid metric name ", quote(name), " in # ", keyword}));
-        if (sp == npos) return fail(cat({"\"# ", keyword, " ", name, "\" needs a space and a value after the name"}));
+        if (!is_metric_name(name))
+            return fail(cat({"invalid metric name ", quote(name), " in # ", keyword}));
+        if (sp == npos)
+            return fail(
+                cat({"\"# ", keyword, " ", name, "\" needs a space and a value after the name"}));
         std::string_view text = rest.substr(sp + 1);
 
         if (!cur_.active || name != cur_.name) {
@@ -936,8 +1008,10 @@ private:
         }
         MetricFamily &f = family();
         if (keyword == "HELP") {
-            if (cur_.help_set) return fail(cat({"second HELP line for metric family ", quote(name)}));
-            if (!valid_utf8(text)) return fail(cat({"HELP of ", quote(name), " is not valid UTF-8"}));
+            if (cur_.help_set)
+                return fail(cat({"second HELP line for metric family ", quote(name)}));
+            if (!valid_utf8(text))
+                return fail(cat({"HELP of ", quote(name), " is not valid UTF-8"}));
             f.help.reserve(text.size());
             for (std::size_t i = 0; i < text.size(); ++i) {
                 char c = text[i];
@@ -959,16 +1033,19 @@ private:
             return true;
         }
         if (keyword == "TYPE") {
-            if (cur_.type_set) return fail(cat({"second TYPE line for metric family ", quote(name)}));
+            if (cur_.type_set)
+                return fail(cat({"second TYPE line for metric family ", quote(name)}));
             static constexpr std::pair<std::string_view, OmType> kTypes[] = {
                 {"counter", OmType::counter},     {"gauge", OmType::gauge},
                 {"histogram", OmType::histogram}, {"gaugehistogram", OmType::gaugehistogram},
                 {"summary", OmType::summary},     {"info", OmType::info},
                 {"stateset", OmType::stateset},   {"unknown", OmType::unknown}};
-            auto it = std::find_if(std::begin(kTypes), std::end(kTypes), [&](auto &t) { return t.first == text; });
+            auto it = std::find_if(std::begin(kTypes), std::end(kTypes),
+                                   [&](auto &t) { return t.first == text; });
             if (it == std::end(kTypes)) {
                 return fail(cat({"unknown metric type ", quote(text),
-                                 " (expected counter, gauge, histogram, gaugehistogram, summary, info, stateset "
+                                 " (expected counter, gauge, histogram, gaugehistogram, summary, "
+                                 "info, stateset "
                                  "or unknown)"}));
             }
             cur_.type = it->second;
@@ -977,7 +1054,8 @@ private:
             for (std::string_view suffix : om_suffixes(cur_.type)) {
                 if (!suffix.empty() && clashes(name, suffix)) return false;
             }
-            if (!cur_.unit.empty() && (cur_.type == OmType::info || cur_.type == OmType::stateset)) {
+            if (!cur_.unit.empty() &&
+                (cur_.type == OmType::info || cur_.type == OmType::stateset)) {
                 return fail(cat({"a ", text, " cannot have a unit (", quote(name), ")"}));
             }
             return true;
@@ -988,8 +1066,10 @@ private:
             if (!is_metric_char(c)) return fail(cat({"invalid unit ", quote(text)}));
         }
         if (!text.empty()) {
-            if (!(name.size() > text.size() + 1 && name.ends_with(text) && name[name.size() - text.size() - 1] == '_')) {
-                return fail(cat({"metric family ", quote(name), " must end with its unit \"_", text, "\""}));
+            if (!(name.size() > text.size() + 1 && name.ends_with(text) &&
+                  name[name.size() - text.size() - 1] == '_')) {
+                return fail(cat(
+                    {"metric family ", quote(name), " must end with its unit \"_", text, "\""}));
             }
             if (cur_.type == OmType::info || cur_.type == OmType::stateset) {
                 return fail(cat({"an info or stateset cannot have a unit (", quote(name), ")"}));
@@ -1002,7 +1082,8 @@ private:
 
     // Scans "{...}" at line[i] (OpenMetrics: no blanks, no trailing comma). `code_points`
     // adds up the names' and unescaped values' lengths (for the exemplar limit).
-    bool parse_labels(std::string_view line, std::size_t &i, std::vector<RawLabel> &labels, std::size_t *code_points) {
+    bool parse_labels(std::string_view line, std::size_t &i, std::vector<RawLabel> &labels,
+                      std::size_t *code_points) {
         const std::size_t n = line.size();
         ++i;  // '{'
         if (i < n && line[i] == '}') {
@@ -1015,11 +1096,13 @@ private:
             std::string_view name = line.substr(i, e - i);
             if (name == "__name__") return fail("label name \"__name__\" is reserved");
             if (e >= n || line[e] != '=') {
-                return fail(cat({"expected '=' after label name ", quote(name), ", found ", found_at(line, e)}));
+                return fail(cat({"expected '=' after label name ", quote(name), ", found ",
+                                 found_at(line, e)}));
             }
             i = e + 1;
             if (i >= n || line[i] != '"') {
-                return fail(cat({"expected '\"' at start of the value of label ", quote(name), ", found ", found_at(line, i)}));
+                return fail(cat({"expected '\"' at start of the value of label ", quote(name),
+                                 ", found ", found_at(line, i)}));
             }
             const std::size_t start = ++i;
             bool escaped = false;
@@ -1041,7 +1124,8 @@ private:
             std::string_view raw = line.substr(start, i - start);
             ++i;  // closing quote
             std::size_t length = utf8_length(raw);
-            if (length == npos) return fail(cat({"invalid label value ", quote(raw), ": not valid UTF-8"}));
+            if (length == npos)
+                return fail(cat({"invalid label value ", quote(raw), ": not valid UTF-8"}));
             if (code_points) *code_points += name.size() + length - known_escapes;
             labels.push_back({name, raw, escaped});
             if (i < n && line[i] == ',') {
@@ -1053,7 +1137,8 @@ private:
                 ++i;
                 break;
             }
-            return fail(cat({"expected ',' or '}' after the value of label ", quote(name), ", found ", found_at(line, i)}));
+            return fail(cat({"expected ',' or '}' after the value of label ", quote(name),
+                             ", found ", found_at(line, i)}));
         }
         if (std::size_t d = find_duplicate_name(labels, scratch_names_); d != npos) {
             return fail(cat({"duplicate label name ", quote(labels[d].name)}));
@@ -1065,23 +1150,27 @@ private:
         const std::size_t n = line.size();
         // line[i] == '#'
         if (i + 1 >= n || line[i + 1] != ' ' || i + 2 >= n || line[i + 2] != '{') {
-            return fail(cat({"invalid exemplar ", quote(line.substr(i)), ": expected \"# {labels} value [timestamp]\""}));
+            return fail(cat({"invalid exemplar ", quote(line.substr(i)),
+                             ": expected \"# {labels} value [timestamp]\""}));
         }
         i += 2;
         exemplar_labels_.clear();
         std::size_t length = 0;
         if (!parse_labels(line, i, exemplar_labels_, &length)) return false;
         if (length > 128) return fail("exemplar labels are longer than 128 characters");
-        if (i >= n || line[i] != ' ') return fail(cat({"missing exemplar value: found ", found_at(line, i)}));
+        if (i >= n || line[i] != ' ')
+            return fail(cat({"missing exemplar value: found ", found_at(line, i)}));
         std::size_t v = ++i;
         while (i < n && line[i] != ' ') ++i;
         std::string_view value = line.substr(v, i - v);
         double d;
-        if (parse_float(value, d) != Num::ok) return fail(cat({"invalid exemplar value ", quote(value)}));
+        if (parse_float(value, d) != Num::ok)
+            return fail(cat({"invalid exemplar value ", quote(value)}));
         if (i < n) {
             std::string_view ts = line.substr(i + 1);
             Nanos ns;
-            if (!parse_om_timestamp(ts, ns)) return fail(cat({"invalid exemplar timestamp ", quote(ts)}));
+            if (!parse_om_timestamp(ts, ns))
+                return fail(cat({"invalid exemplar timestamp ", quote(ts)}));
         }
         return true;
     }
@@ -1100,16 +1189,21 @@ private:
         GroupView g{&s.labels, {}, false};
         const std::string_view fam = cur_.name;
         switch (cur_.type) {
-        case OmType::info: g.whole_family = true; break;
-        case OmType::summary:
-            if (s.name == fam) g.skip = "quantile";
-            break;
-        case OmType::stateset: g.skip = fam; break;
-        case OmType::histogram:
-        case OmType::gaugehistogram:
-            if (s.name.size() == fam.size() + 7 && s.name.ends_with("_bucket")) g.skip = "le";
-            break;
-        default: break;
+            case OmType::info:
+                g.whole_family = true;
+                break;
+            case OmType::summary:
+                if (s.name == fam) g.skip = "quantile";
+                break;
+            case OmType::stateset:
+                g.skip = fam;
+                break;
+            case OmType::histogram:
+            case OmType::gaugehistogram:
+                if (s.name.size() == fam.size() + 7 && s.name.ends_with("_bucket")) g.skip = "le";
+                break;
+            default:
+                break;
         }
         return g;
     }
@@ -1126,7 +1220,8 @@ private:
 
     bool same_group(const GroupView &a, const GroupView &b) {
         if (a.whole_family || b.whole_family) return a.whole_family == b.whole_family;
-        auto collect = [](const GroupView &g, std::vector<const std::pair<std::string, std::string> *> &out) {
+        auto collect = [](const GroupView &g,
+                          std::vector<const std::pair<std::string, std::string> *> &out) {
             out.clear();
             for (const auto &p : *g.labels) {
                 if (p.first != g.skip) out.push_back(&p);
@@ -1137,7 +1232,8 @@ private:
         if (group_a_.size() != group_b_.size()) return false;
         if (group_a_.size() <= 16) {
             for (const auto *p : group_a_) {
-                auto it = std::find_if(group_b_.begin(), group_b_.end(), [&](const auto *q) { return q->first == p->first; });
+                auto it = std::find_if(group_b_.begin(), group_b_.end(),
+                                       [&](const auto *q) { return q->first == p->first; });
                 if (it == group_b_.end() || (*it)->second != p->second) return false;
             }
             return true;
@@ -1160,10 +1256,13 @@ private:
             return fail(cat({"histogram ", name, " has no +Inf bucket"}), line);
         }
         if (h.has_count && h.value != h.count) {
-            return fail(cat({"histogram ", name, ": the count does not match the +Inf bucket"}), line);
+            return fail(cat({"histogram ", name, ": the count does not match the +Inf bucket"}),
+                        line);
         }
-        if (h.has_sum && !h.has_count) return fail(cat({"histogram ", name, " has _sum but no _count"}), line);
-        if (h.has_gsum && !h.has_count) return fail(cat({"gaugehistogram ", name, " has _gsum but no _gcount"}), line);
+        if (h.has_sum && !h.has_count)
+            return fail(cat({"histogram ", name, " has _sum but no _count"}), line);
+        if (h.has_gsum && !h.has_count)
+            return fail(cat({"gaugehistogram ", name, " has _gsum but no _gcount"}), line);
         if (h.has_count && !h.has_sum && !h.has_gsum) {
             return fail(cat({"histogram ", name, " has a count but no sum"}), line);
         }
@@ -1171,7 +1270,9 @@ private:
             return fail(cat({"histogram ", name, " has negative buckets and a _sum"}), line);
         }
         if (!h.negative_buckets && h.negative_gsum) {
-            return fail(cat({"gaugehistogram ", name, " has a negative _gsum but no negative bucket"}), line);
+            return fail(
+                cat({"gaugehistogram ", name, " has a negative _gsum but no negative bucket"}),
+                line);
         }
         return true;
     }
@@ -1186,17 +1287,20 @@ private:
         if (i < n && line[i] == '{') {
             if (!parse_labels(line, i, labels_, nullptr)) return false;
         } else if (i < n && line[i] != ' ') {
-            return fail(cat({"invalid metric name ", quote(line.substr(0, i + 1)), ": unexpected ", found_at(line, i)}));
+            return fail(cat({"invalid metric name ", quote(line.substr(0, i + 1)), ": unexpected ",
+                             found_at(line, i)}));
         }
         if (i >= n || line[i] != ' ') {
-            return fail(i >= n ? cat({"missing value for metric ", quote(name)})
-                               : cat({"expected a space after the labels, found ", found_at(line, i)}));
+            return fail(
+                i >= n ? cat({"missing value for metric ", quote(name)})
+                       : cat({"expected a space after the labels, found ", found_at(line, i)}));
         }
         std::size_t v = ++i;
         while (i < n && line[i] != ' ') ++i;
         std::string_view value_text = line.substr(v, i - v);
         double value;
-        if (value_text.empty()) return fail(cat({"missing value for metric ", quote(name), " (two spaces?)"}));
+        if (value_text.empty())
+            return fail(cat({"missing value for metric ", quote(name), " (two spaces?)"}));
         if (Num r = parse_float(value_text, value); r != Num::ok) {
             return fail(cat({"expected float as value, got ", quote(value_text),
                              r == Num::out_of_range ? " (out of range)" : ""}));
@@ -1215,13 +1319,15 @@ private:
                 Nanos ns;
                 if (ts_text.empty()) return fail("unexpected space after the value");
                 if (!parse_om_timestamp(ts_text, ns)) {
-                    return fail(cat({"expected timestamp (seconds) after the value, got ", quote(ts_text)}));
+                    return fail(cat(
+                        {"expected timestamp (seconds) after the value, got ", quote(ts_text)}));
                 }
                 timestamp = ns;
                 if (i < n) {
                     ++i;
                     if (i >= n || line[i] != '#') {
-                        return fail(cat({"unexpected text after the timestamp: ", quote(line.substr(i - 1))}));
+                        return fail(cat(
+                            {"unexpected text after the timestamp: ", quote(line.substr(i - 1))}));
                     }
                     if (!parse_exemplar(line, i)) return false;
                     exemplar = true;
@@ -1244,14 +1350,15 @@ private:
         // What each type asks of its labels.
         double le = 0;
         if (type == OmType::stateset && !s.label(fam)) {
-            return fail(cat({"stateset ", quote(fam), " sample without its ", quote(fam), " label"}));
+            return fail(
+                cat({"stateset ", quote(fam), " sample without its ", quote(fam), " label"}));
         }
         if (is_histogram(type) && suffix == "_bucket") {
             auto text = s.label("le");
             if (!text || parse_float(*text, le) != Num::ok || std::isnan(le) ||
                 (std::isinf(le) && le > 0 && *text != "+Inf")) {
-                return fail(cat({"bucket of ", quote(fam), " without a valid le label (", text ? quote(*text) : "none",
-                                 ")"}));
+                return fail(cat({"bucket of ", quote(fam), " without a valid le label (",
+                                 text ? quote(*text) : "none", ")"}));
             }
         }
         if (type == OmType::summary && suffix.empty()) {
@@ -1273,14 +1380,16 @@ private:
             auto range = seen_groups_.equal_range(hash);
             for (auto it = range.first; it != range.second; ++it) {
                 if (same_group(g, group_of(f.samples[it->second]))) {
-                    return fail(cat({"samples of one series of ", quote(fam),
-                                     " are not together: its group appeared earlier in the family"}));
+                    return fail(
+                        cat({"samples of one series of ", quote(fam),
+                             " are not together: its group appeared earlier in the family"}));
                 }
             }
             seen_groups_.emplace(hash, static_cast<std::uint32_t>(f.samples.size()));
         } else {
             if (timestamp.has_value() != prev_timestamp_.has_value()) {
-                return fail(cat({"mix of samples with and without timestamps in one series of ", quote(fam)}));
+                return fail(cat(
+                    {"mix of samples with and without timestamps in one series of ", quote(fam)}));
             }
             if (timestamp && *prev_timestamp_ > *timestamp && type != OmType::info) {
                 return fail(cat({"timestamps went backwards in one series of ", quote(fam)}));
@@ -1291,7 +1400,8 @@ private:
         if (type == OmType::stateset && value != 0 && value != 1) {
             return fail(cat({"stateset ", quote(fam), " values can only be 0 or 1"}));
         }
-        if (type == OmType::info && value != 1) return fail(cat({"info ", quote(fam), " values can only be 1"}));
+        if (type == OmType::info && value != 1)
+            return fail(cat({"info ", quote(fam), " values can only be 1"}));
         if (type == OmType::summary && suffix.empty() && value < 0) {
             return fail(cat({"quantile values of summary ", quote(fam), " cannot be negative"}));
         }
@@ -1304,26 +1414,34 @@ private:
             return fail(cat({"counter-like sample ", quote(name), " cannot be negative"}));
         }
         // "Count and bucket values MUST be integers" (histograms, gauge histograms, summaries).
-        const bool integral = (is_histogram(type) && (suffix == "_bucket" || suffix == "_count" || suffix == "_gcount")) ||
+        const bool integral = (is_histogram(type) && (suffix == "_bucket" || suffix == "_count" ||
+                                                      suffix == "_gcount")) ||
                               (type == OmType::summary && suffix == "_count");
         if (integral && !(std::isfinite(value) && value == std::floor(value))) {
-            return fail(cat({"count or bucket sample ", quote(name), " must be an integer, got ", quote(value_text)}));
+            return fail(cat({"count or bucket sample ", quote(name), " must be an integer, got ",
+                             quote(value_text)}));
         }
-        if (exemplar && !((is_histogram(type) && suffix == "_bucket") || (type == OmType::counter && suffix == "_total"))) {
-            return fail(cat({"exemplar on ", quote(name), ": only histogram buckets and counter totals can have one"}));
+        if (exemplar && !((is_histogram(type) && suffix == "_bucket") ||
+                          (type == OmType::counter && suffix == "_total"))) {
+            return fail(cat({"exemplar on ", quote(name),
+                             ": only histogram buckets and counter totals can have one"}));
         }
 
         // Histograms: buckets ascending and cumulative, +Inf present and equal to the count,
         // _sum/_count together (per series and timestamp).
         if (is_histogram(type)) {
             HistogramGroup &h = cur_.histogram;
-            if (h.active && (!same_as_prev || timestamp != prev_timestamp_) && !check_histogram_group()) return false;
+            if (h.active && (!same_as_prev || timestamp != prev_timestamp_) &&
+                !check_histogram_group())
+                return false;
             if (!h.active) h = HistogramGroup{.active = true};
             h.last_line = reader_.number;
             if (suffix == "_bucket") {
                 if (le < 0) h.negative_buckets = true;
-                if (h.has_bucket && le <= h.bucket) return fail(cat({"buckets of ", quote(fam), " out of order"}));
-                if (value < h.value) return fail(cat({"bucket counts of ", quote(fam), " are not cumulative"}));
+                if (h.has_bucket && le <= h.bucket)
+                    return fail(cat({"buckets of ", quote(fam), " out of order"}));
+                if (value < h.value)
+                    return fail(cat({"bucket counts of ", quote(fam), " are not cumulative"}));
                 h.has_bucket = true;
                 h.bucket = le;
                 h.value = value;
@@ -1349,7 +1467,7 @@ private:
     ParseError error_;
     Current cur_;
     std::optional<Nanos> prev_timestamp_;  // of the family's last sample
-    std::uint64_t prev_hash_ = 0;           // of the family's last sample's group
+    std::uint64_t prev_hash_ = 0;          // of the family's last sample's group
     std::unordered_set<std::string> seen_names_;
     std::unordered_multimap<std::uint64_t, std::uint32_t> seen_groups_;
     std::vector<RawLabel> labels_, exemplar_labels_;

@@ -18,7 +18,16 @@ enum class TextFormat { prometheus_0_0_4, openmetrics_1_0 };
 // The format a Content-Type names; text 0.0.4 unless it says application/openmetrics-text.
 TextFormat format_from_content_type(std::string_view content_type);
 
-enum class MetricKind { untyped, counter, gauge, histogram, summary, info, stateset, gaugehistogram };
+enum class MetricKind {
+    untyped,
+    counter,
+    gauge,
+    histogram,
+    summary,
+    info,
+    stateset,
+    gaugehistogram
+};
 
 struct Sample {
     std::string name;  // as written: "x_total", "x_bucket", ...

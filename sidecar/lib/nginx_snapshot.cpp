@@ -59,10 +59,10 @@ std::optional<double> parse_le(std::string_view text) {
 
 // The histogram of one series (one label set without `le`) as it is being read.
 struct SeriesHistogram {
-    std::map<double, double> buckets;  // le -> cumulative count
-    std::optional<double> count;       // _count
-    double sum = 0;                    // _sum
-    std::optional<std::string> server; // the server label, unless absent or overflow
+    std::map<double, double> buckets;   // le -> cumulative count
+    std::optional<double> count;        // _count
+    double sum = 0;                     // _sum
+    std::optional<std::string> server;  // the server label, unless absent or overflow
 
     Histogram to_histogram() const {
         Histogram h;
@@ -165,7 +165,8 @@ void Histogram::add(const Histogram &other) {
     merged.erase(std::unique(merged.begin(), merged.end()), merged.end());
     std::vector<double> merged_counts;
     merged_counts.reserve(merged.size());
-    for (double b : merged) merged_counts.push_back(cumulative_at(*this, b) + cumulative_at(other, b));
+    for (double b : merged)
+        merged_counts.push_back(cumulative_at(*this, b) + cumulative_at(other, b));
     bounds = std::move(merged);
     counts = std::move(merged_counts);
 }

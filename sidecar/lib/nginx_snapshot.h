@@ -23,11 +23,11 @@ struct Histogram {
 };
 
 struct TrafficTotals {
-    double requests = 0;     // nginx_http_requests_total
-    double errors = 0;       // the same with status 5xx (class or exact 5NN)
-    double in_flight = 0;    // nginx_http_requests_in_flight
-    double websockets = 0;   // nginx_http_websocket_connections
-    Histogram duration;      // nginx_http_request_duration_seconds, all locations
+    double requests = 0;    // nginx_http_requests_total
+    double errors = 0;      // the same with status 5xx (class or exact 5NN)
+    double in_flight = 0;   // nginx_http_requests_in_flight
+    double websockets = 0;  // nginx_http_websocket_connections
+    Histogram duration;     // nginx_http_request_duration_seconds, all locations
 };
 
 struct NginxSnapshot {

@@ -98,7 +98,7 @@ std::optional<double> count_at_bound(const Histogram &h, double b) {
 // whole histogram restarted since the previous value was seen; a value that went down is
 // a reset of its own (rate()'s rule). Nothing is counted before the first value.
 class Increase {
-public:
+  public:
     void next(double value, bool reset) {
         if (!std::isfinite(value)) return;
         if (last_) {
@@ -112,7 +112,7 @@ public:
     }
     double total() const { return total_; }
 
-private:
+  private:
     std::optional<double> last_;
     double total_ = 0;
 };
@@ -172,8 +172,9 @@ double histogram_quantile(double q, const Histogram &h) {
         if (std::isnan(h.bounds[i])) return kNaN;
         buckets.push_back({h.bounds[i], h.counts[i]});
     }
-    std::stable_sort(buckets.begin(), buckets.end(),
-                     [](const Bucket &a, const Bucket &b) { return a.upper_bound < b.upper_bound; });
+    std::stable_sort(buckets.begin(), buckets.end(), [](const Bucket &a, const Bucket &b) {
+        return a.upper_bound < b.upper_bound;
+    });
     if (buckets.back().upper_bound != kInf) return kNaN;
 
     coalesce_buckets(buckets);
@@ -184,8 +185,8 @@ double histogram_quantile(double q, const Histogram &h) {
     const double observations = buckets.back().count;
     if (observations == 0) return kNaN;
     double rank = q * observations;
-    const std::size_t b = go_sort_search(buckets.size() - 1,
-                                         [&](std::size_t i) { return buckets[i].count >= rank; });
+    const std::size_t b =
+        go_sort_search(buckets.size() - 1, [&](std::size_t i) { return buckets[i].count >= rank; });
 
     if (b == buckets.size() - 1) return buckets[buckets.size() - 2].upper_bound;
     if (b == 0 && buckets[0].upper_bound <= 0) return buckets[0].upper_bound;
@@ -226,7 +227,8 @@ Histogram histogram_increase(const std::deque<const Histogram *> &window) {
 
     const Histogram &newest = *valid.back();
     const std::size_t n = std::min(newest.bounds.size(), newest.counts.size());
-    out.bounds.assign(newest.bounds.begin(), newest.bounds.begin() + static_cast<std::ptrdiff_t>(n));
+    out.bounds.assign(newest.bounds.begin(),
+                      newest.bounds.begin() + static_cast<std::ptrdiff_t>(n));
     out.counts.assign(n, 0);
     for (std::size_t j = 0; j < n; ++j) {
         Increase increase;
@@ -278,7 +280,8 @@ Signals compute_signals(const std::deque<NginxSnapshot> &window) {
     // a server missing from it (gone with a reload) has nothing in flight.
     std::map<std::string, std::vector<TrafficPoint>> server_points;
     for (const NginxSnapshot &s : window) {
-        for (const auto &[name, totals] : s.servers) server_points[name].push_back({s.time, &totals});
+        for (const auto &[name, totals] : s.servers)
+            server_points[name].push_back({s.time, &totals});
     }
     for (const auto &[name, points] : server_points) {
         SignalSet &server = signals.servers[name];

@@ -51,13 +51,13 @@ Signals compute_signals(const std::deque<NginxSnapshot> &window);
 // Keeps the snapshots of the last `window_seconds` (plus the one just before, so the
 // rate covers the whole window).
 class SnapshotWindow {
-public:
+  public:
     explicit SnapshotWindow(double window_seconds) : window_(window_seconds) {}
     void add(NginxSnapshot snapshot);
     const std::deque<NginxSnapshot> &snapshots() const { return snapshots_; }
     void clear() { snapshots_.clear(); }
 
-private:
+  private:
     double window_;
     std::deque<NginxSnapshot> snapshots_;
 };

@@ -51,7 +51,8 @@ nlohmann::json signals_to_json(const Signals &signals, const SignalsMeta &meta) 
     doc["draining"] = meta.draining;
     doc["window_seconds"] = signals.window_seconds;
     doc["samples"] = signals.samples;
-    doc["last_error"] = meta.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(meta.last_error);
+    doc["last_error"] =
+        meta.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(meta.last_error);
     doc["pod"] = signal_set(signals.pod, true);
     nlohmann::json servers = nlohmann::json::object();
     for (const auto &[name, set] : signals.servers) servers[name] = signal_set(set, false);

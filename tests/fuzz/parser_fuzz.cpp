@@ -74,9 +74,11 @@ void check(std::string_view text, const ParseResult &r, TextFormat format) {
     }
     for (const MetricFamily &f : x.families) {
         if (f.name.empty()) broken("family without a name", text);
-        if (format == TextFormat::prometheus_0_0_4 && f.samples.empty()) broken("0.0.4 family without samples", text);
+        if (format == TextFormat::prometheus_0_0_4 && f.samples.empty())
+            broken("0.0.4 family without samples", text);
         for (const Sample &s : f.samples) {
-            if (s.name.empty() || !s.name.starts_with(f.name)) broken("sample name outside its family", text);
+            if (s.name.empty() || !s.name.starts_with(f.name))
+                broken("sample name outside its family", text);
             for (const auto &[name, value] : s.labels) {
                 if (name.empty()) broken("empty label name", text);
                 if (!valid_utf8(value)) broken("label value not UTF-8", text);
@@ -113,14 +115,22 @@ void append_value(std::string &out, double v) {
 
 std::string_view type_name(MetricKind k, bool openmetrics) {
     switch (k) {
-    case MetricKind::counter: return "counter";
-    case MetricKind::gauge: return "gauge";
-    case MetricKind::histogram: return "histogram";
-    case MetricKind::summary: return "summary";
-    case MetricKind::info: return "info";
-    case MetricKind::stateset: return "stateset";
-    case MetricKind::gaugehistogram: return "gaugehistogram";
-    case MetricKind::untyped: break;
+        case MetricKind::counter:
+            return "counter";
+        case MetricKind::gauge:
+            return "gauge";
+        case MetricKind::histogram:
+            return "histogram";
+        case MetricKind::summary:
+            return "summary";
+        case MetricKind::info:
+            return "info";
+        case MetricKind::stateset:
+            return "stateset";
+        case MetricKind::gaugehistogram:
+            return "gaugehistogram";
+        case MetricKind::untyped:
+            break;
     }
     return openmetrics ? "unknown" : "untyped";
 }
@@ -157,7 +167,8 @@ std::string render(const Exposition &x, bool openmetrics) {
                 if (!openmetrics) {
                     out += std::to_string(ms);
                 } else {  // seconds, exactly
-                    std::uint64_t mag = ms < 0 ? 0 - static_cast<std::uint64_t>(ms) : static_cast<std::uint64_t>(ms);
+                    std::uint64_t mag = ms < 0 ? 0 - static_cast<std::uint64_t>(ms)
+                                               : static_cast<std::uint64_t>(ms);
                     if (ms < 0) out += '-';
                     out += std::to_string(mag / 1000);
                     std::string frac = std::to_string(mag % 1000);
@@ -171,16 +182,21 @@ std::string render(const Exposition &x, bool openmetrics) {
     return out;
 }
 
-bool same_value(double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
+bool same_value(double a, double b) {
+    return (std::isnan(a) && std::isnan(b)) || a == b;
+}
 
 bool same(const Exposition &a, const Exposition &b) {
     if (a.families.size() != b.families.size()) return false;
     for (std::size_t i = 0; i < a.families.size(); ++i) {
         const MetricFamily &f = a.families[i], &g = b.families[i];
-        if (f.name != g.name || f.kind != g.kind || f.help != g.help || f.samples.size() != g.samples.size()) return false;
+        if (f.name != g.name || f.kind != g.kind || f.help != g.help ||
+            f.samples.size() != g.samples.size())
+            return false;
         for (std::size_t j = 0; j < f.samples.size(); ++j) {
             const Sample &s = f.samples[j], &t = g.samples[j];
-            if (s.name != t.name || s.labels != t.labels || s.timestamp_ms != t.timestamp_ms || !same_value(s.value, t.value)) {
+            if (s.name != t.name || s.labels != t.labels || s.timestamp_ms != t.timestamp_ms ||
+                !same_value(s.value, t.value)) {
                 return false;
             }
         }
@@ -200,12 +216,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
             const std::string again_text = render(*x, openmetrics);
             const ParseResult again = parse_exposition(again_text, format);
             if (const ParseError *e = std::get_if<ParseError>(&again)) {
-                std::fprintf(stderr, "re-rendered text failed at line %zu: %s\n%s\n", e->line, e->message.c_str(),
-                             again_text.c_str());
-                broken(openmetrics ? "OpenMetrics round trip does not parse" : "0.0.4 round trip does not parse", text);
+                std::fprintf(stderr, "re-rendered text failed at line %zu: %s\n%s\n", e->line,
+                             e->message.c_str(), again_text.c_str());
+                broken(openmetrics ? "OpenMetrics round trip does not parse"
+                                   : "0.0.4 round trip does not parse",
+                       text);
             }
             if (!same(*x, std::get<Exposition>(again))) {
-                broken(openmetrics ? "OpenMetrics round trip differs" : "0.0.4 round trip differs", text);
+                broken(openmetrics ? "OpenMetrics round trip differs" : "0.0.4 round trip differs",
+                       text);
             }
         }
     }

@@ -38,11 +38,16 @@ std::optional<std::string> read_file(const fs::path &path) {
     return ss.str();
 }
 
-const Exposition *ok(const ParseResult &r) { return std::get_if<Exposition>(&r); }
-const ParseError *err(const ParseResult &r) { return std::get_if<ParseError>(&r); }
+const Exposition *ok(const ParseResult &r) {
+    return std::get_if<Exposition>(&r);
+}
+const ParseError *err(const ParseResult &r) {
+    return std::get_if<ParseError>(&r);
+}
 
 std::string describe(const ParseResult &r) {
-    if (const ParseError *e = err(r)) return "error at line " + std::to_string(e->line) + ": " + e->message;
+    if (const ParseError *e = err(r))
+        return "error at line " + std::to_string(e->line) + ": " + e->message;
     return "parsed";
 }
 
@@ -69,9 +74,11 @@ std::vector<Vector> load_vectors() {
         auto spec = nlohmann::json::parse(*json);
         auto metrics = read_file(entry.path() / spec.value("file", std::string("metrics")));
         if (!metrics) continue;
-        out.push_back({entry.path().filename().string(), *metrics, spec.at("shouldParse").get<bool>()});
+        out.push_back(
+            {entry.path().filename().string(), *metrics, spec.at("shouldParse").get<bool>()});
     }
-    std::sort(out.begin(), out.end(), [](const Vector &a, const Vector &b) { return a.name < b.name; });
+    std::sort(out.begin(), out.end(),
+              [](const Vector &a, const Vector &b) { return a.name < b.name; });
     return out;
 }
 
@@ -81,7 +88,8 @@ const std::set<std::string> kOpenMetricsDivergences = {};
 
 TEST(ParserOpenMetricsVectors, AgreeWithShouldParse) {
     const auto vectors = load_vectors();
-    ASSERT_EQ(vectors.size(), 211u) << "expected the 211 cases in " PULSE_TESTDATA_DIR "/openmetrics-parsers";
+    ASSERT_EQ(vectors.size(), 211u)
+        << "expected the 211 cases in " PULSE_TESTDATA_DIR "/openmetrics-parsers";
     std::size_t valid = 0;
     for (const Vector &v : vectors) {
         SCOPED_TRACE(v.name);
@@ -93,7 +101,8 @@ TEST(ParserOpenMetricsVectors, AgreeWithShouldParse) {
                 << v.name << " is listed as a divergence but now agrees: take it off the list ("
                 << describe(r) << ")";
         } else {
-            EXPECT_EQ(parsed, v.should_parse) << v.name << ": shouldParse=" << v.should_parse << ", " << describe(r);
+            EXPECT_EQ(parsed, v.should_parse)
+                << v.name << ": shouldParse=" << v.should_parse << ", " << describe(r);
         }
         if (const ParseError *e = err(r)) {
             EXPECT_FALSE(e->message.empty());
@@ -221,11 +230,13 @@ TEST(ParserOpenMetricsVectors, AsText004) {
     // The valid OpenMetrics cases without OpenMetrics-only syntax all parse as 0.0.4.
     EXPECT_EQ(valid_as_text, 27u);
     for (const auto &[name, why] : kValidOpenMetricsRejectedAsText) {
-        EXPECT_TRUE(std::any_of(vectors.begin(), vectors.end(), [&](const Vector &v) { return v.name == name && v.should_parse; }))
+        EXPECT_TRUE(std::any_of(vectors.begin(), vectors.end(),
+                                [&](const Vector &v) { return v.name == name && v.should_parse; }))
             << name << " (" << why << ") is not a valid case of the vectors";
     }
     for (const auto &[name, why] : kInvalidOpenMetricsAcceptedAsText) {
-        EXPECT_TRUE(std::any_of(vectors.begin(), vectors.end(), [&](const Vector &v) { return v.name == name && !v.should_parse; }))
+        EXPECT_TRUE(std::any_of(vectors.begin(), vectors.end(),
+                                [&](const Vector &v) { return v.name == name && !v.should_parse; }))
             << name << " (" << why << ") is not an invalid case of the vectors";
     }
 }
@@ -234,7 +245,7 @@ TEST(ParserOpenMetricsVectors, AsText004) {
 
 // Reads Go string expressions: raw `...` and interpreted "..." literals joined by '+'.
 class GoSource {
-public:
+  public:
     explicit GoSource(std::string_view src) : s_(src) {}
 
     // The body of `func NAME(`, up to the next top-level func.
@@ -243,7 +254,8 @@ public:
         std::size_t start = src.find(head);
         if (start == std::string_view::npos) return {};
         std::size_t end = src.find("\nfunc ", start + head.size());
-        return src.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+        return src.substr(start,
+                          end == std::string_view::npos ? std::string_view::npos : end - start);
     }
 
     struct Scenario {
@@ -280,16 +292,19 @@ public:
             }
             if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
                 std::size_t start = i;
-                while (i < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[i])) || s_[i] == '_')) ++i;
+                while (i < s_.size() &&
+                       (std::isalnum(static_cast<unsigned char>(s_[i])) || s_[i] == '_'))
+                    ++i;
                 std::string_view ident = s_.substr(start, i - start);
                 if (ident != "in" && ident != "err") continue;
                 std::size_t j = skip_space(i);
-                if (j >= s_.size() || s_[j] != ':' || (j + 1 < s_.size() && s_[j + 1] == '=')) continue;
+                if (j >= s_.size() || s_[j] != ':' || (j + 1 < s_.size() && s_[j + 1] == '='))
+                    continue;
                 i = skip_space(j + 1);
                 std::string value;
                 if (!expression(i, value)) {
-                    return fail(problem, "cannot read the Go string after `" + std::string(ident) + ":` near: " +
-                                             std::string(s_.substr(start, 60)));
+                    return fail(problem, "cannot read the Go string after `" + std::string(ident) +
+                                             ":` near: " + std::string(s_.substr(start, 60)));
                 }
                 if (ident == "in") {
                     out.push_back({std::move(value), std::nullopt});
@@ -303,7 +318,7 @@ public:
         return true;
     }
 
-private:
+  private:
     static bool fail(std::string &problem, std::string what) {
         problem = std::move(what);
         return false;
@@ -384,45 +399,65 @@ private:
             char e = s_[i + 1];
             i += 2;
             switch (e) {
-            case 'a': out += '\a'; break;
-            case 'b': out += '\b'; break;
-            case 'f': out += '\f'; break;
-            case 'n': out += '\n'; break;
-            case 'r': out += '\r'; break;
-            case 't': out += '\t'; break;
-            case 'v': out += '\v'; break;
-            case '\\': out += '\\'; break;
-            case '\'': out += '\''; break;
-            case '"': out += '"'; break;
-            case 'x': {
-                if (i + 2 > s_.size() || hex(s_[i]) < 0 || hex(s_[i + 1]) < 0) return false;
-                out += static_cast<char>(hex(s_[i]) * 16 + hex(s_[i + 1]));
-                i += 2;
-                break;
-            }
-            case 'u':
-            case 'U': {
-                std::size_t digits = e == 'u' ? 4 : 8;
-                if (i + digits > s_.size()) return false;
-                std::uint32_t cp = 0;
-                for (std::size_t k = 0; k < digits; ++k) {
-                    int h = hex(s_[i + k]);
-                    if (h < 0) return false;
-                    cp = cp * 16 + static_cast<std::uint32_t>(h);
-                }
-                append_utf8(out, cp);
-                i += digits;
-                break;
-            }
-            default:
-                if (e >= '0' && e <= '7') {  // three octal digits
-                    if (i + 2 > s_.size()) return false;
-                    int v = (e - '0') * 64 + (s_[i] - '0') * 8 + (s_[i + 1] - '0');
-                    out += static_cast<char>(v);
+                case 'a':
+                    out += '\a';
+                    break;
+                case 'b':
+                    out += '\b';
+                    break;
+                case 'f':
+                    out += '\f';
+                    break;
+                case 'n':
+                    out += '\n';
+                    break;
+                case 'r':
+                    out += '\r';
+                    break;
+                case 't':
+                    out += '\t';
+                    break;
+                case 'v':
+                    out += '\v';
+                    break;
+                case '\\':
+                    out += '\\';
+                    break;
+                case '\'':
+                    out += '\'';
+                    break;
+                case '"':
+                    out += '"';
+                    break;
+                case 'x': {
+                    if (i + 2 > s_.size() || hex(s_[i]) < 0 || hex(s_[i + 1]) < 0) return false;
+                    out += static_cast<char>(hex(s_[i]) * 16 + hex(s_[i + 1]));
                     i += 2;
                     break;
                 }
-                return false;
+                case 'u':
+                case 'U': {
+                    std::size_t digits = e == 'u' ? 4 : 8;
+                    if (i + digits > s_.size()) return false;
+                    std::uint32_t cp = 0;
+                    for (std::size_t k = 0; k < digits; ++k) {
+                        int h = hex(s_[i + k]);
+                        if (h < 0) return false;
+                        cp = cp * 16 + static_cast<std::uint32_t>(h);
+                    }
+                    append_utf8(out, cp);
+                    i += digits;
+                    break;
+                }
+                default:
+                    if (e >= '0' && e <= '7') {  // three octal digits
+                        if (i + 2 > s_.size()) return false;
+                        int v = (e - '0') * 64 + (s_[i] - '0') * 8 + (s_[i + 1] - '0');
+                        out += static_cast<char>(v);
+                        i += 2;
+                        break;
+                    }
+                    return false;
             }
         }
         if (i >= s_.size()) return false;
@@ -440,7 +475,8 @@ std::string go_test_source() {
 }
 
 constexpr const char *kInstallHint =
-    " is missing: the Go text-parser tests come from the Debian package golang-github-prometheus-common-dev; "
+    " is missing: the Go text-parser tests come from the Debian package "
+    "golang-github-prometheus-common-dev; "
     "run scripts/install-deps.sh (make test does).";
 
 std::optional<std::size_t> line_in_go_error(std::string_view message) {
@@ -482,7 +518,8 @@ TEST(ParserGoExpfmt, RejectsEveryErrorScenarioAtItsLine) {
 
 // testTextParse's scenario that splits families (parser_divergences.md, "Prometheus'
 // Go text parser"): recognised by its first line.
-constexpr std::string_view kSplitFamilyScenario = "\n# TYPE my_summary summary\nmy_summary{n1=\"val1\",quantile=\"0.5\"} 110\ndecoy";
+constexpr std::string_view kSplitFamilyScenario =
+    "\n# TYPE my_summary summary\nmy_summary{n1=\"val1\",quantile=\"0.5\"} 110\ndecoy";
 
 TEST(ParserGoExpfmt, ParsesTheSuccessScenarios) {
     const std::string src = go_test_source();
@@ -501,7 +538,8 @@ TEST(ParserGoExpfmt, ParsesTheSuccessScenarios) {
         if (sc.in.starts_with(kSplitFamilyScenario)) {
             ++divergences;
             const ParseError *e = err(r);
-            ASSERT_NE(e, nullptr) << "the split-family scenario parses now: take it off parser_divergences.md";
+            ASSERT_NE(e, nullptr)
+                << "the split-family scenario parses now: take it off parser_divergences.md";
             EXPECT_EQ(e->line, 5u);  // my_summary again after "decoy"
             EXPECT_NE(e->message.find("not contiguous"), std::string::npos) << e->message;
             continue;
@@ -552,7 +590,8 @@ TEST(ParserGoExpfmt, ParsesTheSuccessScenarios) {
 
 // ---- the pulse module's own output ------------------------------------------------------------
 
-const char *const kBounds[] = {"0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10"};
+const char *const kBounds[] = {"0.005", "0.01", "0.025", "0.05", "0.1", "0.25",
+                               "0.5",   "1",    "2.5",   "5",    "10"};
 
 // An exposition as the module renders it (ngx_module/core/render.cpp): counters named
 // with _total in 0.0.4 and without in OpenMetrics' HELP/TYPE, escaped label values,
@@ -560,21 +599,36 @@ const char *const kBounds[] = {"0.005", "0.01", "0.025", "0.05", "0.1", "0.25", 
 std::string module_exposition(bool openmetrics) {
     std::string out;
     auto family = [&](std::string name, std::string_view help, std::string_view type) {
-        if (openmetrics && type == "counter" && name.ends_with("_total")) name.resize(name.size() - 6);
-        out += "# HELP " + name + " " + std::string(help) + "\n# TYPE " + name + " " + std::string(type) + "\n";
+        if (openmetrics && type == "counter" && name.ends_with("_total"))
+            name.resize(name.size() - 6);
+        out += "# HELP " + name + " " + std::string(help) + "\n# TYPE " + name + " " +
+               std::string(type) + "\n";
     };
-    family("nginx_http_requests_total", "Requests by server, location, method and status class.", "counter");
-    out += "nginx_http_requests_total{server=\"example.com\",location=\"/\",method=\"GET\",status=\"2xx\"} 1027\n";
-    out += "nginx_http_requests_total{server=\"example.com\",location=\"/api/\\\"quoted\\\"\",method=\"POST\",status=\"5xx\"} 3\n";
-    out += "nginx_http_requests_total{server=\"tricky\\\\host\",location=\"/line\\nbreak\",method=\"OTHER\",status=\"4xx\"} 1\n";
-    out += "nginx_http_requests_total{server=\"b\xc3\xbc" "cher.example\",location=\"/\xe6\x97\xa5\xe6\x9c\xac\",method=\"GET\",status=\"2xx\"} 12\n";
-    out += "nginx_http_requests_total{server=\"__overflow__\",location=\"__overflow__\",method=\"__overflow__\",status=\"__overflow__\"} 77\n";
+    family("nginx_http_requests_total", "Requests by server, location, method and status class.",
+           "counter");
+    out +=
+        "nginx_http_requests_total{server=\"example.com\",location=\"/"
+        "\",method=\"GET\",status=\"2xx\"} 1027\n";
+    out +=
+        "nginx_http_requests_total{server=\"example.com\",location=\"/api/"
+        "\\\"quoted\\\"\",method=\"POST\",status=\"5xx\"} 3\n";
+    out +=
+        "nginx_http_requests_total{server=\"tricky\\\\host\",location=\"/"
+        "line\\nbreak\",method=\"OTHER\",status=\"4xx\"} 1\n";
+    out +=
+        "nginx_http_requests_total{server=\"b\xc3\xbc"
+        "cher.example\",location=\"/\xe6\x97\xa5\xe6\x9c\xac\",method=\"GET\",status=\"2xx\"} 12\n";
+    out +=
+        "nginx_http_requests_total{server=\"__overflow__\",location=\"__overflow__\",method=\"__"
+        "overflow__\",status=\"__overflow__\"} 77\n";
     family("nginx_http_request_duration_seconds", "Request latency in seconds.", "histogram");
-    for (std::string series : {"server=\"example.com\",location=\"/\"", "server=\"__overflow__\",location=\"__overflow__\""}) {
+    for (std::string series : {"server=\"example.com\",location=\"/\"",
+                               "server=\"__overflow__\",location=\"__overflow__\""}) {
         int count = 0;
         for (const char *le : kBounds) {
             count += 100;
-            out += "nginx_http_request_duration_seconds_bucket{" + series + ",le=\"" + le + "\"} " + std::to_string(count) + "\n";
+            out += "nginx_http_request_duration_seconds_bucket{" + series + ",le=\"" + le + "\"} " +
+                   std::to_string(count) + "\n";
         }
         out += "nginx_http_request_duration_seconds_bucket{" + series + ",le=\"+Inf\"} 1127\n";
         out += "nginx_http_request_duration_seconds_sum{" + series + "} 12.5\n";
@@ -602,12 +656,13 @@ void check_module_exposition(const Exposition &x, bool openmetrics) {
     const std::string requests = openmetrics ? "nginx_http_requests" : "nginx_http_requests_total";
     std::vector<std::string> names;
     for (const MetricFamily &f : x.families) names.push_back(f.name);
-    EXPECT_EQ(names, (std::vector<std::string>{requests, "nginx_http_request_duration_seconds",
-                                               "nginx_http_requests_in_flight",
-                                               openmetrics ? "nginx_connections_accepted" : "nginx_connections_accepted_total",
-                                               "nginx_connections", "nginx_connections_limit",
-                                               openmetrics ? "nginx_pulse_series_dropped" : "nginx_pulse_series_dropped_total",
-                                               "nginx_pulse_info"}));
+    EXPECT_EQ(names,
+              (std::vector<std::string>{
+                  requests, "nginx_http_request_duration_seconds", "nginx_http_requests_in_flight",
+                  openmetrics ? "nginx_connections_accepted" : "nginx_connections_accepted_total",
+                  "nginx_connections", "nginx_connections_limit",
+                  openmetrics ? "nginx_pulse_series_dropped" : "nginx_pulse_series_dropped_total",
+                  "nginx_pulse_info"}));
 
     const MetricFamily *r = x.find(requests);
     ASSERT_NE(r, nullptr);
@@ -625,7 +680,9 @@ void check_module_exposition(const Exposition &x, bool openmetrics) {
     EXPECT_EQ(r->samples[1].label("status"), "5xx");
     EXPECT_EQ(r->samples[2].label("server"), "tricky\\host");
     EXPECT_EQ(r->samples[2].label("location"), "/line\nbreak");
-    EXPECT_EQ(r->samples[3].label("server"), "b\xc3\xbc" "cher.example");
+    EXPECT_EQ(r->samples[3].label("server"),
+              "b\xc3\xbc"
+              "cher.example");
     EXPECT_EQ(r->samples[3].label("location"), "/\xe6\x97\xa5\xe6\x9c\xac");
     EXPECT_EQ(r->samples[4].label("method"), "__overflow__");
     EXPECT_EQ(r->samples[4].value, 77);
@@ -680,15 +737,19 @@ TEST(ParserModuleOutput, OpenMetrics) {
     ASSERT_NE(ok(r), nullptr) << describe(r);
     check_module_exposition(*ok(r), true);
     // Without its "# EOF" the same text is not OpenMetrics.
-    const ParseResult cut = parse_exposition(std::string_view(text).substr(0, text.size() - 6), kOpenMetrics);
+    const ParseResult cut =
+        parse_exposition(std::string_view(text).substr(0, text.size() - 6), kOpenMetrics);
     ASSERT_NE(err(cut), nullptr);
     EXPECT_NE(err(cut)->message.find("# EOF"), std::string::npos);
 }
 
 TEST(ParserModuleOutput, FormatFromContentType) {
     EXPECT_EQ(format_from_content_type("text/plain; version=0.0.4; charset=utf-8"), kText);
-    EXPECT_EQ(format_from_content_type("application/openmetrics-text; version=1.0.0; charset=utf-8"), kOpenMetrics);
-    EXPECT_EQ(format_from_content_type(" Application/OpenMetrics-Text ;version=1.0.0"), kOpenMetrics);
+    EXPECT_EQ(
+        format_from_content_type("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+        kOpenMetrics);
+    EXPECT_EQ(format_from_content_type(" Application/OpenMetrics-Text ;version=1.0.0"),
+              kOpenMetrics);
     EXPECT_EQ(format_from_content_type(""), kText);
     EXPECT_EQ(format_from_content_type("application/json"), kText);
 }
@@ -698,12 +759,15 @@ TEST(ParserModuleOutput, FourThousandNinetySixSeries) {
         SCOPED_TRACE(openmetrics ? "OpenMetrics" : "text 0.0.4");
         std::string text;
         text.reserve(4096 * 110);
-        text += openmetrics ? "# HELP nginx_http_requests Requests.\n# TYPE nginx_http_requests counter\n"
-                            : "# HELP nginx_http_requests_total Requests.\n# TYPE nginx_http_requests_total counter\n";
+        text += openmetrics
+                    ? "# HELP nginx_http_requests Requests.\n# TYPE nginx_http_requests counter\n"
+                    : "# HELP nginx_http_requests_total Requests.\n# TYPE "
+                      "nginx_http_requests_total counter\n";
         const char *statuses[] = {"2xx", "3xx", "4xx", "5xx"};
         for (int i = 0; i < 4096; ++i) {
-            text += "nginx_http_requests_total{server=\"s" + std::to_string(i / 4) + ".example.com\",location=\"/\",method=\"GET\",status=\"" +
-                    statuses[i % 4] + "\"} " + std::to_string(i * 3) + "\n";
+            text += "nginx_http_requests_total{server=\"s" + std::to_string(i / 4) +
+                    ".example.com\",location=\"/\",method=\"GET\",status=\"" + statuses[i % 4] +
+                    "\"} " + std::to_string(i * 3) + "\n";
         }
         if (openmetrics) text += "# EOF\n";
         const ParseResult r = parse_exposition(text, openmetrics ? kOpenMetrics : kText);
@@ -727,8 +791,11 @@ struct ErrorCase {
 
 TEST(ParserErrors, ReportTheirLine) {
     const std::string head =
-        "# HELP a_total A.\n# TYPE a_total counter\na_total{x=\"1\"} 1\na_total{x=\"2\"} 2\n# HELP b B.\n# TYPE b gauge\n";
-    const std::string om_head = "# HELP a A.\n# TYPE a counter\na_total{x=\"1\"} 1\na_total{x=\"2\"} 2\n# HELP b B.\n# TYPE b gauge\n";
+        "# HELP a_total A.\n# TYPE a_total counter\na_total{x=\"1\"} 1\na_total{x=\"2\"} 2\n# HELP "
+        "b B.\n# TYPE b gauge\n";
+    const std::string om_head =
+        "# HELP a A.\n# TYPE a counter\na_total{x=\"1\"} 1\na_total{x=\"2\"} 2\n# HELP b B.\n# "
+        "TYPE b gauge\n";
     const ErrorCase cases[] = {
         {"b{1x=\"v\"} 1", kText, "label name"},
         {"b{x=\"v\",x=\"w\"} 1", kText, "duplicate"},
@@ -786,8 +853,10 @@ TEST(ParserErrors, EndOfInput) {
 
 TEST(ParserValues, SpecialAndExponents) {
     const std::string text =
-        "a{k=\"nan\"} NaN\na{k=\"pinf\"} +Inf\na{k=\"minf\"} -Inf\na{k=\"inf\"} Inf\na{k=\"exp\"} 1.5e3\n"
-        "a{k=\"negexp\"} -2E-2\na{k=\"dot\"} .5\na{k=\"under\"} 1e-400\na{k=\"zeros\"} 0001.20\na{k=\"big\"} 9223372036854775808\n";
+        "a{k=\"nan\"} NaN\na{k=\"pinf\"} +Inf\na{k=\"minf\"} -Inf\na{k=\"inf\"} Inf\na{k=\"exp\"} "
+        "1.5e3\n"
+        "a{k=\"negexp\"} -2E-2\na{k=\"dot\"} .5\na{k=\"under\"} 1e-400\na{k=\"zeros\"} "
+        "0001.20\na{k=\"big\"} 9223372036854775808\n";
     for (TextFormat format : {kText, kOpenMetrics}) {
         const ParseResult r = parse_exposition(format == kText ? text : text + "# EOF\n", format);
         ASSERT_NE(ok(r), nullptr) << describe(r);
@@ -804,10 +873,12 @@ TEST(ParserValues, SpecialAndExponents) {
         EXPECT_EQ(s[8].value, 1.2);
         EXPECT_EQ(s[9].value, 9223372036854775808.0);
     }
-    for (std::string_view bad : {"0x10", "1_000", "+nan", "inff", "1e", ".", "--1", "1.2.3", "1e400"}) {
+    for (std::string_view bad :
+         {"0x10", "1_000", "+nan", "inff", "1e", ".", "--1", "1.2.3", "1e400"}) {
         SCOPED_TRACE(std::string(bad));
         EXPECT_NE(err(parse_exposition("a " + std::string(bad) + "\n", kText)), nullptr);
-        EXPECT_NE(err(parse_exposition("a " + std::string(bad) + "\n# EOF\n", kOpenMetrics)), nullptr);
+        EXPECT_NE(err(parse_exposition("a " + std::string(bad) + "\n# EOF\n", kOpenMetrics)),
+                  nullptr);
     }
 }
 
@@ -823,7 +894,8 @@ TEST(ParserValues, Timestamps) {
     }
     {
         const ParseResult r = parse_exposition(
-            "a{x=\"1\"} 1 1700000000.123\na{x=\"2\"} 1 1.5e3\na{x=\"3\"} 1 -1.1\na{x=\"4\"} 1 12345678901234567890.5\n"
+            "a{x=\"1\"} 1 1700000000.123\na{x=\"2\"} 1 1.5e3\na{x=\"3\"} 1 -1.1\na{x=\"4\"} 1 "
+            "12345678901234567890.5\n"
             "a{x=\"5\"} 1 0.0009\na{x=\"6\"} 1 17\n# EOF\n",
             kOpenMetrics);
         ASSERT_NE(ok(r), nullptr) << describe(r);
@@ -836,7 +908,9 @@ TEST(ParserValues, Timestamps) {
         EXPECT_EQ(s[5].timestamp_ms, 17000);
         // Not numbers of seconds: beyond a double, Inf, NaN.
         for (std::string_view bad : {"1e400", "Inf", "NaN", "1_0", "0x10"}) {
-            EXPECT_NE(err(parse_exposition("a 1 " + std::string(bad) + "\n# EOF\n", kOpenMetrics)), nullptr) << bad;
+            EXPECT_NE(err(parse_exposition("a 1 " + std::string(bad) + "\n# EOF\n", kOpenMetrics)),
+                      nullptr)
+                << bad;
         }
     }
 }
@@ -861,7 +935,10 @@ TEST(ParserText004, HistogramsAndSummariesJoinTheirFamily) {
     // le and quantile must be numbers; a histogram's _sum after another family splits it.
     EXPECT_EQ(err(parse_exposition("# TYPE h histogram\nh_bucket{le=\"x\"} 1\n", kText))->line, 2u);
     EXPECT_EQ(err(parse_exposition("# TYPE s summary\ns{quantile=\"\"} 1\n", kText))->line, 2u);
-    EXPECT_EQ(err(parse_exposition("# TYPE h histogram\nh_bucket{le=\"1\"} 1\nx 1\nh_sum 1\n", kText))->line, 4u);
+    EXPECT_EQ(
+        err(parse_exposition("# TYPE h histogram\nh_bucket{le=\"1\"} 1\nx 1\nh_sum 1\n", kText))
+            ->line,
+        4u);
 }
 
 TEST(ParserText004, LooseButValidSyntax) {
@@ -884,7 +961,8 @@ TEST(ParserText004, LooseButValidSyntax) {
     EXPECT_EQ(g.samples[1].value, -INFINITY);
     EXPECT_EQ(g.samples[1].timestamp_ms, 7);
     // Families without samples are left out, as Prometheus does.
-    const ParseResult empty = parse_exposition("# HELP lonely Nothing.\n# TYPE lonely gauge\n", kText);
+    const ParseResult empty =
+        parse_exposition("# HELP lonely Nothing.\n# TYPE lonely gauge\n", kText);
     ASSERT_NE(ok(empty), nullptr);
     EXPECT_TRUE(ok(empty)->families.empty());
     // Types are lower case, and only the 0.0.4 ones.
@@ -903,10 +981,12 @@ TEST(ParserText004, LooseButValidSyntax) {
 TEST(ParserOpenMetrics, FamiliesKindsAndExemplars) {
     const ParseResult r = parse_exposition(
         "# TYPE c counter\n# UNIT c_seconds seconds\n# TYPE c_seconds counter\n"
-        "c_seconds_total{a=\"b\"} 1 # {trace_id=\"abc\"} 0.5 1700000000\nc_seconds_created{a=\"b\"} 1700000000\n"
+        "c_seconds_total{a=\"b\"} 1 # {trace_id=\"abc\"} 0.5 "
+        "1700000000\nc_seconds_created{a=\"b\"} 1700000000\n"
         "# TYPE i info\ni_info{version=\"1\"} 1\n"
         "# TYPE st stateset\nst{st=\"on\"} 1\nst{st=\"off\"} 0\n"
-        "# TYPE gh gaugehistogram\ngh_bucket{le=\"1\"} 1\ngh_bucket{le=\"+Inf\"} 2\ngh_gcount 2\ngh_gsum 3\n"
+        "# TYPE gh gaugehistogram\ngh_bucket{le=\"1\"} 1\ngh_bucket{le=\"+Inf\"} 2\ngh_gcount "
+        "2\ngh_gsum 3\n"
         "# TYPE u unknown\nu 1\nplain 2\n# EOF\n",
         kOpenMetrics);
     ASSERT_NE(ok(r), nullptr) << describe(r);
@@ -933,27 +1013,50 @@ TEST(ParserOpenMetrics, FamiliesKindsAndExemplars) {
 }
 
 TEST(ParserOpenMetrics, SeriesStayTogether) {
-    const std::string histogram_a1 = "h_bucket{a=\"1\",le=\"+Inf\"} 1\nh_count{a=\"1\"} 1\nh_sum{a=\"1\"} 1\n";
-    const std::string histogram_a2 = "h_bucket{a=\"2\",le=\"+Inf\"} 1\nh_count{a=\"2\"} 1\nh_sum{a=\"2\"} 1\n";
-    EXPECT_NE(ok(parse_exposition("# TYPE h histogram\n" + histogram_a1 + histogram_a2 + "# EOF\n", kOpenMetrics)), nullptr);
-    const ParseResult r = parse_exposition("# TYPE h histogram\n" + histogram_a1 + histogram_a2 + histogram_a1 + "# EOF\n", kOpenMetrics);
+    const std::string histogram_a1 =
+        "h_bucket{a=\"1\",le=\"+Inf\"} 1\nh_count{a=\"1\"} 1\nh_sum{a=\"1\"} 1\n";
+    const std::string histogram_a2 =
+        "h_bucket{a=\"2\",le=\"+Inf\"} 1\nh_count{a=\"2\"} 1\nh_sum{a=\"2\"} 1\n";
+    EXPECT_NE(ok(parse_exposition("# TYPE h histogram\n" + histogram_a1 + histogram_a2 + "# EOF\n",
+                                  kOpenMetrics)),
+              nullptr);
+    const ParseResult r = parse_exposition(
+        "# TYPE h histogram\n" + histogram_a1 + histogram_a2 + histogram_a1 + "# EOF\n",
+        kOpenMetrics);
     ASSERT_NE(err(r), nullptr);
     EXPECT_EQ(err(r)->line, 8u);
     EXPECT_NE(err(r)->message.find("not together"), std::string::npos) << err(r)->message;
     // Label order does not make another series.
-    const ParseResult same = parse_exposition("a{x=\"1\",y=\"2\"} 1\na{y=\"2\",x=\"1\"} 1\n# EOF\n", kOpenMetrics);
+    const ParseResult same =
+        parse_exposition("a{x=\"1\",y=\"2\"} 1\na{y=\"2\",x=\"1\"} 1\n# EOF\n", kOpenMetrics);
     EXPECT_NE(ok(same), nullptr) << describe(same);
-    const ParseResult back = parse_exposition("a{x=\"1\",y=\"2\"} 1 5\na{y=\"2\",x=\"1\"} 1 4\n# EOF\n", kOpenMetrics);
+    const ParseResult back =
+        parse_exposition("a{x=\"1\",y=\"2\"} 1 5\na{y=\"2\",x=\"1\"} 1 4\n# EOF\n", kOpenMetrics);
     ASSERT_NE(err(back), nullptr);
     EXPECT_EQ(err(back)->line, 2u);
 }
 
 TEST(ParserOpenMetrics, CountsAndBucketsAreIntegers) {
-    EXPECT_NE(ok(parse_exposition("# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2.0\nh_count 2e0\nh_sum 1.5\n# EOF\n", kOpenMetrics)), nullptr);
-    EXPECT_EQ(err(parse_exposition("# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1.5\n# EOF\n", kOpenMetrics))->line, 2u);
-    EXPECT_EQ(err(parse_exposition("# TYPE h histogram\nh_bucket{le=\"+Inf\"} +Inf\n# EOF\n", kOpenMetrics))->line, 2u);
-    EXPECT_EQ(err(parse_exposition("# TYPE s summary\ns_count 0.5\ns_sum 1\n# EOF\n", kOpenMetrics))->line, 2u);
-    EXPECT_EQ(err(parse_exposition("# TYPE g gaugehistogram\ng_bucket{le=\"+Inf\"} 1\ng_gcount 1.25\n# EOF\n", kOpenMetrics))->line, 3u);
+    EXPECT_NE(ok(parse_exposition(
+                  "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2.0\nh_count 2e0\nh_sum 1.5\n# EOF\n",
+                  kOpenMetrics)),
+              nullptr);
+    EXPECT_EQ(err(parse_exposition("# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1.5\n# EOF\n",
+                                   kOpenMetrics))
+                  ->line,
+              2u);
+    EXPECT_EQ(err(parse_exposition("# TYPE h histogram\nh_bucket{le=\"+Inf\"} +Inf\n# EOF\n",
+                                   kOpenMetrics))
+                  ->line,
+              2u);
+    EXPECT_EQ(err(parse_exposition("# TYPE s summary\ns_count 0.5\ns_sum 1\n# EOF\n", kOpenMetrics))
+                  ->line,
+              2u);
+    EXPECT_EQ(err(parse_exposition(
+                      "# TYPE g gaugehistogram\ng_bucket{le=\"+Inf\"} 1\ng_gcount 1.25\n# EOF\n",
+                      kOpenMetrics))
+                  ->line,
+              3u);
     EXPECT_NE(ok(parse_exposition("# TYPE g gauge\ng 1.5\n# EOF\n", kOpenMetrics)), nullptr);
 }
 
@@ -970,7 +1073,8 @@ TEST(ParserRobustness, LargeAndHostileInputs) {
     {
         std::string text = "# TYPE big gauge\n";
         const std::string value(1100, 'v');
-        for (int i = 0; i < 20000; ++i) text += "big{i=\"" + std::to_string(i) + "\",v=\"" + value + "\"} 1\n";
+        for (int i = 0; i < 20000; ++i)
+            text += "big{i=\"" + std::to_string(i) + "\",v=\"" + value + "\"} 1\n";
         ASSERT_GT(text.size(), 20u << 20);
         const ParseResult r = parse_exposition(text, kText);
         ASSERT_NE(ok(r), nullptr) << describe(r);
@@ -996,7 +1100,8 @@ TEST(ParserRobustness, LargeAndHostileInputs) {
     // A long line, deep nesting of nothing, control bytes, a NUL in a label value.
     EXPECT_NE(err(parse_exposition(std::string(5 << 20, '{'), kText)), nullptr);
     EXPECT_NE(err(parse_exposition(std::string(5 << 20, '"'), kOpenMetrics)), nullptr);
-    EXPECT_NE(err(parse_exposition(std::string("a{x=\"\0\"} 1\n", 11) + "\x01\x02\n", kText)), nullptr);
+    EXPECT_NE(err(parse_exposition(std::string("a{x=\"\0\"} 1\n", 11) + "\x01\x02\n", kText)),
+              nullptr);
     const ParseResult nul = parse_exposition(std::string("a{x=\"\0\"} 1\n", 11), kText);
     ASSERT_NE(ok(nul), nullptr) << describe(nul);
     EXPECT_EQ(ok(nul)->families[0].samples[0].label("x"), std::string_view("\0", 1));

@@ -56,8 +56,8 @@ TEST(Quantile, RankInTheInfBucketGivesTheHighestFiniteBound) {
     // 1, 2, +Inf with 10, 20, 40: q=0.9 -> rank 36, no finite bucket reaches it -> 2
     const Histogram h = hist({1, 2, kInf}, {10, 20, 40});
     EXPECT_EQ(histogram_quantile(0.9, h), 2.0);
-    EXPECT_EQ(histogram_quantile(0.51, h), 2.0);  // rank 20.4 > 20
-    EXPECT_DOUBLE_EQ(histogram_quantile(0.5, h), 2.0);  // rank 20: le=2, 1 + 1 * 10/10
+    EXPECT_EQ(histogram_quantile(0.51, h), 2.0);          // rank 20.4 > 20
+    EXPECT_DOUBLE_EQ(histogram_quantile(0.5, h), 2.0);    // rank 20: le=2, 1 + 1 * 10/10
     EXPECT_DOUBLE_EQ(histogram_quantile(0.375, h), 1.5);  // rank 15: 1 + 1 * 5/10
 }
 
@@ -411,11 +411,11 @@ TEST(Signals, DurationQuantilesAreOfTheIncreaseInTheWindow) {
     window[0].upstream_response = hist({0.1, 0.5, 1, kInf}, {0, 0, 0, 0});
     window[1].upstream_response = hist({0.1, 0.5, 1, kInf}, {0, 50, 100, 100});
     Signals sig = compute_signals(window);
-    EXPECT_DOUBLE_EQ(sig.pod.request_duration_p95_seconds, 0.3);    // 0.1 + 0.4 * 5/10
+    EXPECT_DOUBLE_EQ(sig.pod.request_duration_p95_seconds, 0.3);  // 0.1 + 0.4 * 5/10
     EXPECT_DOUBLE_EQ(sig.pod.request_duration_p50_seconds, 0.1 * 50 / 90);
-    EXPECT_DOUBLE_EQ(sig.pod.request_duration_p99_seconds, 0.46);   // 0.1 + 0.4 * 9/10
+    EXPECT_DOUBLE_EQ(sig.pod.request_duration_p99_seconds, 0.46);  // 0.1 + 0.4 * 9/10
     EXPECT_DOUBLE_EQ(sig.servers.at("a").request_duration_p95_seconds, 0.3);
-    EXPECT_DOUBLE_EQ(sig.pod.upstream_duration_p95_seconds, 0.95);  // 0.5 + 0.5 * 45/50
+    EXPECT_DOUBLE_EQ(sig.pod.upstream_duration_p95_seconds, 0.95);    // 0.5 + 0.5 * 45/50
     EXPECT_EQ(sig.servers.at("a").upstream_duration_p95_seconds, 0);  // pod only
     EXPECT_EQ(sig.servers.at("a").connection_saturation, 0);          // pod only
 }

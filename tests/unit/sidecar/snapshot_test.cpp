@@ -36,7 +36,8 @@ MetricFamily counter(Style style, const std::string &base,
     f.name = style == Style::openmetrics ? base : base + "_total";
     for (const auto &[labels, value] : series) {
         f.samples.push_back(sample(base + "_total", labels, value));
-        if (style == Style::openmetrics) f.samples.push_back(sample(base + "_created", labels, 1.7e9));
+        if (style == Style::openmetrics)
+            f.samples.push_back(sample(base + "_created", labels, 1.7e9));
     }
     return f;
 }
@@ -56,7 +57,8 @@ struct HistogramSeries {
     double count;
 };
 
-MetricFamily histogram(Style style, const std::string &name, const std::vector<HistogramSeries> &series) {
+MetricFamily histogram(Style style, const std::string &name,
+                       const std::vector<HistogramSeries> &series) {
     MetricFamily f;
     f.kind = MetricKind::histogram;
     f.name = name;
@@ -68,7 +70,8 @@ MetricFamily histogram(Style style, const std::string &name, const std::vector<H
         }
         f.samples.push_back(sample(name + "_sum", s.labels, s.sum));
         f.samples.push_back(sample(name + "_count", s.labels, s.count));
-        if (style == Style::openmetrics) f.samples.push_back(sample(name + "_created", s.labels, 1.7e9));
+        if (style == Style::openmetrics)
+            f.samples.push_back(sample(name + "_created", s.labels, 1.7e9));
     }
     return f;
 }
@@ -96,32 +99,38 @@ Exposition module_exposition(Style style) {
     e.families.push_back(histogram(
         style, "nginx_http_request_duration_seconds",
         {
-            {{{"server", "a"}, {"location", "/"}}, {{"0.1", 60}, {"0.5", 90}, {"+Inf", 100}}, 12, 100},
+            {{{"server", "a"}, {"location", "/"}},
+             {{"0.1", 60}, {"0.5", 90}, {"+Inf", 100}},
+             12,
+             100},
             {{{"server", "a"}, {"location", "/api"}}, {{"0.1", 5}, {"0.5", 6}, {"+Inf", 7}}, 2, 7},
             {{{"server", "b"}, {"location", "/"}}, {{"0.1", 40}, {"0.5", 60}, {"+Inf", 64}}, 9, 64},
             {{{"server", kOver}, {"location", kOver}}, {{"0.1", 1}, {"0.5", 5}, {"+Inf", 9}}, 3, 9},
         }));
-    e.families.push_back(gauge("nginx_http_requests_in_flight",
-                               {{{{"server", "a"}}, 3}, {{{"server", "b"}}, 2}, {{{"server", kOver}}, 1}}));
-    e.families.push_back(gauge("nginx_http_websocket_connections",
-                               {{{{"server", "a"}, {"location", "/ws"}}, 4},
-                                {{{"server", "b"}, {"location", "/"}}, 0}}));
-    e.families.push_back(histogram(style, "nginx_http_upstream_response_seconds",
-                                   {
-                                       {{{"upstream", "app"}}, {{"0.1", 10}, {"1", 20}, {"+Inf", 25}}, 5, 25},
-                                       {{{"upstream", "api"}}, {{"0.1", 1}, {"1", 2}, {"+Inf", 3}}, 1, 3},
-                                   }));
+    e.families.push_back(
+        gauge("nginx_http_requests_in_flight",
+              {{{{"server", "a"}}, 3}, {{{"server", "b"}}, 2}, {{{"server", kOver}}, 1}}));
+    e.families.push_back(gauge(
+        "nginx_http_websocket_connections",
+        {{{{"server", "a"}, {"location", "/ws"}}, 4}, {{{"server", "b"}, {"location", "/"}}, 0}}));
+    e.families.push_back(
+        histogram(style, "nginx_http_upstream_response_seconds",
+                  {
+                      {{{"upstream", "app"}}, {{"0.1", 10}, {"1", 20}, {"+Inf", 25}}, 5, 25},
+                      {{{"upstream", "api"}}, {{"0.1", 1}, {"1", 2}, {"+Inf", 3}}, 1, 3},
+                  }));
     e.families.push_back(gauge("nginx_connections", {{{{"state", "active"}}, 42},
-                                                      {{{"state", "reading"}}, 5},
-                                                      {{{"state", "writing"}}, 7},
-                                                      {{{"state", "waiting"}}, 30}}));
+                                                     {{{"state", "reading"}}, 5},
+                                                     {{{"state", "writing"}}, 7},
+                                                     {{{"state", "waiting"}}, 30}}));
     e.families.push_back(gauge("nginx_connections_limit", {{{}, 1024}}));
     // Look-alikes that are not the request counter, duration or upstream response.
     e.families.push_back(counter(style, "nginx_http_upstream_requests",
                                  {{{{"upstream", "app"}, {"status", "5xx"}}, 1000}}));
     e.families.push_back(counter(style, "nginx_connections_accepted", {{{}, 5000}}));
-    e.families.push_back(histogram(style, "nginx_http_upstream_connect_seconds",
-                                   {{{{"upstream", "app"}}, {{"0.1", 500}, {"1", 600}, {"+Inf", 700}}, 50, 700}}));
+    e.families.push_back(
+        histogram(style, "nginx_http_upstream_connect_seconds",
+                  {{{{"upstream", "app"}}, {{"0.1", 500}, {"1", 600}, {"+Inf", 700}}, 50, 700}}));
     e.families.push_back(counter(style, "nginx_http_response_bytes",
                                  {{{{"server", "a"}, {"location", "/"}}, 123456}}));
     return e;
@@ -190,7 +199,7 @@ TEST(SnapshotSummarizeClasses, StatusClassFiveXxIsAnErrorOthersAreNot) {
                                   {req("a", "/", "GET", "4xx"), 12},
                                   {req("a", "/", "GET", "5xx"), 6},
                                   {req("a", "/", "GET", "other"), 2},
-                                  {req("a", "/", "GET", "50"), 1},     // not a status
+                                  {req("a", "/", "GET", "50"), 1},       // not a status
                                   {req("a", "/", "GET", "5000"), 1}}));  // not a status
     NginxSnapshot s = summarize(e, 0);
     EXPECT_EQ(s.pod.requests, 102);
@@ -216,7 +225,10 @@ TEST(SnapshotSummarizeLe, BoundsAreMatchedByValueNotByText) {
         Style::text_0_0_4, "nginx_http_request_duration_seconds",
         {
             {{{"server", "a"}, {"location", "/"}}, {{"0.1", 1}, {"1", 2}, {"+Inf", 3}}, 1, 3},
-            {{{"server", "a"}, {"location", "/x"}}, {{"1e-1", 10}, {"1.0", 20}, {"+Inf", 30}}, 1, 30},
+            {{{"server", "a"}, {"location", "/x"}},
+             {{"1e-1", 10}, {"1.0", 20}, {"+Inf", 30}},
+             1,
+             30},
         }));
     NginxSnapshot s = summarize(e, 0);
     EXPECT_EQ(s.pod.duration.bounds, (std::vector<double>{0.1, 1, kInf}));
@@ -232,7 +244,10 @@ TEST(SnapshotSummarizeLe, DifferentBucketSetsMergeConservatively) {
         Style::openmetrics, "nginx_http_request_duration_seconds",
         {
             {{{"server", "a"}, {"location", "/"}}, {{"0.1", 10}, {"0.5", 20}, {"+Inf", 30}}, 4, 30},
-            {{{"server", "a"}, {"location", "/slow"}}, {{"0.25", 4}, {"0.5", 6}, {"+Inf", 8}}, 2, 8},
+            {{{"server", "a"}, {"location", "/slow"}},
+             {{"0.25", 4}, {"0.5", 6}, {"+Inf", 8}},
+             2,
+             8},
         }));
     NginxSnapshot s = summarize(e, 0);
     EXPECT_EQ(s.pod.duration.bounds, (std::vector<double>{0.1, 0.25, 0.5, kInf}));
