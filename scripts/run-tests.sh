@@ -23,6 +23,13 @@ suite() {
   fi
 }
 
+# Debian's promtool, unpacked into the build folder (never installed as a daemon): the
+# unit tests check a rendered exposition with it too.
+PULSE_PROMTOOL=$(PULSE_BUILD_DIR=$build /usr/bin/python3 -c \
+  "import sys; sys.path.insert(0, '$repo/tests/integration'); import pulse_harness as ph; print(ph.promtool())") ||
+  PULSE_PROMTOOL=
+export PULSE_PROMTOOL
+
 unit() {
   ctest --test-dir "$build/cmake" --output-on-failure -j "$jobs"
 }
