@@ -25,7 +25,7 @@ import urllib.parse
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-NGINX_BIN = "/usr/sbin/nginx"
+NGINX_BIN = os.environ.get("PULSE_NGINX_BIN", "/usr/sbin/nginx")  # another nginx to test against
 LOOPBACK = "127.0.0.1"
 
 

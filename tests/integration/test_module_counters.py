@@ -2,6 +2,7 @@
 websockets and upstream attempts, with labels from the configuration only."""
 
 import socket
+import subprocess
 import threading
 import time
 
@@ -211,7 +212,9 @@ def test_connection_counters_and_limit(nginx_factory, upstream):
     assert after.value("nginx_connections", state="active") >= 1  # the scrape itself
     assert after.value("nginx_connections_limit") == 2 * 1024
     assert after.value("nginx_pulse_series_limit") == 4096
-    assert after.value("nginx_pulse_info", version="0.1.0", nginx_version="1.22.1") == 1
+    version = subprocess.run([ph.NGINX_BIN, "-v"], capture_output=True, text=True).stderr
+    version = version.strip().rsplit("/", 1)[1]  # "nginx version: nginx/1.22.1"
+    assert after.value("nginx_pulse_info", version="0.1.0", nginx_version=version) == 1
     assert after.value("nginx_pulse_shm_bytes", state="used") > 0
     assert after.value("nginx_pulse_shm_bytes", state="free") > 0
 
