@@ -546,10 +546,14 @@ ngx_int_t pulse_log_handler(ngx_http_request_t *r) {
     }
     pulse::SeriesStore::add(*counter, 1);
 
-    ngx_time_t *tp = ngx_timeofday();
-    ngx_msec_int_t ms = (tp->sec - r->start_sec) * 1000 + (tp->msec - r->start_msec);
-    observe(c->duration, {c->thresholds, c->threshold_count},
-            static_cast<std::uint64_t>(ngx_max(ms, 0)));
+    // A websocket's "duration" is its whole session: it would swamp every latency
+    // quantile, so upgraded requests stay out of the histogram.
+    if (status != NGX_HTTP_SWITCHING_PROTOCOLS) {
+        ngx_time_t *tp = ngx_timeofday();
+        ngx_msec_int_t ms = (tp->sec - r->start_sec) * 1000 + (tp->msec - r->start_msec);
+        observe(c->duration, {c->thresholds, c->threshold_count},
+                static_cast<std::uint64_t>(ngx_max(ms, 0)));
+    }
     pulse::SeriesStore::add(*c->response_bytes, static_cast<std::uint64_t>(r->connection->sent));
     pulse::SeriesStore::add(*c->request_bytes, static_cast<std::uint64_t>(r->request_length));
 

@@ -185,8 +185,12 @@ def test_websocket_connections_gauge_follows_open_upgrades(nginx_factory, upstre
     ph.wait_for(lambda: scrape(ng).value("nginx_http_websocket_connections", **gauge) == 0,
                 message="gauge back to 0")
     # Each upgraded request is counted once, as a 101, when it ends.
-    assert scrape(ng).value("nginx_http_requests_total", method="GET", status="1xx",
-                            server="shop.example", location="/ws") == 3
+    e = scrape(ng)
+    assert e.value("nginx_http_requests_total", method="GET", status="1xx",
+                   server="shop.example", location="/ws") == 3
+    # ...but not in the latency histogram: a session's length is not a request's latency.
+    assert e.get("nginx_http_request_duration_seconds_count", 0, server="shop.example",
+                 location="/ws") == 0
 
 
 def test_connection_counters_and_limit(nginx_factory, upstream):
