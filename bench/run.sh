@@ -29,7 +29,7 @@ RENDER_LOCATIONS=${BENCH_RENDER_LOCATIONS:-512}   # x 8 series each = 4,096 (+1 
 RENDER_SCRAPES=${BENCH_RENDER_SCRAPES:-50}
 WRK_RUNS=${BENCH_WRK_RUNS:-5}
 WRK_SECONDS=${BENCH_WRK_SECONDS:-5}
-SECTIONS=${BENCH_SECTIONS:-1234}        # e.g. BENCH_SECTIONS=1 for callgrind only
+SECTIONS=${BENCH_SECTIONS:-12345}        # e.g. BENCH_SECTIONS=1 for callgrind only
 
 [ -f "$module" ] || { echo "bench: $module missing: run make module" >&2; exit 1; }
 for tool in "$NGINX" valgrind ab wrk taskset curl "$PY"; do
@@ -424,6 +424,16 @@ up "$sidecar_nginx_pid" "$port" "$dir"
   --sidecar "$build/pulse-sidecar" --parse-bench "$build/cmake/sidecar_parse_bench"
 stop "$sidecar_nginx_pid" "$dir"
 echo "  (section 4 took $((SECONDS - t0)) s)"
+echo
+fi
+# ---------------------------------------------------------------------------------------
+# 5. pulse-sidecar adapter: latency of a pods-metric request for 20 pods, memory
+# ---------------------------------------------------------------------------------------
+if [[ $SECTIONS == *5* ]]; then
+echo "== 5. pulse-sidecar adapter, 20 pods =="
+t0=$SECONDS
+"$PY" "$bench/adapter_latency.py" "$build"
+echo "  (section 5 took $((SECONDS - t0)) s)"
 echo
 fi
 echo "bench: done in $SECONDS s"

@@ -1,12 +1,16 @@
 #include "http_server.h"
 
 #include <civetweb.h>
+#include <dlfcn.h>
+#include <link.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <cstdint>
 #include <cstring>
 #include <iostream>
+#include <mutex>
 #include <stdexcept>
 
 namespace pulse::sidecar {
@@ -33,6 +37,96 @@ std::string openssl_error() {
     char buf[256];
     ERR_error_string_n(e, buf, sizeof buf);
     return buf;
+}
+
+// Debian 12's civetweb 1.15 is built for the OpenSSL 1.1 API and loads libssl at run time
+// by name. OpenSSL 3 no longer exports SSL_get_peer_certificate (it became a macro for
+// SSL_get1_peer_certificate), so civetweb's pointer for it stays NULL and every TLS
+// connection crashes in ssl_get_client_cert_info, which runs after each handshake. The
+// fix: fill that one entry of civetweb's function table ({name, category, pointer}, in
+// its writable data) with SSL_get1_peer_certificate, which has the same contract (a new
+// reference, which civetweb frees). Nothing is changed when the entry is not NULL (a
+// civetweb built for OpenSSL 3 looks up SSL_get1_peer_certificate itself).
+struct CivetSegment {
+    std::uintptr_t begin, end;
+    bool writable;
+};
+
+struct CivetImage {
+    bool found = false;
+    std::vector<CivetSegment> segments;
+    std::uintptr_t relro_begin = 0, relro_end = 0;
+};
+
+int find_civetweb(dl_phdr_info *info, std::size_t, void *data) {
+    auto image = static_cast<CivetImage *>(data);
+    if (info->dlpi_name == nullptr || std::strstr(info->dlpi_name, "libcivetweb") == nullptr) return 0;
+    image->found = true;
+    for (int i = 0; i < info->dlpi_phnum; ++i) {
+        const ElfW(Phdr) &ph = info->dlpi_phdr[i];
+        std::uintptr_t begin = info->dlpi_addr + ph.p_vaddr;
+        if (ph.p_type == PT_LOAD && (ph.p_flags & PF_R)) {
+            image->segments.push_back({begin, begin + ph.p_memsz, (ph.p_flags & PF_W) != 0});
+        } else if (ph.p_type == PT_GNU_RELRO) {
+            image->relro_begin = begin;
+            image->relro_end = begin + ph.p_memsz;
+        }
+    }
+    return 1;
+}
+
+// Empty when civetweb's TLS is usable (patched or needing no patch), else why not.
+std::string patch_civetweb_peer_certificate() {
+    static std::mutex mutex;
+    static bool done = false;
+    std::lock_guard lock(mutex);
+    if (done) return {};
+    if (dlsym(RTLD_DEFAULT, "SSL_get_peer_certificate") != nullptr) {
+        done = true;  // OpenSSL 1.1: civetweb finds it
+        return {};
+    }
+    CivetImage image;
+    dl_iterate_phdr(find_civetweb, &image);
+    if (!image.found) {
+        done = true;  // civetweb linked statically: built against these headers
+        return {};
+    }
+    static constexpr char kName[] = "SSL_get_peer_certificate";
+    auto readable = [&](std::uintptr_t p, std::size_t n) {
+        for (const CivetSegment &s : image.segments) {
+            if (p >= s.begin && p + n <= s.end) return true;
+        }
+        return false;
+    };
+    struct Entry {
+        const char *name;
+        int category;
+        void (*ptr)(void);
+    };
+    bool wanted = false;  // civetweb's table names the function: it will call it
+    for (const CivetSegment &s : image.segments) {
+        if (!s.writable) continue;
+        for (std::uintptr_t p = (s.begin + alignof(Entry) - 1) / alignof(Entry) * alignof(Entry);
+             p + sizeof(Entry) <= s.end; p += alignof(Entry)) {
+            auto name = *reinterpret_cast<const std::uintptr_t *>(p);
+            if (!readable(name, sizeof kName) || std::memcmp(reinterpret_cast<const char *>(name), kName, sizeof kName) != 0) {
+                continue;
+            }
+            wanted = true;
+            auto entry = reinterpret_cast<Entry *>(p);
+            if (entry->ptr != nullptr) continue;
+            if (p >= image.relro_begin && p < image.relro_end) continue;  // read-only after relocation
+            entry->ptr = reinterpret_cast<void (*)(void)>(&SSL_get1_peer_certificate);
+            done = true;
+            return {};
+        }
+    }
+    if (!wanted) {
+        done = true;
+        return {};
+    }
+    return "civetweb's TLS cannot read client certificates with this OpenSSL "
+           "(SSL_get_peer_certificate is missing and its entry could not be filled)";
 }
 
 }  // namespace
@@ -120,6 +214,18 @@ struct HttpServer::Impl {
         auto self = static_cast<Impl *>(data);
         auto ctx = static_cast<SSL_CTX *>(ssl_ctx);
         const TlsOptions &t = *self->tls;
+        // civetweb 1.15 loading OpenSSL at run time sets option bits by its own OpenSSL 1.x
+        // numbers before calling this; under OpenSSL 3 its SSL_OP_ALL includes
+        // SSL_OP_DISABLE_TLSEXT_CA_NAMES, so a TLS 1.3 CertificateRequest carries an empty
+        // certificate_authorities list, which Go clients (kubectl, kube-apiserver) reject
+        // ("tls: unexpected message"). Start again from a fresh context's options.
+        if (SSL_CTX *fresh = SSL_CTX_new(TLS_server_method())) {
+            uint64_t defaults = SSL_CTX_get_options(fresh);
+            SSL_CTX_free(fresh);
+            SSL_CTX_clear_options(ctx, SSL_CTX_get_options(ctx));
+            SSL_CTX_set_options(ctx, defaults | SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                                         SSL_OP_CIPHER_SERVER_PREFERENCE);
+        }
         SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
         if (SSL_CTX_use_certificate_chain_file(ctx, t.cert_file.c_str()) != 1) {
             self->init_error = "cannot load --tls-cert " + t.cert_file + ": " + openssl_error();
@@ -154,8 +260,15 @@ HttpServer::HttpServer(const std::string &listen, HttpHandler handler, int threa
     : impl_(std::make_unique<Impl>()) {
     impl_->handler = std::move(handler);
     impl_->tls = std::move(tls);
-    if (impl_->tls) mg_init_library(MG_FEATURES_TLS);
-    else mg_init_library(0);
+    if (impl_->tls) {
+        mg_init_library(MG_FEATURES_TLS);
+        // After mg_init_library (which fills civetweb's OpenSSL table), before any connection.
+        if (std::string error = patch_civetweb_peer_certificate(); !error.empty()) {
+            throw std::runtime_error("cannot serve TLS on " + listen + ": " + error);
+        }
+    } else {
+        mg_init_library(0);
+    }
 
     std::string ports = civet_ports(listen, impl_->tls.has_value());
     std::string nthreads = std::to_string(threads);
@@ -167,6 +280,10 @@ HttpServer::HttpServer(const std::string &listen, HttpHandler handler, int threa
     if (impl_->tls) {
         options.push_back("ssl_protocol_version");
         options.push_back("4");  // TLS 1.2 and newer
+        // Without it every answer waits ~40 ms: the response is held by Nagle's algorithm
+        // behind the unacknowledged TLS 1.3 session tickets, which the client acknowledges late.
+        options.push_back("tcp_nodelay");
+        options.push_back("1");
     }
     options.push_back(nullptr);
 

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "adapter.h"
 #include "durations.h"
 #include "scraper.h"
 #include "sidecar.h"
@@ -76,6 +77,37 @@ int main(int argc, char **argv) {
         ->envname("PULSE_SIDECAR")->capture_default_str();
     duration_option(*drain_cmd, "--timeout", drain_timeout, "Longest wait (default 30s)", "PULSE_DRAIN_TIMEOUT");
 
+    pulse::sidecar::AdapterOptions adapter;
+    auto *adapter_cmd = app.add_subcommand(
+        "adapter", "Serve the Kubernetes custom metrics API (custom.metrics.k8s.io) from the pods' sidecars");
+    adapter_cmd->add_option("--listen", adapter.listen, "Address to serve HTTPS on")
+        ->envname("PULSE_LISTEN")->capture_default_str();
+    adapter_cmd->add_option("--tls-cert", adapter.tls_cert, "Serving certificate (PEM; the certificate, then its chain)")
+        ->envname("PULSE_TLS_CERT")->required();
+    adapter_cmd->add_option("--tls-key", adapter.tls_key, "Serving certificate's private key (PEM)")
+        ->envname("PULSE_TLS_KEY")->required();
+    adapter_cmd->add_option("--client-ca", adapter.client_ca,
+                            "CA that signs the clients' certificates (the aggregator's front-proxy CA)")
+        ->envname("PULSE_CLIENT_CA")->required();
+    adapter_cmd->add_option("--kube-api", adapter.kube_api,
+                            "Kubernetes API URL (default: in-cluster, https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT)")
+        ->envname("PULSE_KUBE_API");
+    adapter_cmd->add_option("--kube-token-file", adapter.kube_token_file,
+                            "Bearer token file for the Kubernetes API (default: the service account's)")
+        ->envname("PULSE_KUBE_TOKEN_FILE");
+    adapter_cmd->add_option("--kube-ca", adapter.kube_ca, "CA of the Kubernetes API (default: the service account's)")
+        ->envname("PULSE_KUBE_CA");
+    adapter_cmd->add_option("--sidecar-port", adapter.sidecar_port, "Port of the pods' sidecars")
+        ->envname("PULSE_SIDECAR_PORT")->capture_default_str()->check(CLI::Range(1, 65535));
+    duration_option(*adapter_cmd, "--fetch-timeout", adapter.fetch_timeout,
+                    "Longest wait for one pod's /signals (default 1s)", "PULSE_FETCH_TIMEOUT");
+    adapter_cmd->add_option("--namespace-pod-selector", adapter.namespace_pod_selector,
+                            "Label selector of the pods the namespace form aggregates (default: all pods)")
+        ->envname("PULSE_NAMESPACE_POD_SELECTOR");
+    adapter_cmd->add_option("--sidecar-port-annotation", adapter.sidecar_port_annotation,
+                            "Pod annotation whose value, when present, is the sidecar port to use")
+        ->envname("PULSE_SIDECAR_PORT_ANNOTATION")->capture_default_str()->group("Advanced");
+
     CLI11_PARSE(app, argc, argv);
 
     try {
@@ -92,6 +124,19 @@ int main(int argc, char **argv) {
             int sig = wait_for_signal();
             std::cerr << "pulse-sidecar: signal " << sig << ", stopping\n";
             sidecar.stop();
+            return 0;
+        }
+        if (*adapter_cmd) {
+            block_signals();
+            pulse::sidecar::Adapter server(adapter);
+            server.start();
+            const auto &o = server.options();
+            std::cerr << "pulse-sidecar adapter: serving custom.metrics.k8s.io on " << o.listen << " (port "
+                      << server.port() << "), Kubernetes API " << o.kube_api << ", sidecars on port "
+                      << o.sidecar_port << " (or the pod's " << o.sidecar_port_annotation << " annotation)\n";
+            int sig = wait_for_signal();
+            std::cerr << "pulse-sidecar adapter: signal " << sig << ", stopping\n";
+            server.stop();
             return 0;
         }
         if (*drain_cmd) {

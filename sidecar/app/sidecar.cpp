@@ -13,6 +13,7 @@
 #include <iostream>
 #include <map>
 
+#include "addresses.h"
 #include "durations.h"
 #include "exposition_parser.h"
 #include "nginx_snapshot.h"
@@ -124,9 +125,9 @@ Sidecar::~Sidecar() {
 }
 
 void Sidecar::start() {
-    // Four threads: probes, a Prometheus scrape and a drain call at once, with room.
+    // Probes, Prometheus and the adapters' keep-alive connections each hold a thread.
     server_ = std::make_unique<HttpServer>(
-        options_.listen, [this](const HttpRequest &r) { return handle(r); }, 4);
+        options_.listen, [this](const HttpRequest &r) { return handle(r); }, 8);
     scraper_ = std::thread([this] { scrape_loop(); });
 }
 
@@ -231,6 +232,11 @@ HttpResponse Sidecar::handle(const HttpRequest &req) {
     if (req.path == "/drain") {
         if (req.method != "POST")
             return {405, "text/plain; charset=utf-8", "use POST\n", {{"Allow", "POST"}}};
+        // Draining takes the pod out of service: only the pod itself (a preStop hook,
+        // `pulse-sidecar drain`) may ask, not anything that reaches the probe port.
+        if (!is_loopback_address(req.remote)) {
+            return {403, "text/plain; charset=utf-8", "drain is only accepted from loopback\n", {}};
+        }
         return drain(req);
     }
     if (req.path == "/metrics" || req.path == "/signals" || req.path == "/healthz" ||

@@ -267,6 +267,7 @@ def test_endpoints_refuse_wrong_methods_and_paths(nginx_factory, sidecar_factory
     assert sc.get("/readyz")[0] == 200  # a refused drain did not start draining
 
 
+
 def test_bad_flags_are_refused_with_a_clear_message():
     import subprocess
     for args, words in ((["run", "--interval", "soon"], "invalid duration"),

@@ -1,0 +1,531 @@
+#include "custom_metrics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <limits>
+
+#include "signal_names.h"
+
+namespace pulse::sidecar::cm {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::string_view kNotFoundPath = "the server could not find the requested resource";
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// %XX only: in a path "+" is a plus sign.
+std::string decode_segment(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size()) {
+            int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+            if (hi >= 0 && lo >= 0) {
+                out.push_back(static_cast<char>(hi * 16 + lo));
+                i += 2;
+                continue;
+            }
+        }
+        out.push_back(s[i]);
+    }
+    return out;
+}
+
+bool dns_label(std::string_view s, std::size_t max) {
+    if (s.empty() || s.size() > max) return false;
+    auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+    if (!alnum(s.front()) || !alnum(s.back())) return false;
+    return std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-'; });
+}
+
+const json *member(const json &object, const char *name) {
+    if (!object.is_object()) return nullptr;
+    auto it = object.find(name);
+    return it == object.end() ? nullptr : &*it;
+}
+
+std::string string_member(const json &object, const char *name) {
+    const json *v = member(object, name);
+    return v != nullptr && v->is_string() ? v->get<std::string>() : std::string();
+}
+
+std::optional<PodInfo> pod_from_json(const json &doc, std::string_view annotation) {
+    const json *meta = member(doc, "metadata");
+    if (meta == nullptr || !meta->is_object()) return std::nullopt;
+    PodInfo pod;
+    pod.name = string_member(*meta, "name");
+    if (pod.name.empty()) return std::nullopt;
+    pod.ns = string_member(*meta, "namespace");
+    const json *deletion = member(*meta, "deletionTimestamp");
+    pod.terminating = deletion != nullptr && !deletion->is_null();
+    if (const json *ann = member(*meta, "annotations"); ann != nullptr && ann->is_object()) {
+        auto it = ann->find(std::string(annotation));
+        if (it != ann->end() && it->is_string()) pod.port_annotation = it->get<std::string>();
+    }
+    if (const json *status = member(doc, "status"); status != nullptr) {
+        pod.phase = string_member(*status, "phase");
+        pod.ip = string_member(*status, "podIP");
+    }
+    return pod;
+}
+
+// The finite numbers of a {signal: value} object; null (non-finite at the sidecar) and
+// other types are left out.
+std::map<std::string, double> signal_values(const json &object) {
+    std::map<std::string, double> out;
+    for (const auto &[name, value] : object.items()) {
+        if (value.is_number()) {
+            double v = value.get<double>();
+            if (std::isfinite(v)) out[name] = v;
+        }
+    }
+    return out;
+}
+
+json described_object(const MetricPoint &p) {
+    json o = {{"kind", p.kind}, {"name", p.name}, {"apiVersion", "/v1"}};
+    if (p.kind != "Namespace") o["namespace"] = p.ns;
+    return o;
+}
+
+std::string group_version(ApiVersion v) {
+    return std::string(kGroup) + "/" + std::string(version_name(v));
+}
+
+}  // namespace
+
+std::string_view version_name(ApiVersion version) {
+    return version == ApiVersion::v1beta1 ? "v1beta1" : "v1beta2";
+}
+
+std::optional<ApiVersion> parse_version(std::string_view name) {
+    if (name == "v1beta1") return ApiVersion::v1beta1;
+    if (name == "v1beta2") return ApiVersion::v1beta2;
+    return std::nullopt;
+}
+
+bool is_signal(std::string_view name) {
+    return std::any_of(kSignals.begin(), kSignals.end(),
+                       [&](const SignalName &s) { return s.name == name; });
+}
+
+Aggregation aggregation_for(std::string_view signal) {
+    if (signal == "pulse_requests_per_second" || signal == "pulse_requests_in_flight" ||
+        signal == "pulse_websocket_connections") {
+        return Aggregation::sum;
+    }
+    return Aggregation::max;
+}
+
+bool is_instantaneous(std::string_view signal) {
+    return signal == "pulse_requests_in_flight" || signal == "pulse_websocket_connections" ||
+           signal == "pulse_connection_saturation";
+}
+
+// ---- errors --------------------------------------------------------------------------
+
+std::string_view reason_for_code(int code) {
+    switch (code) {
+        case 400: return "BadRequest";
+        case 401: return "Unauthorized";
+        case 403: return "Forbidden";
+        case 404: return "NotFound";
+        case 405: return "MethodNotAllowed";
+        case 406: return "NotAcceptable";
+        case 429: return "TooManyRequests";
+        case 503: return "ServiceUnavailable";
+        case 504: return "Timeout";
+        default: return "InternalError";
+    }
+}
+
+ApiError api_error(int code, std::string message) {
+    return ApiError{code, std::string(reason_for_code(code)), std::move(message)};
+}
+
+ApiError metric_not_found(std::string_view metric, std::string_view resource, std::string_view name) {
+    std::string m = "the server could not find the metric " + std::string(metric) + " for " +
+                    std::string(resource);
+    if (!name.empty()) m += " " + std::string(name);
+    return api_error(404, std::move(m));
+}
+
+json status_json(const ApiError &error) {
+    return json{{"kind", "Status"},       {"apiVersion", "v1"},      {"metadata", json::object()},
+                {"status", "Failure"},    {"message", error.message}, {"reason", error.reason},
+                {"code", error.code}};
+}
+
+// ---- request paths -------------------------------------------------------------------
+
+bool valid_namespace_name(std::string_view name) { return dns_label(name, 63); }
+
+bool valid_pod_name(std::string_view name) {
+    if (name.empty() || name.size() > 253) return false;
+    std::size_t start = 0;
+    for (;;) {
+        std::size_t dot = name.find('.', start);
+        std::string_view part = name.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+        if (!dns_label(part, 63)) return false;
+        if (dot == std::string_view::npos) return true;
+        start = dot + 1;
+    }
+}
+
+bool is_api_path(std::string_view raw_path) {
+    std::string prefix = "/apis/" + std::string(kGroup);
+    return raw_path.substr(0, prefix.size()) == prefix &&
+           (raw_path.size() == prefix.size() || raw_path[prefix.size()] == '/');
+}
+
+std::variant<ApiRequest, ApiError> parse_api_path(std::string_view raw_path) {
+    auto not_found = [] { return api_error(404, std::string(kNotFoundPath)); };
+    if (raw_path.empty() || raw_path.front() != '/') return not_found();
+    std::string_view rest = raw_path.substr(1);
+    if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+    std::vector<std::string> seg;
+    while (true) {
+        std::size_t slash = rest.find('/');
+        std::string_view part = rest.substr(0, slash);
+        if (part.empty()) return not_found();
+        seg.push_back(decode_segment(part));
+        if (slash == std::string_view::npos) break;
+        rest = rest.substr(slash + 1);
+    }
+    if (seg.size() < 2 || seg[0] != "apis" || seg[1] != kGroup) return not_found();
+    ApiRequest req;
+    if (seg.size() == 2) {
+        req.kind = RequestKind::group;
+        return req;
+    }
+    auto version = parse_version(seg[2]);
+    if (!version) return not_found();
+    req.version = *version;
+    if (seg.size() == 3) {
+        req.kind = RequestKind::discovery;
+        return req;
+    }
+    std::string resource;
+    if (seg[3] == "namespaces" && seg.size() == 7 && seg[5] == "metrics") {
+        req.kind = RequestKind::namespace_;
+        req.ns = seg[4];
+        req.metric = seg[6];
+        resource = "namespaces";
+    } else if (seg[3] == "namespaces" && seg.size() == 6) {
+        // The root-scoped form {resource}/{name}/{metric} for the namespaces resource.
+        req.kind = RequestKind::namespace_;
+        req.ns = seg[4];
+        req.metric = seg[5];
+        resource = "namespaces";
+    } else if (seg[3] == "namespaces" && seg.size() == 8) {
+        req.ns = seg[4];
+        req.metric = seg[7];
+        if (seg[5] != "pods") {
+            return metric_not_found(req.metric, seg[5], seg[6] == "*" ? "" : seg[6]);
+        }
+        resource = "pods";
+        if (seg[6] == "*") {
+            req.kind = RequestKind::pods;
+        } else {
+            req.kind = RequestKind::pod;
+            req.pod = seg[6];
+        }
+    } else if (seg.size() == 6) {
+        // Root-scoped objects (nodes, ...): pulse has no metric for them.
+        return metric_not_found(seg[5], seg[3], seg[4] == "*" ? "" : seg[4]);
+    } else {
+        return not_found();
+    }
+    if (!is_signal(req.metric)) {
+        return metric_not_found(req.metric, resource, req.kind == RequestKind::pod ? req.pod : "");
+    }
+    if (!valid_namespace_name(req.ns)) return api_error(404, "namespaces \"" + req.ns + "\" not found");
+    if (req.kind == RequestKind::pod && !valid_pod_name(req.pod)) {
+        return api_error(404, "pods \"" + req.pod + "\" not found");
+    }
+    return req;
+}
+
+// ---- metricLabelSelector -------------------------------------------------------------
+
+std::variant<MetricSelector, ApiError> parse_metric_selector(std::string_view text) {
+    std::string_view t = trim(text);
+    if (t.empty()) return MetricSelector{};
+    auto bad = [&] {
+        return api_error(400, "metricLabelSelector \"" + std::string(text) +
+                                  "\" is not supported: only server=NAME (the signal of one nginx "
+                                  "server) is, or none (the pod's signal)");
+    };
+    std::size_t eq = t.find('=');
+    if (eq == std::string_view::npos) return bad();
+    std::string_view key = trim(t.substr(0, eq));
+    std::string_view value = t.substr(eq + 1);
+    if (!value.empty() && value.front() == '=') value.remove_prefix(1);  // "=="
+    value = trim(value);
+    if (key != "server" || value.empty()) return bad();
+    for (char c : value) {
+        if (c == ',' || c == '=' || c == '!' || c == ' ' || c == '\t' || c == '(' || c == ')') return bad();
+    }
+    return MetricSelector{std::string(value)};
+}
+
+json selector_json(const MetricSelector &selector) {
+    if (!selector.server) return nullptr;
+    return json{{"matchLabels", {{"server", *selector.server}}}};
+}
+
+// ---- pods ----------------------------------------------------------------------------
+
+std::variant<std::vector<PodInfo>, std::string> parse_pod_list(std::string_view body,
+                                                               std::string_view annotation) {
+    json doc = json::parse(body, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) return std::string("the pod list is not a JSON object");
+    const json *items = member(doc, "items");
+    if (items == nullptr) return std::string("the pod list has no items");
+    std::vector<PodInfo> pods;
+    if (items->is_null()) return pods;
+    if (!items->is_array()) return std::string("the pod list's items is not an array");
+    for (const json &item : *items) {
+        if (auto pod = pod_from_json(item, annotation)) pods.push_back(std::move(*pod));
+    }
+    return pods;
+}
+
+std::variant<PodInfo, std::string> parse_pod(std::string_view body, std::string_view annotation) {
+    json doc = json::parse(body, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) return std::string("the pod is not a JSON object");
+    auto pod = pod_from_json(doc, annotation);
+    if (!pod) return std::string("the pod has no metadata.name");
+    return std::move(*pod);
+}
+
+std::optional<std::string> pod_ineligible(const PodInfo &pod) {
+    if (pod.terminating) return std::string("the pod is terminating");
+    if (pod.phase != "Running") {
+        return "the pod is not running (phase " + (pod.phase.empty() ? std::string("unknown") : pod.phase) + ")";
+    }
+    if (pod.ip.empty()) return std::string("the pod has no IP yet");
+    return std::nullopt;
+}
+
+std::variant<int, std::string> sidecar_port(const PodInfo &pod, int default_port) {
+    if (!pod.port_annotation) return default_port;
+    std::string_view v = trim(*pod.port_annotation);
+    int port = 0;
+    bool ok = !v.empty() && v.size() <= 5;
+    for (char c : v) {
+        if (c < '0' || c > '9') {
+            ok = false;
+            break;
+        }
+        port = port * 10 + (c - '0');
+    }
+    if (!ok || port < 1 || port > 65535) {
+        return "the sidecar port annotation \"" + *pod.port_annotation + "\" is not a port number";
+    }
+    return port;
+}
+
+std::string signals_url(std::string_view ip, int port) {
+    std::string host = ip.find(':') != std::string_view::npos ? "[" + std::string(ip) + "]" : std::string(ip);
+    return "http://" + host + ":" + std::to_string(port) + "/signals";
+}
+
+// ---- /signals ------------------------------------------------------------------------
+
+std::variant<SidecarReading, std::string> parse_signals(std::string_view body) {
+    json doc = json::parse(body, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) return std::string("the /signals answer is not a JSON object");
+    SidecarReading r;
+    const json *stale = member(doc, "stale");
+    if (stale == nullptr || !stale->is_boolean()) return std::string("the /signals answer has no \"stale\"");
+    r.stale = stale->get<bool>();
+    if (const json *d = member(doc, "draining"); d != nullptr && d->is_boolean()) r.draining = d->get<bool>();
+    const json *ts = member(doc, "timestamp_unix");
+    if (ts == nullptr) return std::string("the /signals answer has no \"timestamp_unix\"");
+    if (ts->is_number() && std::isfinite(ts->get<double>())) {
+        r.timestamp_unix = ts->get<double>();
+    } else {
+        r.stale = true;  // no good scrape yet
+    }
+    if (const json *w = member(doc, "window_seconds"); w != nullptr && w->is_number()) {
+        double v = w->get<double>();
+        r.window_seconds = std::isfinite(v) && v > 0 ? v : 0;
+    }
+    const json *pod = member(doc, "pod");
+    if (pod == nullptr || !pod->is_object()) return std::string("the /signals answer has no \"pod\" object");
+    r.pod = signal_values(*pod);
+    if (const json *servers = member(doc, "servers"); servers != nullptr && servers->is_object()) {
+        for (const auto &[name, set] : servers->items()) {
+            if (set.is_object()) r.servers[name] = signal_values(set);
+        }
+    }
+    return r;
+}
+
+std::optional<std::string> reading_unusable(const SidecarReading &reading) {
+    if (reading.stale) return std::string("stale");
+    if (reading.draining) return std::string("draining");
+    return std::nullopt;
+}
+
+std::optional<double> reading_value(const SidecarReading &reading, std::string_view metric,
+                                    const MetricSelector &selector) {
+    const std::map<std::string, double> *set = &reading.pod;
+    if (selector.server) {
+        auto it = reading.servers.find(*selector.server);
+        if (it == reading.servers.end()) return std::nullopt;
+        set = &it->second;
+    }
+    auto it = set->find(std::string(metric));
+    if (it == set->end()) return std::nullopt;
+    return it->second;
+}
+
+// ---- values --------------------------------------------------------------------------
+
+std::string format_quantity(double value) {
+    if (!std::isfinite(value)) return "0";
+    double milli = std::round(value * 1000.0);  // half away from zero
+    std::int64_t m;
+    if (milli >= 9.2e18) {
+        m = std::numeric_limits<std::int64_t>::max();
+    } else if (milli <= -9.2e18) {
+        m = std::numeric_limits<std::int64_t>::min();
+    } else {
+        m = static_cast<std::int64_t>(milli);
+    }
+    if (m == 0) return "0";
+    return std::to_string(m) + "m";
+}
+
+std::string rfc3339_seconds(double unix_seconds) {
+    auto secs = static_cast<std::time_t>(std::floor(unix_seconds));
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return buf;
+}
+
+std::optional<MetricPoint> pod_point(const PodInfo &pod, const SidecarReading &reading,
+                                     std::string_view metric, const MetricSelector &selector) {
+    auto value = reading_value(reading, metric, selector);
+    if (!value) return std::nullopt;
+    MetricPoint p;
+    p.kind = "Pod";
+    p.ns = pod.ns;
+    p.name = pod.name;
+    p.timestamp_unix = reading.timestamp_unix;
+    p.window_seconds = is_instantaneous(metric) ? 0 : std::llround(reading.window_seconds);
+    p.value = *value;
+    return p;
+}
+
+std::optional<MetricPoint> aggregate_namespace(std::string_view ns, std::string_view metric,
+                                               const std::vector<MetricPoint> &points) {
+    if (points.empty()) return std::nullopt;
+    MetricPoint out;
+    out.kind = "Namespace";
+    out.ns = std::string(ns);
+    out.name = std::string(ns);
+    out.timestamp_unix = points.front().timestamp_unix;
+    out.window_seconds = 0;
+    bool sum = aggregation_for(metric) == Aggregation::sum;
+    out.value = sum ? 0 : points.front().value;
+    for (const MetricPoint &p : points) {
+        out.value = sum ? out.value + p.value : std::max(out.value, p.value);
+        out.timestamp_unix = std::min(out.timestamp_unix, p.timestamp_unix);
+        out.window_seconds = std::max(out.window_seconds, p.window_seconds);
+    }
+    return out;
+}
+
+// ---- documents -----------------------------------------------------------------------
+
+json metric_value_list(ApiVersion version, std::string_view metric, const MetricSelector &selector,
+                       const std::vector<MetricPoint> &points) {
+    json items = json::array();
+    for (const MetricPoint &p : points) {
+        json item;
+        item["describedObject"] = described_object(p);
+        item["timestamp"] = rfc3339_seconds(p.timestamp_unix);
+        item["value"] = format_quantity(p.value);
+        if (version == ApiVersion::v1beta1) {
+            item["metricName"] = std::string(metric);
+            item["window"] = p.window_seconds;
+            item["selector"] = selector_json(selector);
+        } else {
+            item["metric"] = json{{"name", std::string(metric)}, {"selector", selector_json(selector)}};
+            item["windowSeconds"] = p.window_seconds;
+        }
+        items.push_back(std::move(item));
+    }
+    return json{{"kind", "MetricValueList"},
+                {"apiVersion", group_version(version)},
+                {"metadata", json::object()},
+                {"items", std::move(items)}};
+}
+
+json discovery(ApiVersion version) {
+    json resources = json::array();
+    for (const char *resource : {"pods", "namespaces"}) {
+        for (const SignalName &s : kSignals) {
+            resources.push_back(json{{"name", std::string(resource) + "/" + std::string(s.name)},
+                                     {"singularName", ""},
+                                     {"namespaced", std::string_view(resource) == "pods"},
+                                     {"kind", "MetricValueList"},
+                                     {"verbs", json::array({"get"})}});
+        }
+    }
+    return json{{"kind", "APIResourceList"},
+                {"apiVersion", "v1"},
+                {"groupVersion", group_version(version)},
+                {"resources", std::move(resources)}};
+}
+
+json api_group() {
+    json v2 = {{"groupVersion", group_version(ApiVersion::v1beta2)}, {"version", "v1beta2"}};
+    json v1 = {{"groupVersion", group_version(ApiVersion::v1beta1)}, {"version", "v1beta1"}};
+    return json{{"kind", "APIGroup"},
+                {"apiVersion", "v1"},
+                {"name", std::string(kGroup)},
+                {"versions", json::array({v2, v1})},
+                {"preferredVersion", v2}};
+}
+
+std::string query_escape(std::string_view value) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    for (char ch : value) {
+        auto c = static_cast<unsigned char>(ch);
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+            c == '.' || c == '_' || c == '~') {
+            out.push_back(ch);
+        } else {
+            out.push_back('%');
+            out.push_back(kHex[c >> 4]);
+            out.push_back(kHex[c & 15]);
+        }
+    }
+    return out;
+}
+
+}  // namespace pulse::sidecar::cm

@@ -1,0 +1,199 @@
+// The Kubernetes custom metrics API (custom.metrics.k8s.io v1beta1 and v1beta2) as pure
+// functions: request paths, the pod list and single pods the Kubernetes API answers, each
+// sidecar's /signals answer, quantities, and the JSON documents the API answers with
+// (discovery, MetricValueList, Status). No network here: `pulse-sidecar adapter`
+// (sidecar/app/adapter.cpp) does the I/O and calls these.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace pulse::sidecar::cm {
+
+inline constexpr std::string_view kGroup = "custom.metrics.k8s.io";
+inline constexpr std::string_view kDefaultPortAnnotation = "pulse.dev/sidecar-port";
+
+enum class ApiVersion { v1beta1, v1beta2 };
+
+std::string_view version_name(ApiVersion version);
+std::optional<ApiVersion> parse_version(std::string_view name);
+
+// ---- signals -------------------------------------------------------------------------
+
+// True for the nine signal names of signal_names.h.
+bool is_signal(std::string_view name);
+
+// How the namespace form combines the pods' values: the sum for quantities that add up
+// over pods (requests per second, requests in flight, websocket connections), the
+// maximum for the others (quantiles, ratios, saturation: the worst pod).
+enum class Aggregation { sum, max };
+Aggregation aggregation_for(std::string_view signal);
+
+// Gauges read at the last scrape (in flight, websockets, saturation): their window is 0,
+// as the API defines it for "non-calculated instantaneous metrics".
+bool is_instantaneous(std::string_view signal);
+
+// ---- errors (metav1.Status) ----------------------------------------------------------
+
+struct ApiError {
+    int code = 500;
+    std::string reason;  // "NotFound", "BadRequest", "Unauthorized", ...
+    std::string message;
+};
+
+// The Status reason Kubernetes uses for an HTTP code ("InternalError" for unknown ones).
+std::string_view reason_for_code(int code);
+ApiError api_error(int code, std::string message);
+// The custom-metrics-apiserver wording: "the server could not find the metric M for pods"
+// and, with a name, "... for pods NAME".
+ApiError metric_not_found(std::string_view metric, std::string_view resource,
+                          std::string_view name = {});
+nlohmann::json status_json(const ApiError &error);
+
+// ---- request paths -------------------------------------------------------------------
+
+enum class RequestKind {
+    group,       // /apis/custom.metrics.k8s.io: the APIGroup
+    discovery,   // /apis/custom.metrics.k8s.io/<v>: the APIResourceList
+    pods,        // .../<v>/namespaces/{ns}/pods/*/{metric}
+    pod,         // .../<v>/namespaces/{ns}/pods/{name}/{metric}
+    namespace_,  // .../<v>/namespaces/{ns}/metrics/{metric}
+};
+
+struct ApiRequest {
+    RequestKind kind = RequestKind::group;
+    ApiVersion version = ApiVersion::v1beta2;
+    std::string ns;
+    std::string pod;  // only for RequestKind::pod
+    std::string metric;
+};
+
+// True for paths under /apis/custom.metrics.k8s.io (the part that needs a client).
+bool is_api_path(std::string_view raw_path);
+
+// Parses the path as sent (percent-encoded: `*` may arrive as %2A); each segment is
+// decoded on its own. Unknown paths, versions and metrics, and names no namespace or pod
+// can have, are 404 Status errors.
+std::variant<ApiRequest, ApiError> parse_api_path(std::string_view raw_path);
+
+// Kubernetes names: a DNS-1123 label (namespaces) and subdomain (pods).
+bool valid_namespace_name(std::string_view name);
+bool valid_pod_name(std::string_view name);
+
+// ---- metricLabelSelector -------------------------------------------------------------
+
+struct MetricSelector {
+    std::optional<std::string> server;  // nullopt: the pod-level signal
+};
+
+// "" selects the pod-level signal, "server=NAME" (or "server==NAME") the signal of that
+// nginx server; anything else is a 400 Status.
+std::variant<MetricSelector, ApiError> parse_metric_selector(std::string_view text);
+
+// The item's selector as a metav1.LabelSelector: null, or {"matchLabels": {"server": NAME}}.
+nlohmann::json selector_json(const MetricSelector &selector);
+
+// ---- pods (the Kubernetes API's answers) ---------------------------------------------
+
+struct PodInfo {
+    std::string ns;
+    std::string name;
+    std::string phase;  // "Running", "Pending", ...
+    std::string ip;     // status.podIP, empty when none yet
+    bool terminating = false;                  // metadata.deletionTimestamp is set
+    std::optional<std::string> port_annotation;  // the sidecar port annotation's value
+};
+
+// A v1 PodList / a v1 Pod; `annotation` names the sidecar port annotation. An error
+// message when the document is not one.
+std::variant<std::vector<PodInfo>, std::string> parse_pod_list(std::string_view body,
+                                                               std::string_view annotation);
+std::variant<PodInfo, std::string> parse_pod(std::string_view body, std::string_view annotation);
+
+// Why the pod gets no /signals request ("the pod is terminating", "the pod is not running
+// (phase Pending)", "the pod has no IP yet"), or nullopt when it is Running, has an IP
+// and no deletion timestamp.
+std::optional<std::string> pod_ineligible(const PodInfo &pod);
+
+// The sidecar port: the annotation's value when the pod carries it, else `default_port`;
+// an error message when the annotation is not a port number.
+std::variant<int, std::string> sidecar_port(const PodInfo &pod, int default_port);
+
+// http://IP:PORT/signals (an IPv6 address in brackets).
+std::string signals_url(std::string_view ip, int port);
+
+// ---- each sidecar's /signals answer --------------------------------------------------
+
+struct SidecarReading {
+    double timestamp_unix = 0;  // the scrape the numbers come from
+    bool stale = true;
+    bool draining = false;
+    double window_seconds = 0;
+    std::map<std::string, double> pod;  // null (non-finite) values are left out
+    std::map<std::string, std::map<std::string, double>> servers;
+};
+
+// An error message when the body is not a /signals document. A document without a good
+// scrape yet (timestamp null) is read as stale.
+std::variant<SidecarReading, std::string> parse_signals(std::string_view body);
+
+// "stale" or "draining" when the pod's numbers must not be used, else nullopt.
+std::optional<std::string> reading_unusable(const SidecarReading &reading);
+
+// The signal's value for the pod, or for one of its nginx servers; nullopt when absent.
+std::optional<double> reading_value(const SidecarReading &reading, std::string_view metric,
+                                    const MetricSelector &selector);
+
+// ---- values --------------------------------------------------------------------------
+
+// A resource.Quantity in milli-units: 1.5 -> "1500m", 2 -> "2000m", 0 -> "0", rounded to
+// the nearest milli-unit (half away from zero); beyond int64 milli-units it saturates.
+std::string format_quantity(double value);
+
+// metav1.Time's JSON: RFC 3339 in UTC with whole seconds, "2026-11-27T09:30:00Z".
+std::string rfc3339_seconds(double unix_seconds);
+
+struct MetricPoint {
+    std::string kind = "Pod";  // or "Namespace"
+    std::string ns;            // the namespace (for kind Namespace: its own name)
+    std::string name;
+    double timestamp_unix = 0;
+    std::int64_t window_seconds = 0;
+    double value = 0;
+};
+
+// The item for one pod's reading: timestamp of its scrape, window rounded to whole seconds
+// (0 for instantaneous signals). nullopt when the reading has no value for it.
+std::optional<MetricPoint> pod_point(const PodInfo &pod, const SidecarReading &reading,
+                                     std::string_view metric, const MetricSelector &selector);
+
+// The namespace's value from its pods' points (sum or max, see aggregation_for); the
+// oldest pod timestamp and the longest window. nullopt without points.
+std::optional<MetricPoint> aggregate_namespace(std::string_view ns, std::string_view metric,
+                                               const std::vector<MetricPoint> &points);
+
+// ---- documents -----------------------------------------------------------------------
+
+// The MetricValueList in the version's own shape.
+nlohmann::json metric_value_list(ApiVersion version, std::string_view metric,
+                                 const MetricSelector &selector,
+                                 const std::vector<MetricPoint> &points);
+
+// The APIResourceList: pods/<signal> (namespaced) and namespaces/<signal> (not) for each
+// signal, kind MetricValueList, verbs ["get"].
+nlohmann::json discovery(ApiVersion version);
+
+// The APIGroup for /apis/custom.metrics.k8s.io (v1beta2 preferred).
+nlohmann::json api_group();
+
+// Percent-encoding for a query parameter value (RFC 3986 unreserved characters kept).
+std::string query_escape(std::string_view value);
+
+}  // namespace pulse::sidecar::cm

@@ -1,0 +1,487 @@
+// The custom metrics API's pure logic (sidecar/lib/custom_metrics.h): paths, selectors,
+// pod and /signals documents, quantities, aggregation and the JSON shapes of
+// k8s.io/metrics pkg/apis/custom_metrics v1beta1 and v1beta2 and metav1.Status.
+#include "custom_metrics.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "signal_names.h"
+
+namespace pulse::sidecar::cm {
+namespace {
+
+using nlohmann::json;
+
+ApiRequest ok_path(const std::string &path) {
+    auto r = parse_api_path(path);
+    EXPECT_TRUE(std::holds_alternative<ApiRequest>(r)) << path << ": "
+                                                       << (std::holds_alternative<ApiError>(r) ? std::get<ApiError>(r).message : "");
+    return std::holds_alternative<ApiRequest>(r) ? std::get<ApiRequest>(r) : ApiRequest{};
+}
+
+ApiError bad_path(const std::string &path) {
+    auto r = parse_api_path(path);
+    EXPECT_TRUE(std::holds_alternative<ApiError>(r)) << path;
+    return std::holds_alternative<ApiError>(r) ? std::get<ApiError>(r) : ApiError{};
+}
+
+// ---- paths -------------------------------------------------------------------------
+
+TEST(CustomMetricsPath, GroupAndDiscovery) {
+    EXPECT_EQ(ok_path("/apis/custom.metrics.k8s.io").kind, RequestKind::group);
+    EXPECT_EQ(ok_path("/apis/custom.metrics.k8s.io/").kind, RequestKind::group);
+    auto d = ok_path("/apis/custom.metrics.k8s.io/v1beta1");
+    EXPECT_EQ(d.kind, RequestKind::discovery);
+    EXPECT_EQ(d.version, ApiVersion::v1beta1);
+    d = ok_path("/apis/custom.metrics.k8s.io/v1beta2/");
+    EXPECT_EQ(d.kind, RequestKind::discovery);
+    EXPECT_EQ(d.version, ApiVersion::v1beta2);
+}
+
+TEST(CustomMetricsPath, PodsWildcardLiteralAndEncoded) {
+    for (const char *star : {"*", "%2A", "%2a"}) {
+        auto r = ok_path(std::string("/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/") + star +
+                         "/pulse_requests_per_second");
+        EXPECT_EQ(r.kind, RequestKind::pods) << star;
+        EXPECT_EQ(r.version, ApiVersion::v1beta2);
+        EXPECT_EQ(r.ns, "default");
+        EXPECT_EQ(r.metric, "pulse_requests_per_second");
+        EXPECT_TRUE(r.pod.empty());
+    }
+}
+
+TEST(CustomMetricsPath, SinglePod) {
+    auto r = ok_path("/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/pods/web-7d9f-x2/pulse_error_ratio");
+    EXPECT_EQ(r.kind, RequestKind::pod);
+    EXPECT_EQ(r.version, ApiVersion::v1beta1);
+    EXPECT_EQ(r.ns, "shop");
+    EXPECT_EQ(r.pod, "web-7d9f-x2");
+    EXPECT_EQ(r.metric, "pulse_error_ratio");
+}
+
+TEST(CustomMetricsPath, NamespaceForms) {
+    auto r = ok_path("/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/metrics/pulse_requests_in_flight");
+    EXPECT_EQ(r.kind, RequestKind::namespace_);
+    EXPECT_EQ(r.ns, "shop");
+    EXPECT_EQ(r.metric, "pulse_requests_in_flight");
+    r = ok_path("/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/pulse_requests_in_flight");
+    EXPECT_EQ(r.kind, RequestKind::namespace_);
+}
+
+TEST(CustomMetricsPath, UnknownMetricIsNotFoundInTheApiserverWording) {
+    auto e = bad_path("/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/*/nope");
+    EXPECT_EQ(e.code, 404);
+    EXPECT_EQ(e.reason, "NotFound");
+    EXPECT_EQ(e.message, "the server could not find the metric nope for pods");
+    e = bad_path("/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/web-1/nope");
+    EXPECT_EQ(e.message, "the server could not find the metric nope for pods web-1");
+    e = bad_path("/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/metrics/nope");
+    EXPECT_EQ(e.message, "the server could not find the metric nope for namespaces");
+    e = bad_path("/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/services/*/pulse_error_ratio");
+    EXPECT_EQ(e.code, 404);
+    EXPECT_EQ(e.message, "the server could not find the metric pulse_error_ratio for services");
+    e = bad_path("/apis/custom.metrics.k8s.io/v1beta2/nodes/n1/pulse_error_ratio");
+    EXPECT_EQ(e.message, "the server could not find the metric pulse_error_ratio for nodes n1");
+}
+
+TEST(CustomMetricsPath, OtherPathsAreNotFound) {
+    for (const char *p : {"", "/", "/apis", "/apis/metrics.k8s.io/v1beta1", "/apis/custom.metrics.k8s.io/v1",
+                          "/apis/custom.metrics.k8s.io/v1beta2/namespaces",
+                          "/apis/custom.metrics.k8s.io/v1beta2/namespaces/default",
+                          "/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods",
+                          "/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/*",
+                          "/apis/custom.metrics.k8s.io/v1beta2//namespaces/default/pods/*/pulse_error_ratio",
+                          "/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/*/pulse_error_ratio/x/y",
+                          "/apis/custom.metrics.k8s.ioX/v1beta2"}) {
+        auto e = bad_path(p);
+        EXPECT_EQ(e.code, 404) << p;
+        EXPECT_EQ(e.reason, "NotFound") << p;
+    }
+}
+
+TEST(CustomMetricsPath, ImpossibleNamesAreNotFound) {
+    auto e = bad_path("/apis/custom.metrics.k8s.io/v1beta2/namespaces/Bad_NS/pods/*/pulse_error_ratio");
+    EXPECT_EQ(e.code, 404);
+    EXPECT_EQ(e.message, "namespaces \"Bad_NS\" not found");
+    e = bad_path("/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/a%2Fb/pulse_error_ratio");
+    EXPECT_EQ(e.code, 404);
+    EXPECT_EQ(e.message, "pods \"a/b\" not found");
+    e = bad_path("/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/..%2F..%2Fx/pulse_error_ratio");
+    EXPECT_EQ(e.code, 404);
+}
+
+TEST(CustomMetricsPath, IsApiPath) {
+    EXPECT_TRUE(is_api_path("/apis/custom.metrics.k8s.io"));
+    EXPECT_TRUE(is_api_path("/apis/custom.metrics.k8s.io/v1beta2"));
+    EXPECT_FALSE(is_api_path("/apis/custom.metrics.k8s.iox"));
+    EXPECT_FALSE(is_api_path("/healthz"));
+}
+
+TEST(CustomMetricsNames, DnsRules) {
+    EXPECT_TRUE(valid_namespace_name("default"));
+    EXPECT_TRUE(valid_namespace_name("kube-system"));
+    EXPECT_FALSE(valid_namespace_name(""));
+    EXPECT_FALSE(valid_namespace_name("-a"));
+    EXPECT_FALSE(valid_namespace_name("a-"));
+    EXPECT_FALSE(valid_namespace_name("A"));
+    EXPECT_FALSE(valid_namespace_name("a.b"));
+    EXPECT_FALSE(valid_namespace_name(std::string(64, 'a')));
+    EXPECT_TRUE(valid_namespace_name(std::string(63, 'a')));
+    EXPECT_TRUE(valid_pod_name("web-5d8c7b9f4-abcde"));
+    EXPECT_TRUE(valid_pod_name("a.b.c"));
+    EXPECT_FALSE(valid_pod_name("a..b"));
+    EXPECT_FALSE(valid_pod_name("a/b"));
+    EXPECT_FALSE(valid_pod_name("*"));
+    EXPECT_FALSE(valid_pod_name(std::string(254, 'a')));
+}
+
+// ---- metricLabelSelector -------------------------------------------------------------
+
+TEST(CustomMetricsSelector, EmptyIsThePod) {
+    for (const char *s : {"", "  "}) {
+        auto r = parse_metric_selector(s);
+        ASSERT_TRUE(std::holds_alternative<MetricSelector>(r)) << s;
+        EXPECT_FALSE(std::get<MetricSelector>(r).server);
+    }
+    EXPECT_TRUE(selector_json(MetricSelector{}).is_null());
+}
+
+TEST(CustomMetricsSelector, ServerEqualsName) {
+    for (const char *s : {"server=shop.example", "server==shop.example", " server = shop.example "}) {
+        auto r = parse_metric_selector(s);
+        ASSERT_TRUE(std::holds_alternative<MetricSelector>(r)) << s;
+        EXPECT_EQ(std::get<MetricSelector>(r).server, "shop.example") << s;
+    }
+    EXPECT_EQ(selector_json(MetricSelector{"web"}), json::parse(R"({"matchLabels":{"server":"web"}})"));
+}
+
+TEST(CustomMetricsSelector, AnythingElseIsBadRequest) {
+    for (const char *s : {"server", "server=", "server!=web", "location=/", "server in (a,b)", "server=a,x=b",
+                          "!server", "server=a b"}) {
+        auto r = parse_metric_selector(s);
+        ASSERT_TRUE(std::holds_alternative<ApiError>(r)) << s;
+        const ApiError &e = std::get<ApiError>(r);
+        EXPECT_EQ(e.code, 400) << s;
+        EXPECT_EQ(e.reason, "BadRequest");
+        EXPECT_NE(e.message.find("only server=NAME"), std::string::npos) << e.message;
+    }
+}
+
+// ---- pods ----------------------------------------------------------------------------
+
+constexpr const char *kPodList = R"({
+  "kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"},
+  "items": [
+    {"metadata": {"name": "web-a", "namespace": "default", "labels": {"app": "web"},
+                  "annotations": {"pulse.dev/sidecar-port": "19145", "other": "x"}},
+     "status": {"phase": "Running", "podIP": "10.0.0.5"}},
+    {"metadata": {"name": "web-t", "namespace": "default", "deletionTimestamp": "2026-01-01T00:00:00Z"},
+     "status": {"phase": "Running", "podIP": "10.0.0.6"}},
+    {"metadata": {"name": "web-p", "namespace": "default"}, "status": {"phase": "Pending"}},
+    {"metadata": {"name": "web-n", "namespace": "default"}, "status": {"phase": "Running"}},
+    {"metadata": {"namespace": "default"}, "status": {"phase": "Running"}}
+  ]})";
+
+TEST(CustomMetricsPods, ParsesAListAndSkipsNamelessItems) {
+    auto r = parse_pod_list(kPodList, kDefaultPortAnnotation);
+    ASSERT_TRUE(std::holds_alternative<std::vector<PodInfo>>(r));
+    const auto &pods = std::get<std::vector<PodInfo>>(r);
+    ASSERT_EQ(pods.size(), 4u);
+    EXPECT_EQ(pods[0].name, "web-a");
+    EXPECT_EQ(pods[0].ns, "default");
+    EXPECT_EQ(pods[0].phase, "Running");
+    EXPECT_EQ(pods[0].ip, "10.0.0.5");
+    EXPECT_FALSE(pods[0].terminating);
+    EXPECT_EQ(pods[0].port_annotation, "19145");
+    EXPECT_TRUE(pods[1].terminating);
+    EXPECT_FALSE(pods[1].port_annotation);
+    EXPECT_EQ(pods[2].phase, "Pending");
+    EXPECT_TRUE(pods[3].ip.empty());
+}
+
+TEST(CustomMetricsPods, Eligibility) {
+    auto pods = std::get<std::vector<PodInfo>>(parse_pod_list(kPodList, kDefaultPortAnnotation));
+    EXPECT_FALSE(pod_ineligible(pods[0]));
+    EXPECT_EQ(pod_ineligible(pods[1]), "the pod is terminating");
+    EXPECT_EQ(pod_ineligible(pods[2]), "the pod is not running (phase Pending)");
+    EXPECT_EQ(pod_ineligible(pods[3]), "the pod has no IP yet");
+    PodInfo unknown;
+    unknown.ip = "1.2.3.4";
+    EXPECT_EQ(pod_ineligible(unknown), "the pod is not running (phase unknown)");
+}
+
+TEST(CustomMetricsPods, EmptyAndNullItems) {
+    auto r = parse_pod_list(R"({"kind":"PodList","items":[]})", kDefaultPortAnnotation);
+    ASSERT_TRUE(std::holds_alternative<std::vector<PodInfo>>(r));
+    EXPECT_TRUE(std::get<std::vector<PodInfo>>(r).empty());
+    r = parse_pod_list(R"({"kind":"PodList","items":null})", kDefaultPortAnnotation);
+    ASSERT_TRUE(std::holds_alternative<std::vector<PodInfo>>(r));
+}
+
+TEST(CustomMetricsPods, MalformedLists) {
+    for (const char *body : {"", "not json", "[]", "{}", R"({"items": 3})"}) {
+        EXPECT_TRUE(std::holds_alternative<std::string>(parse_pod_list(body, kDefaultPortAnnotation))) << body;
+    }
+}
+
+TEST(CustomMetricsPods, SinglePod) {
+    auto r = parse_pod(R"({"kind":"Pod","metadata":{"name":"web-a","namespace":"shop",
+        "annotations":{"custom/port":"8000"}},"status":{"phase":"Running","podIP":"fd00::5"}})",
+                       "custom/port");
+    ASSERT_TRUE(std::holds_alternative<PodInfo>(r));
+    const PodInfo &p = std::get<PodInfo>(r);
+    EXPECT_EQ(p.ns, "shop");
+    EXPECT_EQ(p.port_annotation, "8000");
+    EXPECT_TRUE(std::holds_alternative<std::string>(parse_pod(R"({"metadata":{}})", "x")));
+    EXPECT_TRUE(std::holds_alternative<std::string>(parse_pod("nope", "x")));
+}
+
+TEST(CustomMetricsPods, SidecarPortFromTheAnnotation) {
+    PodInfo p;
+    EXPECT_EQ(std::get<int>(sidecar_port(p, 9145)), 9145);
+    p.port_annotation = "19145";
+    EXPECT_EQ(std::get<int>(sidecar_port(p, 9145)), 19145);
+    p.port_annotation = " 80 ";
+    EXPECT_EQ(std::get<int>(sidecar_port(p, 9145)), 80);
+    for (const char *bad : {"", "0", "65536", "http", "12a", "-1", "123456"}) {
+        p.port_annotation = bad;
+        EXPECT_TRUE(std::holds_alternative<std::string>(sidecar_port(p, 9145))) << bad;
+    }
+}
+
+TEST(CustomMetricsPods, SignalsUrl) {
+    EXPECT_EQ(signals_url("10.0.0.5", 9145), "http://10.0.0.5:9145/signals");
+    EXPECT_EQ(signals_url("fd00::5", 9145), "http://[fd00::5]:9145/signals");
+}
+
+// ---- /signals ------------------------------------------------------------------------
+
+constexpr const char *kSignalsDoc = R"({
+  "timestamp": "2026-11-27T09:30:00.123Z", "timestamp_unix": 1795772400.123,
+  "age_seconds": 0.42, "stale": false, "stale_after_seconds": 5,
+  "draining": false, "window_seconds": 29.8, "samples": 31, "last_error": null,
+  "pod": {"pulse_requests_per_second": 812.4, "pulse_requests_in_flight": 3,
+          "pulse_request_duration_p95_seconds": null, "pulse_error_ratio": 0.25},
+  "servers": {"shop.example": {"pulse_requests_per_second": 800.1}, "api": {"pulse_requests_per_second": 12.3}}
+})";
+
+TEST(CustomMetricsSignals, ParsesTheSidecarDocument) {
+    auto r = parse_signals(kSignalsDoc);
+    ASSERT_TRUE(std::holds_alternative<SidecarReading>(r)) << std::get<std::string>(r);
+    const auto &s = std::get<SidecarReading>(r);
+    EXPECT_DOUBLE_EQ(s.timestamp_unix, 1795772400.123);
+    EXPECT_FALSE(s.stale);
+    EXPECT_FALSE(s.draining);
+    EXPECT_DOUBLE_EQ(s.window_seconds, 29.8);
+    EXPECT_DOUBLE_EQ(s.pod.at("pulse_requests_per_second"), 812.4);
+    EXPECT_EQ(s.pod.count("pulse_request_duration_p95_seconds"), 0u);  // null: left out
+    EXPECT_DOUBLE_EQ(s.servers.at("shop.example").at("pulse_requests_per_second"), 800.1);
+    EXPECT_FALSE(reading_unusable(s));
+}
+
+TEST(CustomMetricsSignals, ValuesForThePodAndForAServer) {
+    auto s = std::get<SidecarReading>(parse_signals(kSignalsDoc));
+    EXPECT_EQ(reading_value(s, "pulse_requests_per_second", {}), 812.4);
+    EXPECT_EQ(reading_value(s, "pulse_requests_per_second", MetricSelector{"api"}), 12.3);
+    EXPECT_FALSE(reading_value(s, "pulse_requests_per_second", MetricSelector{"nope"}));
+    EXPECT_FALSE(reading_value(s, "pulse_request_duration_p95_seconds", {}));
+    EXPECT_FALSE(reading_value(s, "pulse_error_ratio", MetricSelector{"api"}));
+}
+
+TEST(CustomMetricsSignals, StaleDrainingAndNeverScraped) {
+    auto stale = std::get<SidecarReading>(parse_signals(
+        R"({"timestamp_unix": 1, "stale": true, "draining": false, "window_seconds": 3, "pod": {}})"));
+    EXPECT_EQ(reading_unusable(stale), "stale");
+    auto draining = std::get<SidecarReading>(parse_signals(
+        R"({"timestamp_unix": 1, "stale": false, "draining": true, "window_seconds": 3, "pod": {}})"));
+    EXPECT_EQ(reading_unusable(draining), "draining");
+    auto never = std::get<SidecarReading>(parse_signals(
+        R"({"timestamp": null, "timestamp_unix": null, "stale": false, "draining": false, "pod": {}})"));
+    EXPECT_EQ(reading_unusable(never), "stale");
+}
+
+TEST(CustomMetricsSignals, MalformedAnswers) {
+    for (const char *body : {"", "<html>", "[]", R"({"pod": {}})", R"({"stale": "no", "timestamp_unix": 1, "pod": {}})",
+                             R"({"stale": false, "pod": {}})", R"({"stale": false, "timestamp_unix": 1})",
+                             R"({"stale": false, "timestamp_unix": 1, "pod": []})"}) {
+        EXPECT_TRUE(std::holds_alternative<std::string>(parse_signals(body))) << body;
+    }
+}
+
+// ---- quantities and times ------------------------------------------------------------
+
+TEST(CustomMetricsQuantity, MilliUnits) {
+    EXPECT_EQ(format_quantity(0), "0");
+    EXPECT_EQ(format_quantity(1.5), "1500m");
+    EXPECT_EQ(format_quantity(2), "2000m");
+    EXPECT_EQ(format_quantity(812.4), "812400m");
+    EXPECT_EQ(format_quantity(0.0004), "0");
+    EXPECT_EQ(format_quantity(0.0005), "1m");  // half away from zero
+    EXPECT_EQ(format_quantity(0.0015), "2m");
+    EXPECT_EQ(format_quantity(0.25), "250m");
+    EXPECT_EQ(format_quantity(-1.5), "-1500m");
+    EXPECT_EQ(format_quantity(-0.0004), "0");
+    EXPECT_EQ(format_quantity(1e30), "9223372036854775807m");
+    EXPECT_EQ(format_quantity(std::numeric_limits<double>::quiet_NaN()), "0");
+}
+
+TEST(CustomMetricsQuantity, Rfc3339WholeSecondsUtc) {
+    EXPECT_EQ(rfc3339_seconds(0), "1970-01-01T00:00:00Z");
+    EXPECT_EQ(rfc3339_seconds(1795772400.999), "2026-11-27T09:40:00Z");
+    EXPECT_EQ(rfc3339_seconds(951782400), "2000-02-29T00:00:00Z");
+}
+
+// ---- points and aggregation ----------------------------------------------------------
+
+TEST(CustomMetricsPoints, PodPointTakesTheScrapeTimeAndTheWindow) {
+    auto s = std::get<SidecarReading>(parse_signals(kSignalsDoc));
+    PodInfo pod;
+    pod.ns = "default";
+    pod.name = "web-a";
+    auto p = pod_point(pod, s, "pulse_requests_per_second", {});
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->kind, "Pod");
+    EXPECT_EQ(p->name, "web-a");
+    EXPECT_DOUBLE_EQ(p->timestamp_unix, 1795772400.123);
+    EXPECT_EQ(p->window_seconds, 30);
+    EXPECT_DOUBLE_EQ(p->value, 812.4);
+    auto g = pod_point(pod, s, "pulse_requests_in_flight", {});
+    ASSERT_TRUE(g);
+    EXPECT_EQ(g->window_seconds, 0);  // instantaneous
+    EXPECT_FALSE(pod_point(pod, s, "pulse_request_duration_p95_seconds", {}));
+}
+
+TEST(CustomMetricsPoints, AggregationRules) {
+    EXPECT_EQ(aggregation_for("pulse_requests_per_second"), Aggregation::sum);
+    EXPECT_EQ(aggregation_for("pulse_requests_in_flight"), Aggregation::sum);
+    EXPECT_EQ(aggregation_for("pulse_websocket_connections"), Aggregation::sum);
+    for (const char *m : {"pulse_request_duration_p50_seconds", "pulse_request_duration_p95_seconds",
+                          "pulse_request_duration_p99_seconds", "pulse_upstream_duration_p95_seconds",
+                          "pulse_error_ratio", "pulse_connection_saturation"}) {
+        EXPECT_EQ(aggregation_for(m), Aggregation::max) << m;
+    }
+    for (const auto &s : kSignals) EXPECT_TRUE(is_signal(s.name));
+    EXPECT_FALSE(is_signal("pulse_nope"));
+}
+
+TEST(CustomMetricsPoints, NamespaceSumAndMax) {
+    std::vector<MetricPoint> pts(3);
+    pts[0].value = 1.5, pts[0].timestamp_unix = 100, pts[0].window_seconds = 30;
+    pts[1].value = 2.25, pts[1].timestamp_unix = 99, pts[1].window_seconds = 29;
+    pts[2].value = 0.5, pts[2].timestamp_unix = 101, pts[2].window_seconds = 31;
+    auto sum = aggregate_namespace("shop", "pulse_requests_per_second", pts);
+    ASSERT_TRUE(sum);
+    EXPECT_EQ(sum->kind, "Namespace");
+    EXPECT_EQ(sum->name, "shop");
+    EXPECT_DOUBLE_EQ(sum->value, 4.25);
+    EXPECT_DOUBLE_EQ(sum->timestamp_unix, 99);  // the oldest
+    EXPECT_EQ(sum->window_seconds, 31);
+    auto max = aggregate_namespace("shop", "pulse_error_ratio", pts);
+    EXPECT_DOUBLE_EQ(max->value, 2.25);
+    EXPECT_FALSE(aggregate_namespace("shop", "pulse_error_ratio", {}));
+}
+
+// ---- documents -----------------------------------------------------------------------
+
+MetricPoint pod_point_fixture() {
+    MetricPoint p;
+    p.ns = "default";
+    p.name = "web-a";
+    p.timestamp_unix = 1795772400.5;
+    p.window_seconds = 30;
+    p.value = 1.5;
+    return p;
+}
+
+TEST(CustomMetricsDocuments, V1beta1Shape) {
+    json doc = metric_value_list(ApiVersion::v1beta1, "pulse_requests_per_second", {}, {pod_point_fixture()});
+    json want = json::parse(R"({
+      "kind": "MetricValueList", "apiVersion": "custom.metrics.k8s.io/v1beta1", "metadata": {},
+      "items": [{
+        "describedObject": {"kind": "Pod", "namespace": "default", "name": "web-a", "apiVersion": "/v1"},
+        "metricName": "pulse_requests_per_second",
+        "timestamp": "2026-11-27T09:40:00Z",
+        "window": 30,
+        "value": "1500m",
+        "selector": null
+      }]})");
+    EXPECT_EQ(doc, want) << doc.dump(2);
+}
+
+TEST(CustomMetricsDocuments, V1beta2Shape) {
+    json doc = metric_value_list(ApiVersion::v1beta2, "pulse_requests_per_second", MetricSelector{"shop"},
+                                 {pod_point_fixture()});
+    json want = json::parse(R"({
+      "kind": "MetricValueList", "apiVersion": "custom.metrics.k8s.io/v1beta2", "metadata": {},
+      "items": [{
+        "describedObject": {"kind": "Pod", "namespace": "default", "name": "web-a", "apiVersion": "/v1"},
+        "metric": {"name": "pulse_requests_per_second", "selector": {"matchLabels": {"server": "shop"}}},
+        "timestamp": "2026-11-27T09:40:00Z",
+        "windowSeconds": 30,
+        "value": "1500m"
+      }]})");
+    EXPECT_EQ(doc, want) << doc.dump(2);
+}
+
+TEST(CustomMetricsDocuments, NamespaceObjectHasNoNamespaceField) {
+    auto ns = aggregate_namespace("shop", "pulse_requests_per_second", {pod_point_fixture()});
+    json doc = metric_value_list(ApiVersion::v1beta2, "pulse_requests_per_second", {}, {*ns});
+    EXPECT_EQ(doc["items"][0]["describedObject"],
+              json::parse(R"({"kind": "Namespace", "name": "shop", "apiVersion": "/v1"})"));
+}
+
+TEST(CustomMetricsDocuments, EmptyListHasAnItemsArray) {
+    json doc = metric_value_list(ApiVersion::v1beta2, "pulse_error_ratio", {}, {});
+    ASSERT_TRUE(doc["items"].is_array());
+    EXPECT_TRUE(doc["items"].empty());
+}
+
+TEST(CustomMetricsDocuments, Discovery) {
+    for (ApiVersion v : {ApiVersion::v1beta1, ApiVersion::v1beta2}) {
+        json d = discovery(v);
+        EXPECT_EQ(d["kind"], "APIResourceList");
+        EXPECT_EQ(d["apiVersion"], "v1");
+        EXPECT_EQ(d["groupVersion"], "custom.metrics.k8s.io/" + std::string(version_name(v)));
+        ASSERT_EQ(d["resources"].size(), 2 * kSignals.size());
+        for (const auto &s : kSignals) {
+            json pods = {{"name", "pods/" + std::string(s.name)}, {"singularName", ""}, {"namespaced", true},
+                         {"kind", "MetricValueList"}, {"verbs", {"get"}}};
+            json nss = {{"name", "namespaces/" + std::string(s.name)}, {"singularName", ""}, {"namespaced", false},
+                        {"kind", "MetricValueList"}, {"verbs", {"get"}}};
+            EXPECT_NE(std::find(d["resources"].begin(), d["resources"].end(), pods), d["resources"].end()) << s.name;
+            EXPECT_NE(std::find(d["resources"].begin(), d["resources"].end(), nss), d["resources"].end()) << s.name;
+        }
+    }
+}
+
+TEST(CustomMetricsDocuments, ApiGroupPrefersV1beta2) {
+    json g = api_group();
+    EXPECT_EQ(g["kind"], "APIGroup");
+    EXPECT_EQ(g["name"], "custom.metrics.k8s.io");
+    EXPECT_EQ(g["preferredVersion"]["version"], "v1beta2");
+    EXPECT_EQ(g["versions"].size(), 2u);
+}
+
+TEST(CustomMetricsDocuments, StatusShape) {
+    EXPECT_EQ(status_json(api_error(404, "x not found")), json::parse(R"({"kind": "Status", "apiVersion": "v1",
+        "metadata": {}, "status": "Failure", "message": "x not found", "reason": "NotFound", "code": 404})"));
+    EXPECT_EQ(api_error(400, "").reason, "BadRequest");
+    EXPECT_EQ(api_error(401, "").reason, "Unauthorized");
+    EXPECT_EQ(api_error(405, "").reason, "MethodNotAllowed");
+    EXPECT_EQ(api_error(503, "").reason, "ServiceUnavailable");
+    EXPECT_EQ(api_error(500, "").reason, "InternalError");
+    EXPECT_EQ(api_error(502, "").reason, "InternalError");
+}
+
+TEST(CustomMetricsDocuments, QueryEscape) {
+    EXPECT_EQ(query_escape("app=web,tier in (a,b)"), "app%3Dweb%2Ctier%20in%20%28a%2Cb%29");
+    EXPECT_EQ(query_escape("a-b_c.d~e"), "a-b_c.d~e");
+    EXPECT_EQ(query_escape("x&y#z"), "x%26y%23z");
+}
+
+}  // namespace
+}  // namespace pulse::sidecar::cm
