@@ -13,6 +13,10 @@ packages=(
   apache2-utils wrk valgrind
   buildah debootstrap
 )
+# Node.js and npm for tests/k8s-validate, the Kubernetes manifests' validator (Node 18+).
+# Some machines bring Node.js from outside Debian, whose nodejs package conflicts with
+# Debian's npm: ask for Debian's two only when there is no npm at all.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do

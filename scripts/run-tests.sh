@@ -71,11 +71,16 @@ sanitized_integration() {
   fi
 }
 
+container() {
+  "$repo/tests/container/run.sh" "$build"
+}
+
 suite "unit tests" unit
 suite "unit tests under ASan+UBSan" sanitized_unit
 suite "parser fuzzing (libFuzzer, bounded runs)" fuzz
 suite "integration tests of the module and sidecar under ASan+UBSan" sanitized_integration
 suite "integration tests (real nginx, Prometheus, promtool)" integration
+suite "container images (buildah)" container
 
 echo
 ((failed == 0)) || printf 'failed suite: %s\n' "${failures[@]}"

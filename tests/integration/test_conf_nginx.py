@@ -42,7 +42,7 @@ def load(nginx_factory, name, file_rules):
         (r"^load_module modules/ngx_http_pulse_module\.so;$",
          f"load_module {ph.module_path()};", 1),
         (r"^pid /tmp/nginx\.pid;$", f"pid {d}/nginx.pid;", 1),
-        (r"/tmp/nginx/", f"{d}/tmp/", 5),
+        (r"/tmp/nginx-(?=[a-z_]+;)", f"{d}/tmp/", 5),
         (r"^error_log stderr warn;$", f"error_log {d}/error.log info;", 1),
         (r"access_log /dev/stdout (?=\w+;)", f"access_log {d}/access.log ", 1),
     ] + file_rules(ng)
