@@ -1,5 +1,7 @@
 #include "core/exposition.h"
 
+#include "core/utf8.h"
+
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -36,34 +38,6 @@ double parse_q(std::string_view v) {
     auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), q);
     if (ec != std::errc() || end != v.data() + v.size() || !(q >= 0) || q > 1) return 0;
     return q;
-}
-
-// Length of the valid UTF-8 sequence at s[0], or 0 when it is not valid.
-std::size_t utf8_sequence(std::string_view s) {
-    auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-    unsigned char c = b(0);
-    if (c < 0x80) return 1;
-    std::size_t n;
-    unsigned lo = 0x80, hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        if (c == 0xe0) lo = 0xa0;
-        if (c == 0xed) hi = 0x9f;  // no surrogates
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        if (c == 0xf0) lo = 0x90;
-        if (c == 0xf4) hi = 0x8f;
-    } else {
-        return 0;
-    }
-    if (s.size() < n) return 0;
-    if (b(1) < lo || b(1) > hi) return 0;
-    for (std::size_t i = 2; i < n; ++i) {
-        if (b(i) < 0x80 || b(i) > 0xbf) return 0;
-    }
-    return n;
 }
 
 }  // namespace
@@ -109,7 +83,7 @@ void append_escaped_label_value(std::string &out, std::string_view value) {
         } else if (c == '\n') {
             out += "\\n";
         } else {
-            std::size_t n = utf8_sequence(value);
+            std::size_t n = utf8_sequence_length(value);
             if (n == 0) {
                 out += "\xef\xbf\xbd";
                 n = 1;

@@ -11,6 +11,8 @@
 // hashes. Label sets are checked in O(n log n) at worst (duplicate names, groups).
 #include "exposition_parser.h"
 
+#include "core/utf8.h"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -112,49 +114,8 @@ bool is_metric_name(std::string_view s) {
     return !s.empty() && scan_metric_name(s, 0) == s.size();
 }
 
-// Number of code points in s, or npos when s is not valid UTF-8 (overlong forms,
-// surrogates and values above U+10FFFF are invalid, as in Go's utf8.ValidString).
-std::size_t utf8_length(std::string_view s) {
-    std::size_t count = 0;
-    const auto *p = reinterpret_cast<const unsigned char *>(s.data());
-    const std::size_t n = s.size();
-    std::size_t i = 0;
-    while (i < n) {
-        unsigned char c = p[i];
-        if (c < 0x80) {
-            ++i;
-            ++count;
-            continue;
-        }
-        std::size_t len;
-        unsigned char lo = 0x80, hi = 0xbf;
-        if (c >= 0xc2 && c <= 0xdf) {
-            len = 2;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            len = 3;
-            if (c == 0xe0) lo = 0xa0;
-            if (c == 0xed) hi = 0x9f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            len = 4;
-            if (c == 0xf0) lo = 0x90;
-            if (c == 0xf4) hi = 0x8f;
-        } else {
-            return npos;
-        }
-        if (n - i < len) return npos;
-        if (p[i + 1] < lo || p[i + 1] > hi) return npos;
-        for (std::size_t k = 2; k < len; ++k) {
-            if (p[i + k] < 0x80 || p[i + k] > 0xbf) return npos;
-        }
-        i += len;
-        ++count;
-    }
-    return count;
-}
-
-bool valid_utf8(std::string_view s) {
-    return utf8_length(s) != npos;
-}
+using pulse::utf8_length;
+using pulse::valid_utf8;
 
 // s quoted for an error message, like Go's %q, cut after `max` bytes.
 std::string quote(std::string_view s, std::size_t max = 64) {

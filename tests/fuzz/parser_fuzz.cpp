@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/utf8.h"
 #include "exposition_parser.h"
 
 using namespace pulse::sidecar;
@@ -23,38 +24,7 @@ namespace {
     std::abort();
 }
 
-bool valid_utf8(std::string_view s) {
-    const auto *p = reinterpret_cast<const unsigned char *>(s.data());
-    std::size_t i = 0, n = s.size();
-    while (i < n) {
-        unsigned char c = p[i];
-        if (c < 0x80) {
-            ++i;
-            continue;
-        }
-        std::size_t len;
-        unsigned char lo = 0x80, hi = 0xbf;
-        if (c >= 0xc2 && c <= 0xdf) {
-            len = 2;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            len = 3;
-            if (c == 0xe0) lo = 0xa0;
-            if (c == 0xed) hi = 0x9f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            len = 4;
-            if (c == 0xf0) lo = 0x90;
-            if (c == 0xf4) hi = 0x8f;
-        } else {
-            return false;
-        }
-        if (n - i < len || p[i + 1] < lo || p[i + 1] > hi) return false;
-        for (std::size_t k = 2; k < len; ++k) {
-            if (p[i + k] < 0x80 || p[i + k] > 0xbf) return false;
-        }
-        i += len;
-    }
-    return true;
-}
+using pulse::valid_utf8;
 
 std::size_t lines_of(std::string_view text) {
     std::size_t n = 0;

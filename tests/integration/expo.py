@@ -146,3 +146,22 @@ class Exposition:
 
     def label_values(self):
         return {v for (_, labels) in self.samples for (_, v) in labels}
+
+
+def scrape(ng, port="http", settle=True, path="/metrics"):
+    """The module's exposition from nginx instance `ng` (a pulse_harness.Nginx), once
+    every request the client saw answered is counted: nginx counts a request after
+    sending its answer, and the scrape may reach another worker first. A request leaves
+    the in-flight gauge only after it was counted, so in-flight 0 means all are in."""
+    import pulse_harness as ph
+
+    def once():
+        status, headers, body = ph.http_get(ng.url(port, path))
+        assert status == 200, body
+        assert headers.first("content-type").startswith("text/plain; version=0.0.4")
+        return Exposition(body)
+
+    if not settle:
+        return once()
+    return ph.wait_for(lambda: (lambda e: e if e.total("nginx_http_requests_in_flight") == 0
+                                else None)(once()), message="no request in flight")

@@ -7,6 +7,7 @@ import threading
 import time
 
 import pulse_harness as ph
+import expo
 from expo import Exposition
 
 SERVER = """
@@ -39,19 +40,7 @@ SERVER = """
 
 
 def scrape(ng, port="http", settle=True):
-    """The exposition once every request the client saw answered is counted: nginx
-    counts a request after sending its answer, and the scrape may reach the other
-    worker first. A request leaves the in-flight gauge only after it was counted."""
-    def once():
-        status, headers, body = ph.http_get(ng.url(port, "/metrics"))
-        assert status == 200, body
-        assert headers.first("content-type").startswith("text/plain; version=0.0.4")
-        return Exposition(body)
-
-    if not settle:
-        return once()
-    return ph.wait_for(lambda: (lambda e: e if e.total("nginx_http_requests_in_flight") == 0
-                                else None)(once()), message="no request in flight")
+    return expo.scrape(ng, port, settle)
 
 
 def start(nginx_factory, upstream, workers=2):
