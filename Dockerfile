@@ -67,7 +67,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 COPY --from=builder /out/sidecar-packages /tmp/sidecar-packages
 RUN printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d \
  && apt-get update \
- && apt-get install -y --no-install-recommends nginx $(cat /tmp/sidecar-packages) \
+ && apt-get install -y --no-install-recommends nginx curl $(cat /tmp/sidecar-packages) \
  && rm -rf /var/lib/apt/lists/* /usr/sbin/policy-rc.d /tmp/sidecar-packages \
  && groupadd --gid 10001 pulse \
  && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
