@@ -1,6 +1,8 @@
 // pulse-sidecar: run (beside nginx), drain (a preStop hook), adapter (the custom metrics API).
 #include <CLI/CLI.hpp>
 
+#include <malloc.h>
+
 #include <csignal>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -116,6 +118,12 @@ int main(int argc, char **argv) {
                 std::cerr << "pulse-sidecar: --window must be at least two --interval\n";
                 return 2;
             }
+            // A scrape's large, short-lived allocations (the body, the parsed samples)
+            // should go back to the system, not stay as the heap's high mark: fixed
+            // thresholds (glibc raises them as large blocks are freed) and two arenas.
+            mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+            mallopt(M_TRIM_THRESHOLD, 256 * 1024);
+            mallopt(M_ARENA_MAX, 2);
             block_signals();
             pulse::sidecar::Sidecar sidecar(run);
             sidecar.start();
