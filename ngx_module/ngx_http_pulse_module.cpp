@@ -1198,22 +1198,25 @@ char *pulse_max_series(ngx_conf_t *cf, ngx_command_t *, void *conf) {
     return NGX_CONF_OK;
 }
 
+// Which of two words `value` is (0 or 1), or -1 after an error that names the directive
+// and both words (nginx's enum slot would not name the directive).
+int one_of(ngx_conf_t *cf, const ngx_str_t &value, const char *directive, const char *first,
+           const char *second) {
+    if (view(value) == first) return 0;
+    if (view(value) == second) return 1;
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid value \"%V\" in \"%s\" directive, it must be \"%s\" or \"%s\"",
+                       &value, directive, first, second);
+    return -1;
+}
+
 char *pulse_status_codes(ngx_conf_t *cf, ngx_command_t *, void *conf) {
     auto plcf = static_cast<pulse_loc_conf_t *>(conf);
     if (plcf->status_codes != NGX_CONF_UNSET_UINT) return const_cast<char *>("is duplicate");
     auto value = static_cast<ngx_str_t *>(cf->args->elts);
-    if (view(value[1]) == "class") {
-        plcf->status_codes = PULSE_STATUS_CLASS;
-    } else if (view(value[1]) == "exact") {
-        plcf->status_codes = PULSE_STATUS_EXACT;
-    } else {
-        // nginx's enum slot would not name the directive.
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid value \"%V\" in \"pulse_status_codes\" directive, "
-                           "it must be \"class\" or \"exact\"",
-                           &value[1]);
-        return static_cast<char *>(NGX_CONF_ERROR);
-    }
+    int choice = one_of(cf, value[1], "pulse_status_codes", "class", "exact");
+    if (choice < 0) return static_cast<char *>(NGX_CONF_ERROR);
+    plcf->status_codes = choice == 0 ? PULSE_STATUS_CLASS : PULSE_STATUS_EXACT;
     return NGX_CONF_OK;
 }
 
@@ -1252,17 +1255,9 @@ char *pulse_cache_policy(ngx_conf_t *cf, ngx_command_t *, void *conf) {
     auto plcf = static_cast<pulse_loc_conf_t *>(conf);
     if (plcf->cache_policy != NGX_CONF_UNSET_UINT) return const_cast<char *>("is duplicate");
     auto value = static_cast<ngx_str_t *>(cf->args->elts);
-    if (view(value[1]) == "auto") {
-        plcf->cache_policy = PULSE_CACHE_AUTO;
-    } else if (view(value[1]) == "off") {
-        plcf->cache_policy = PULSE_CACHE_OFF;
-    } else {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid value \"%V\" in \"pulse_cache_policy\" directive, "
-                           "it must be \"auto\" or \"off\"",
-                           &value[1]);
-        return static_cast<char *>(NGX_CONF_ERROR);
-    }
+    int choice = one_of(cf, value[1], "pulse_cache_policy", "auto", "off");
+    if (choice < 0) return static_cast<char *>(NGX_CONF_ERROR);
+    plcf->cache_policy = choice == 0 ? PULSE_CACHE_AUTO : PULSE_CACHE_OFF;
     plcf->cache_override = 0;
     if (cf->args->nelts == 3) {
         if (view(value[2]) != "override" || plcf->cache_policy == PULSE_CACHE_OFF) {

@@ -24,7 +24,8 @@ CLI::Option *duration_option(CLI::App &app, const std::string &name, double &sec
         [&seconds, name](const std::string &text) {
             std::string error;
             auto v = parse_duration(text, &error);
-            if (!v || *v <= 0) throw CLI::ValidationError(name, error.empty() ? "must be above 0" : error);
+            if (!v || *v <= 0)
+                throw CLI::ValidationError(name, error.empty() ? "must be above 0" : error);
             seconds = *v;
         },
         help);
@@ -59,56 +60,87 @@ int main(int argc, char **argv) {
     app.require_subcommand(1);
 
     pulse::sidecar::RunOptions run;
-    auto *run_cmd = app.add_subcommand("run", "Scrape the module and serve signals, health and drain");
+    auto *run_cmd =
+        app.add_subcommand("run", "Scrape the module and serve signals, health and drain");
     run_cmd->add_option("--scrape", run.scrape_url, "The module's exporter URL")
-        ->envname("PULSE_SCRAPE")->capture_default_str();
-    run_cmd->add_option("--listen", run.listen, "Address to serve /metrics, /signals, /healthz, /readyz, /drain on")
-        ->envname("PULSE_LISTEN")->capture_default_str();
-    duration_option(*run_cmd, "--interval", run.interval, "Time between scrapes (default 1s)", "PULSE_INTERVAL");
-    duration_option(*run_cmd, "--window", run.window, "Span the rates and quantiles cover (default 30s)", "PULSE_WINDOW");
+        ->envname("PULSE_SCRAPE")
+        ->capture_default_str();
+    run_cmd
+        ->add_option("--listen", run.listen,
+                     "Address to serve /metrics, /signals, /healthz, /readyz, /drain on")
+        ->envname("PULSE_LISTEN")
+        ->capture_default_str();
+    duration_option(*run_cmd, "--interval", run.interval, "Time between scrapes (default 1s)",
+                    "PULSE_INTERVAL");
+    duration_option(*run_cmd, "--window", run.window,
+                    "Span the rates and quantiles cover (default 30s)", "PULSE_WINDOW");
     duration_option(*run_cmd, "--stale-after", run.stale_after,
-                    "Not ready when the last good scrape is older than this (default 5s)", "PULSE_STALE_AFTER");
+                    "Not ready when the last good scrape is older than this (default 5s)",
+                    "PULSE_STALE_AFTER");
     duration_option(*run_cmd, "--drain-timeout", run.drain_timeout,
-                    "Longest POST /drain waits without ?timeout= (default 30s)", "PULSE_DRAIN_TIMEOUT");
+                    "Longest POST /drain waits without ?timeout= (default 30s)",
+                    "PULSE_DRAIN_TIMEOUT");
 
     std::string sidecar_url = "http://127.0.0.1:9145";
     double drain_timeout = 30;
-    auto *drain_cmd = app.add_subcommand(
-        "drain", "Drain this pod (for a preStop hook): readiness turns false, then wait for requests in flight");
+    auto *drain_cmd = app.add_subcommand("drain",
+                                         "Drain this pod (for a preStop hook): readiness turns "
+                                         "false, then wait for requests in flight");
     drain_cmd->add_option("--sidecar", sidecar_url, "The running sidecar's base URL")
-        ->envname("PULSE_SIDECAR")->capture_default_str();
-    duration_option(*drain_cmd, "--timeout", drain_timeout, "Longest wait (default 30s)", "PULSE_DRAIN_TIMEOUT");
+        ->envname("PULSE_SIDECAR")
+        ->capture_default_str();
+    duration_option(*drain_cmd, "--timeout", drain_timeout, "Longest wait (default 30s)",
+                    "PULSE_DRAIN_TIMEOUT");
 
     pulse::sidecar::AdapterOptions adapter;
     auto *adapter_cmd = app.add_subcommand(
-        "adapter", "Serve the Kubernetes custom metrics API (custom.metrics.k8s.io) from the pods' sidecars");
+        "adapter",
+        "Serve the Kubernetes custom metrics API (custom.metrics.k8s.io) from the pods' sidecars");
     adapter_cmd->add_option("--listen", adapter.listen, "Address to serve HTTPS on")
-        ->envname("PULSE_LISTEN")->capture_default_str();
-    adapter_cmd->add_option("--tls-cert", adapter.tls_cert, "Serving certificate (PEM; the certificate, then its chain)")
-        ->envname("PULSE_TLS_CERT")->required();
+        ->envname("PULSE_LISTEN")
+        ->capture_default_str();
+    adapter_cmd
+        ->add_option("--tls-cert", adapter.tls_cert,
+                     "Serving certificate (PEM; the certificate, then its chain)")
+        ->envname("PULSE_TLS_CERT")
+        ->required();
     adapter_cmd->add_option("--tls-key", adapter.tls_key, "Serving certificate's private key (PEM)")
-        ->envname("PULSE_TLS_KEY")->required();
-    adapter_cmd->add_option("--client-ca", adapter.client_ca,
-                            "CA that signs the clients' certificates (the aggregator's front-proxy CA)")
-        ->envname("PULSE_CLIENT_CA")->required();
-    adapter_cmd->add_option("--kube-api", adapter.kube_api,
-                            "Kubernetes API URL (default: in-cluster, https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT)")
+        ->envname("PULSE_TLS_KEY")
+        ->required();
+    adapter_cmd
+        ->add_option("--client-ca", adapter.client_ca,
+                     "CA that signs the clients' certificates (the aggregator's front-proxy CA)")
+        ->envname("PULSE_CLIENT_CA")
+        ->required();
+    adapter_cmd
+        ->add_option("--kube-api", adapter.kube_api,
+                     "Kubernetes API URL (default: in-cluster, "
+                     "https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT)")
         ->envname("PULSE_KUBE_API");
-    adapter_cmd->add_option("--kube-token-file", adapter.kube_token_file,
-                            "Bearer token file for the Kubernetes API (default: the service account's)")
+    adapter_cmd
+        ->add_option("--kube-token-file", adapter.kube_token_file,
+                     "Bearer token file for the Kubernetes API (default: the service account's)")
         ->envname("PULSE_KUBE_TOKEN_FILE");
-    adapter_cmd->add_option("--kube-ca", adapter.kube_ca, "CA of the Kubernetes API (default: the service account's)")
+    adapter_cmd
+        ->add_option("--kube-ca", adapter.kube_ca,
+                     "CA of the Kubernetes API (default: the service account's)")
         ->envname("PULSE_KUBE_CA");
     adapter_cmd->add_option("--sidecar-port", adapter.sidecar_port, "Port of the pods' sidecars")
-        ->envname("PULSE_SIDECAR_PORT")->capture_default_str()->check(CLI::Range(1, 65535));
+        ->envname("PULSE_SIDECAR_PORT")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 65535));
     duration_option(*adapter_cmd, "--fetch-timeout", adapter.fetch_timeout,
                     "Longest wait for one pod's /signals (default 1s)", "PULSE_FETCH_TIMEOUT");
-    adapter_cmd->add_option("--namespace-pod-selector", adapter.namespace_pod_selector,
-                            "Label selector of the pods the namespace form aggregates (default: all pods)")
+    adapter_cmd
+        ->add_option("--namespace-pod-selector", adapter.namespace_pod_selector,
+                     "Label selector of the pods the namespace form aggregates (default: all pods)")
         ->envname("PULSE_NAMESPACE_POD_SELECTOR");
-    adapter_cmd->add_option("--sidecar-port-annotation", adapter.sidecar_port_annotation,
-                            "Pod annotation whose value, when present, is the sidecar port to use")
-        ->envname("PULSE_SIDECAR_PORT_ANNOTATION")->capture_default_str()->group("Advanced");
+    adapter_cmd
+        ->add_option("--sidecar-port-annotation", adapter.sidecar_port_annotation,
+                     "Pod annotation whose value, when present, is the sidecar port to use")
+        ->envname("PULSE_SIDECAR_PORT_ANNOTATION")
+        ->capture_default_str()
+        ->group("Advanced");
 
     CLI11_PARSE(app, argc, argv);
 
@@ -139,9 +171,10 @@ int main(int argc, char **argv) {
             pulse::sidecar::Adapter server(adapter);
             server.start();
             const auto &o = server.options();
-            std::cerr << "pulse-sidecar adapter: serving custom.metrics.k8s.io on " << o.listen << " (port "
-                      << server.port() << "), Kubernetes API " << o.kube_api << ", sidecars on port "
-                      << o.sidecar_port << " (or the pod's " << o.sidecar_port_annotation << " annotation)\n";
+            std::cerr << "pulse-sidecar adapter: serving custom.metrics.k8s.io on " << o.listen
+                      << " (port " << server.port() << "), Kubernetes API " << o.kube_api
+                      << ", sidecars on port " << o.sidecar_port << " (or the pod's "
+                      << o.sidecar_port_annotation << " annotation)\n";
             int sig = wait_for_signal();
             std::cerr << "pulse-sidecar adapter: signal " << sig << ", stopping\n";
             server.stop();
@@ -151,10 +184,12 @@ int main(int argc, char **argv) {
             std::string body, error;
             char timeout[32];
             std::snprintf(timeout, sizeof timeout, "%.3fs", drain_timeout);
-            long status = pulse::sidecar::http_request("POST", sidecar_url + "/drain?timeout=" + timeout,
-                                                       drain_timeout + 5, body, error);
+            long status = pulse::sidecar::http_request(
+                "POST", sidecar_url + "/drain?timeout=" + timeout, drain_timeout + 5, body, error);
             if (status != 200) {
-                std::cerr << "pulse-sidecar drain: " << (status ? "HTTP " + std::to_string(status) + ": " + body : error) << "\n";
+                std::cerr << "pulse-sidecar drain: "
+                          << (status ? "HTTP " + std::to_string(status) + ": " + body : error)
+                          << "\n";
                 return 1;
             }
             std::cout << body;
