@@ -50,7 +50,7 @@ pulse demo is running (nginx $(nginx -v 2>&1 | sed 's|.*/||') with ngx_http_puls
   nginx metrics:  http://127.0.0.1:$port/metrics
   signals:        http://127.0.0.1:$sidecar_port/signals   (JSON: requests per second, p95, error ratio, ...)
   readiness:      http://127.0.0.1:$sidecar_port/readyz
-  sidecar metrics http://127.0.0.1:$sidecar_port/metrics
+  sidecar metrics: http://127.0.0.1:$sidecar_port/metrics
   drain:          curl -X POST http://127.0.0.1:$sidecar_port/drain
   config, logs:   $dir/
 
@@ -58,8 +58,12 @@ MSG
 echo "== nginx: curl -s http://127.0.0.1:$port/metrics | grep nginx_http_requests_total"
 curl -s "http://127.0.0.1:$port/metrics" | grep '^nginx_http_requests_total' || true
 echo
+echo "== cache policy: curl -sI http://127.0.0.1:$port/assets/app.3f2a9c1b.css (fingerprinted) and / (the HTML shell)"
+curl -sI "http://127.0.0.1:$port/assets/app.3f2a9c1b.css" | grep -i '^cache-control' || true
+curl -sI "http://127.0.0.1:$port/" | grep -i '^cache-control' || true
+echo
 echo "== sidecar: curl -s http://127.0.0.1:$sidecar_port/signals"
-curl -s "http://127.0.0.1:$sidecar_port/signals" || true
+curl -s "http://127.0.0.1:$sidecar_port/signals" | /usr/bin/python3 -m json.tool 2>/dev/null || true
 echo
 if [ -n "${DEMO_SECONDS:-}" ]; then
   sleep "$DEMO_SECONDS"
