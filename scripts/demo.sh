@@ -22,9 +22,13 @@ sidecar_port=$(free_port)
 "$build/pulse-sidecar" run --scrape "http://127.0.0.1:$port/metrics" \
     --listen "127.0.0.1:$sidecar_port" >"$dir/sidecar.log" 2>&1 &
 sidecar_pid=$!
+traffic_pid=
 stop() {
-  kill -TERM "$sidecar_pid" 2>/dev/null || true
-  [ -f "$dir/nginx.pid" ] && kill -QUIT "$(cat "$dir/nginx.pid")" 2>/dev/null || true
+  [ -n "$traffic_pid" ] && kill -TERM "$traffic_pid" 2>/dev/null
+  kill -TERM "$sidecar_pid" 2>/dev/null
+  [ -f "$dir/nginx.pid" ] && kill -QUIT "$(cat "$dir/nginx.pid")" 2>/dev/null
+  wait 2>/dev/null  # reap them: nothing of the demo outlives it
+  true
 }
 trap stop EXIT
 wait_port "$port"
@@ -35,12 +39,13 @@ for path in / /assets/app.3f2a9c1b.css /assets/app.5d41402a.js /api/items /robot
 done
 
 # Some steady traffic so the sidecar's signals have something to show.
-( while kill -0 "$sidecar_pid" 2>/dev/null; do
+( while :; do
     for path in / /assets/app.3f2a9c1b.css /api/items; do
-      curl -s -o /dev/null "http://127.0.0.1:$port$path" || true
+      curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port$path" || true
     done
     sleep 0.2
   done ) &
+traffic_pid=$!
 sleep 2.5
 
 cat <<MSG
