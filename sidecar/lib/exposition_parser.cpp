@@ -177,6 +177,51 @@ std::string cat(std::initializer_list<std::string_view> parts) {
 
 enum class Num { ok, invalid, out_of_range };
 
+// The decimal grammar both numbers and OpenMetrics timestamps share:
+// [+-]digits[.digits][e[+-]digits], at least one digit before the exponent, nothing after.
+struct Decimal {
+    bool neg = false;
+    std::size_t mantissa_start = 0, mantissa_end = 0;  // the digits and the dot
+    std::size_t int_digits = 0, frac_digits = 0;
+    long exponent = 0;  // saturates far beyond any double
+};
+
+std::optional<Decimal> scan_decimal(std::string_view s) {
+    const std::size_t n = s.size();
+    Decimal d;
+    std::size_t i = 0;
+    if (n > 0 && (s[0] == '+' || s[0] == '-')) {
+        d.neg = s[0] == '-';
+        i = 1;
+    }
+    d.mantissa_start = i;
+    while (i < n && is_digit(s[i])) ++i, ++d.int_digits;
+    if (i < n && s[i] == '.') {
+        ++i;
+        while (i < n && is_digit(s[i])) ++i, ++d.frac_digits;
+    }
+    d.mantissa_end = i;
+    if (d.int_digits + d.frac_digits == 0) return std::nullopt;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        ++i;
+        bool eneg = false;
+        if (i < n && (s[i] == '+' || s[i] == '-')) {
+            eneg = s[i] == '-';
+            ++i;
+        }
+        std::size_t digits = 0;
+        while (i < n && is_digit(s[i])) {
+            if (d.exponent < 100000000) d.exponent = d.exponent * 10 + (s[i] - '0');
+            ++i;
+            ++digits;
+        }
+        if (digits == 0) return std::nullopt;
+        if (eneg) d.exponent = -d.exponent;
+    }
+    if (i != n) return std::nullopt;
+    return d;
+}
+
 // A float as Go's strconv.ParseFloat reads it, decimal forms only:
 // [+-]digits[.digits][e[+-]digits],
 // [+-]Inf, [+-]Infinity, NaN (case-insensitive). Hexadecimal forms and underscores are refused,
@@ -200,53 +245,22 @@ Num parse_float(std::string_view s, double &out) {
         out = std::numeric_limits<double>::quiet_NaN();
         return Num::ok;
     }
-    // Decimal grammar, and where the first significant digit stands (for range errors).
-    std::size_t int_digits = 0, frac_digits = 0;
+    auto d = scan_decimal(s);
+    if (!d) return Num::invalid;
+    // Where the first significant digit stands, for range errors.
     long magnitude = 0;  // decimal position of the first non-zero digit, without the exponent
     bool nonzero = false;
-    while (i < n && is_digit(s[i])) {
-        if (nonzero) {
-            ++magnitude;
-        } else if (s[i] != '0') {
+    long position = static_cast<long>(d->int_digits);
+    for (std::size_t k = d->mantissa_start; k < d->mantissa_end; ++k) {
+        if (s[k] == '.') continue;
+        if (s[k] != '0') {
             nonzero = true;
-            magnitude = 1;
+            magnitude = position;
+            break;
         }
-        ++i;
-        ++int_digits;
+        --position;
     }
-    if (i < n && s[i] == '.') {
-        ++i;
-        while (i < n && is_digit(s[i])) {
-            if (!nonzero) {
-                if (s[i] != '0') {
-                    nonzero = true;
-                } else {
-                    --magnitude;
-                }
-            }
-            ++i;
-            ++frac_digits;
-        }
-    }
-    if (int_digits + frac_digits == 0) return Num::invalid;
-    long exponent = 0;
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        ++i;
-        bool eneg = false;
-        if (i < n && (s[i] == '+' || s[i] == '-')) {
-            eneg = s[i] == '-';
-            ++i;
-        }
-        std::size_t digits = 0;
-        while (i < n && is_digit(s[i])) {
-            if (exponent < 100000000) exponent = exponent * 10 + (s[i] - '0');
-            ++i;
-            ++digits;
-        }
-        if (digits == 0) return Num::invalid;
-        if (eneg) exponent = -exponent;
-    }
-    if (i != n) return Num::invalid;
+    const long exponent = d->exponent;
 
     const char *first = s.data() + (s[0] == '+' ? 1 : 0);
     auto [end, ec] = std::from_chars(first, s.data() + n, out, std::chars_format::general);
@@ -286,40 +300,12 @@ using Nanos = __int128;
 constexpr Nanos kNanosCap = static_cast<Nanos>(1) << 100;
 
 bool parse_om_timestamp(std::string_view s, Nanos &ns) {
-    const std::size_t n = s.size();
-    std::size_t i = 0;
-    bool neg = false;
-    if (n > 0 && (s[0] == '+' || s[0] == '-')) {
-        neg = s[0] == '-';
-        i = 1;
-    }
-    const std::size_t mantissa_start = i;
-    std::size_t int_digits = 0, frac_digits = 0;
-    while (i < n && is_digit(s[i])) ++i, ++int_digits;
-    if (i < n && s[i] == '.') {
-        ++i;
-        while (i < n && is_digit(s[i])) ++i, ++frac_digits;
-    }
-    const std::size_t mantissa_end = i;
-    if (int_digits + frac_digits == 0) return false;
-    long exponent = 0;
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        ++i;
-        bool eneg = false;
-        if (i < n && (s[i] == '+' || s[i] == '-')) {
-            eneg = s[i] == '-';
-            ++i;
-        }
-        std::size_t digits = 0;
-        while (i < n && is_digit(s[i])) {
-            if (exponent < 1000000) exponent = exponent * 10 + (s[i] - '0');
-            ++i;
-            ++digits;
-        }
-        if (digits == 0) return false;
-        if (eneg) exponent = -exponent;
-    }
-    if (i != n) return false;
+    auto d = scan_decimal(s);
+    if (!d) return false;
+    const bool neg = d->neg;
+    const std::size_t mantissa_start = d->mantissa_start, mantissa_end = d->mantissa_end;
+    const std::size_t int_digits = d->int_digits, frac_digits = d->frac_digits;
+    const long exponent = d->exponent;
     double as_double;  // beyond a double's range is not a number of seconds (as in Prometheus)
     if (parse_float(s, as_double) != Num::ok) return false;
 
