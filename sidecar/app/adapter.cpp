@@ -189,9 +189,21 @@ Adapter::Adapter(AdapterOptions options) : options_(std::move(options)), metrics
 Adapter::~Adapter() { stop(); }
 
 void Adapter::start() {
-    server_ = std::make_unique<HttpServer>(
-        options_.listen, [this](const HttpRequest &r) { return handle(r); }, options_.threads,
-        TlsOptions{options_.tls_cert, options_.tls_key, options_.client_ca});
+    HttpServerOptions http;
+    http.listen = options_.listen;
+    http.tls = TlsOptions{options_.tls_cert, options_.tls_key, options_.client_ca};
+    http.limits = options_.http;
+    http.io_threads = 2;
+    http.handler_threads = options_.threads;
+    // Only a verified client's metric requests wait on the Kubernetes API and the pods'
+    // sidecars; probes, discovery and refusals are answered at once on the I/O threads.
+    http.answers_at_once = [](const HttpRequest &r) {
+        if (!r.client_subject) return true;
+        std::string kind = kind_of(r.path);
+        return kind != "pods" && kind != "pod" && kind != "namespace";
+    };
+    server_ = std::make_unique<HttpServer>(std::move(http),
+                                           [this](const HttpRequest &r) { return handle(r); });
 }
 
 void Adapter::stop() { server_.reset(); }

@@ -24,7 +24,8 @@ struct AdapterOptions {
     double fetch_timeout = 1;        // seconds, each pod's /signals read
     double kube_timeout = 10;        // seconds, each Kubernetes API request
     std::string namespace_pod_selector;  // pods the namespace form aggregates ("" = all)
-    int threads = 16;
+    int threads = 16;  // API requests answered at once (each lists pods and reads sidecars)
+    HttpLimits http;   // the HTTP front's limits and deadlines
 };
 
 // The in-cluster locations used when the --kube-* flags are not given.

@@ -1,313 +1,496 @@
 #include "http_server.h"
 
-#include <civetweb.h>
-#include <dlfcn.h>
-#include <link.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
-#include <cstdint>
-#include <cstring>
+#include <malloc.h>
+
+#include <atomic>
+#include <chrono>
 #include <iostream>
-#include <mutex>
 #include <stdexcept>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "connection_budget.h"
 
 namespace pulse::sidecar {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using error_code = boost::system::error_code;
+
+// After a response that closes the connection, what the client still sends is read and
+// dropped for this long (or this much), so that it gets the response instead of a reset.
+constexpr std::chrono::seconds kLingerTime{2};
+constexpr std::size_t kLingerBytes = 1 << 20;
+// How much an idle connection reads at once while it waits for its next request.
+constexpr std::size_t kIdleRead = 1024;
+// Every few seconds, when many connections have closed since the last time, the memory
+// they used goes back to the system: 2,000 idle clients that went away leave no high mark.
+constexpr std::chrono::seconds kTrimPeriod{5};
+constexpr std::size_t kTrimAfterClosed = 64;
+// Socket states made at start beyond --max-connections: the connections shed or refused
+// while over the cap, and the listener.
+constexpr std::size_t kSpareSocketStates = 64;
+
+std::string_view view(beast::string_view s) {
+    return {s.data(), s.size()};
+}
+
+std::chrono::steady_clock::duration seconds(double s) {
+    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(s));
+}
+
+tcp::endpoint parse_listen(net::io_context &ioc, const std::string &listen) {
+    std::string host = "0.0.0.0", port = listen;
+    if (std::size_t colon = listen.rfind(':'); colon != std::string::npos) {
+        host = listen.substr(0, colon);
+        port = listen.substr(colon + 1);
+        if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+            host = host.substr(1, host.size() - 2);
+        }
     }
-    return true;
+    error_code ec;
+    net::ip::address address = net::ip::make_address(host, ec);
+    if (ec) {  // a name: its first address
+        tcp::resolver resolver(ioc);
+        auto results = resolver.resolve(host, port, ec);
+        if (ec || results.empty()) {
+            throw std::runtime_error("cannot listen on " + listen + ": cannot resolve " + host +
+                                     (ec ? ": " + ec.message() : std::string()));
+        }
+        return *results.begin();
+    }
+    char *end = nullptr;
+    unsigned long number = std::strtoul(port.c_str(), &end, 10);
+    if (port.empty() || *end != '\0' || number > 65535) {
+        throw std::runtime_error("cannot listen on " + listen + ": " + port +
+                                 " is not a port number");
+    }
+    return {address, static_cast<unsigned short>(number)};
 }
 
-// civetweb wants "HOST:PORT" with an "s" suffix for TLS; IPv6 as "[::]:PORT".
-std::string civet_ports(const std::string &listen, bool tls) {
-    std::string p = listen;
-    if (p.find(':') == std::string::npos) p = "0.0.0.0:" + p;
-    return tls ? p + "s" : p;
-}
+class Session;
+using Budget = ConnectionBudget<std::weak_ptr<Session>>;
 
-std::string openssl_error() {
-    unsigned long e = ERR_get_error();
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    return buf;
-}
+// What every connection of one server shares.
+struct ServerState {
+    HttpHandler handler;
+    std::function<bool(const HttpRequest &)> answers_at_once;
+    HttpLimits limits;
+    Budget budget;
+    net::thread_pool handler_pool;
+    std::atomic<std::size_t> shed{0}, refused{0}, closed_since_trim{0};
 
-// Debian 12's civetweb 1.15 is built for the OpenSSL 1.1 API and loads libssl at run time
-// by name. OpenSSL 3 no longer exports SSL_get_peer_certificate (it became a macro for
-// SSL_get1_peer_certificate), so civetweb's pointer for it stays NULL and every TLS
-// connection crashes in ssl_get_client_cert_info, which runs after each handshake. The
-// fix: fill that one entry of civetweb's function table ({name, category, pointer}, in
-// its writable data) with SSL_get1_peer_certificate, which has the same contract (a new
-// reference, which civetweb frees). Nothing is changed when the entry is not NULL (a
-// civetweb built for OpenSSL 3 looks up SSL_get1_peer_certificate itself).
-struct CivetSegment {
-    std::uintptr_t begin, end;
-    bool writable;
+    ServerState(HttpHandler h, std::function<bool(const HttpRequest &)> at_once, HttpLimits l,
+                int handler_threads)
+        : handler(std::move(h)),
+          answers_at_once(std::move(at_once)),
+          limits(l),
+          budget(l.max_connections),
+          handler_pool(static_cast<std::size_t>(handler_threads)) {}
+
+    // Never lets an exception reach the I/O loop: a failing handler is a 500.
+    HttpResponse answer(const HttpRequest &request) const {
+        try {
+            return handler(request);
+        } catch (const std::exception &e) {
+            return {500,
+                    "text/plain; charset=utf-8",
+                    std::string("internal error: ") + e.what() + "\n",
+                    {}};
+        } catch (...) {
+            return {500, "text/plain; charset=utf-8", "internal error\n", {}};
+        }
+    }
+
+    void closed() { ++closed_since_trim; }
+
+    void trim_if_many_closed() {
+        if (closed_since_trim >= kTrimAfterClosed) {
+            closed_since_trim = 0;
+            malloc_trim(0);
+        }
+    }
 };
 
-struct CivetImage {
-    bool found = false;
-    std::vector<CivetSegment> segments;
-    std::uintptr_t relro_begin = 0, relro_end = 0;
+// One connection, plain or TLS, on its own strand: every step has a deadline, and while it
+// waits for a request it is a candidate for shedding.
+class Session : public std::enable_shared_from_this<Session> {
+  public:
+    virtual ~Session() = default;
+    virtual void start() = 0;
+    // Closes the connection to make room for a new one; safe from any thread.
+    virtual void shed() = 0;
 };
 
-int find_civetweb(dl_phdr_info *info, std::size_t, void *data) {
-    auto image = static_cast<CivetImage *>(data);
-    if (info->dlpi_name == nullptr || std::strstr(info->dlpi_name, "libcivetweb") == nullptr) return 0;
-    image->found = true;
-    for (int i = 0; i < info->dlpi_phnum; ++i) {
-        const ElfW(Phdr) &ph = info->dlpi_phdr[i];
-        std::uintptr_t begin = info->dlpi_addr + ph.p_vaddr;
-        if (ph.p_type == PT_LOAD && (ph.p_flags & PF_R)) {
-            image->segments.push_back({begin, begin + ph.p_memsz, (ph.p_flags & PF_W) != 0});
-        } else if (ph.p_type == PT_GNU_RELRO) {
-            image->relro_begin = begin;
-            image->relro_end = begin + ph.p_memsz;
-        }
-    }
-    return 1;
-}
+template <class Stream>
+class Connection final : public Session {
+    static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
 
-// Empty when civetweb's TLS is usable (patched or needing no patch), else why not.
-std::string patch_civetweb_peer_certificate() {
-    static std::mutex mutex;
-    static bool done = false;
-    std::lock_guard lock(mutex);
-    if (done) return {};
-    if (dlsym(RTLD_DEFAULT, "SSL_get_peer_certificate") != nullptr) {
-        done = true;  // OpenSSL 1.1: civetweb finds it
-        return {};
+  public:
+    template <class... Args>
+    Connection(ServerState &state, std::string remote, Args &&...stream_args)
+        : stream_(std::forward<Args>(stream_args)...), state_(state), remote_(std::move(remote)) {}
+
+    ~Connection() override {
+        state_.budget.release(ticket_);
+        state_.closed();
     }
-    CivetImage image;
-    dl_iterate_phdr(find_civetweb, &image);
-    if (!image.found) {
-        done = true;  // civetweb linked statically: built against these headers
-        return {};
+
+    void start() override {
+        net::dispatch(stream_.get_executor(), [self = self()] { self->begin(); });
     }
-    static constexpr char kName[] = "SSL_get_peer_certificate";
-    auto readable = [&](std::uintptr_t p, std::size_t n) {
-        for (const CivetSegment &s : image.segments) {
-            if (p >= s.begin && p + n <= s.end) return true;
-        }
-        return false;
-    };
-    struct Entry {
-        const char *name;
-        int category;
-        void (*ptr)(void);
-    };
-    bool wanted = false;  // civetweb's table names the function: it will call it
-    for (const CivetSegment &s : image.segments) {
-        if (!s.writable) continue;
-        for (std::uintptr_t p = (s.begin + alignof(Entry) - 1) / alignof(Entry) * alignof(Entry);
-             p + sizeof(Entry) <= s.end; p += alignof(Entry)) {
-            auto name = *reinterpret_cast<const std::uintptr_t *>(p);
-            if (!readable(name, sizeof kName) || std::memcmp(reinterpret_cast<const char *>(name), kName, sizeof kName) != 0) {
-                continue;
-            }
-            wanted = true;
-            auto entry = reinterpret_cast<Entry *>(p);
-            if (entry->ptr != nullptr) continue;
-            if (p >= image.relro_begin && p < image.relro_end) continue;  // read-only after relocation
-            entry->ptr = reinterpret_cast<void (*)(void)>(&SSL_get1_peer_certificate);
-            done = true;
-            return {};
+
+    void shed() override {
+        net::post(stream_.get_executor(), [self = self()] { self->close(); });
+    }
+
+  private:
+    std::shared_ptr<Connection> self() {
+        return std::static_pointer_cast<Connection>(shared_from_this());
+    }
+
+    beast::tcp_stream &tcp() { return beast::get_lowest_layer(stream_); }
+
+    void close() {
+        error_code ignored;
+        tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+        tcp().close();
+    }
+
+    void begin() {
+        if (!state_.budget.waiting(ticket_, weak_from_this())) return close();
+        if constexpr (kTls) {
+            tcp().expires_after(seconds(state_.limits.handshake_timeout));
+            stream_.async_handshake(net::ssl::stream_base::server,
+                                    [self = self()](error_code ec) { self->on_handshake(ec); });
+        } else {
+            read_head();
         }
     }
-    if (!wanted) {
-        done = true;
-        return {};
+
+    void on_handshake(error_code ec) {
+        // A probe's TCP check, a client that stopped mid-handshake, a certificate the CA did
+        // not sign: nothing to answer.
+        if (ec) return close();
+        if constexpr (kTls) client_subject_ = verified_client_subject(stream_.native_handle());
+        read_head();
     }
-    return "civetweb's TLS cannot read client certificates with this OpenSSL "
-           "(SSL_get_peer_certificate is missing and its entry could not be filled)";
-}
+
+    // The first request (and any request already buffered) must arrive within the header
+    // deadline; a keep-alive connection may idle longer before its next request starts.
+    void await_request() {
+        if (!state_.budget.waiting(ticket_, weak_from_this())) return close();
+        if (buffer_.size() > 0) return read_head();
+        tcp().expires_after(seconds(state_.limits.idle_timeout));
+        stream_.async_read_some(buffer_.prepare(kIdleRead),
+                                [self = self()](error_code ec, std::size_t n) {
+                                    if (ec) return self->close();
+                                    self->buffer_.commit(n);
+                                    self->read_head();
+                                });
+    }
+
+    void read_head() {
+        parser_.emplace();
+        parser_->header_limit(static_cast<std::uint32_t>(parser_head_limit(state_.limits)));
+        parser_->body_limit(state_.limits.max_body_bytes);
+        tcp().expires_after(seconds(state_.limits.header_timeout));
+        http::async_read_header(stream_, buffer_, *parser_,
+                                [self = self()](error_code ec, std::size_t) { self->on_head(ec); });
+    }
+
+    void on_head(error_code ec) {
+        if (ec == http::error::header_limit) {
+            // The parser gives up on either part at the same size: which one it was stuck in
+            // tells which limit was broken.
+            bool have_line = !parser_->get().target().empty();
+            return reject(have_line ? 431 : 414, have_line ? "request header fields too large\n"
+                                                           : "request line too long\n");
+        }
+        if (ec == http::error::body_limit) return reject(413, "request body too large\n");
+        if (ec) return fail(ec);
+        if (!state_.budget.busy(ticket_)) return close();
+
+        const auto &message = parser_->get();
+        std::size_t line = message.method_string().size() + 1 + message.target().size() + 9;
+        std::size_t fields = 0;
+        for (const auto &field : message)
+            fields += field.name_string().size() + 2 + field.value().size() + 2;
+        if (int status = status_for_head(line, fields, state_.limits)) {
+            return reject(status, status == 414 ? "request line too long\n"
+                                                : "request header fields too large\n");
+        }
+        if (parser_->is_done()) return dispatch_request();
+        tcp().expires_after(seconds(state_.limits.body_timeout));
+        http::async_read(stream_, buffer_, *parser_, [self = self()](error_code ec, std::size_t) {
+            if (ec == http::error::body_limit) return self->reject(413, "request body too large\n");
+            if (ec) return self->fail(ec);
+            self->dispatch_request();
+        });
+    }
+
+    // A read that ended without a request: a malformed one is answered, the rest (the
+    // client left, a deadline passed, the connection was shed) just close.
+    void fail(error_code ec) {
+        if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
+            ec != http::error::end_of_stream && ec != http::error::partial_message &&
+            ec != http::error::need_more) {
+            return reject(400, "malformed request: " + ec.message() + "\n");
+        }
+        close();
+    }
+
+    void dispatch_request() {
+        auto &message = parser_->get();
+        HttpRequest request;
+        request.method = std::string(message.method_string());
+        auto [path, query] = split_target(view(message.target()));
+        request.path = std::string(path);
+        request.query = std::string(query);
+        request.remote = remote_;
+        request.client_subject = client_subject_;
+        for (const auto &field : message) {
+            request.headers.emplace_back(std::string(field.name_string()),
+                                         std::string(field.value()));
+        }
+        request.body = std::move(message.body());
+        head_only_ = message.method() == http::verb::head;
+        version_ = message.version();
+        keep_alive_ = message.keep_alive();
+        parser_.reset();
+
+        if (state_.answers_at_once && state_.answers_at_once(request)) {
+            return respond(state_.answer(request));
+        }
+        net::post(state_.handler_pool, [self = self(), request = std::move(request)] {
+            HttpResponse response = self->state_.answer(request);
+            net::post(self->stream_.get_executor(),
+                      [self, response = std::move(response)]() mutable {
+                          self->respond(std::move(response));
+                      });
+        });
+    }
+
+    void respond(HttpResponse r, bool close_after = false) {
+        response_ = {};
+        response_.version(version_);
+        response_.result(static_cast<unsigned>(r.status));
+        response_.set(http::field::content_type, r.content_type);
+        response_.set(http::field::cache_control, "no-store");
+        for (const auto &[name, value] : r.headers) response_.set(name, value);
+        if (head_only_) {
+            response_.content_length(r.body.size());
+        } else {
+            response_.body() = std::move(r.body);
+            response_.prepare_payload();
+        }
+        bool again = keep_alive_ && !close_after;
+        response_.keep_alive(again);
+        tcp().expires_after(seconds(state_.limits.write_timeout));
+        http::async_write(stream_, response_, [self = self(), again](error_code ec, std::size_t) {
+            if (ec) return self->close();
+            if (again) return self->await_request();
+            self->finish();
+        });
+    }
+
+    // A request that broke a limit or the syntax: its status, then the connection closes.
+    void reject(int status, std::string message) {
+        state_.budget.busy(ticket_);
+        if (parser_ && parser_->get().version() == 10) version_ = 10;
+        head_only_ = false;
+        keep_alive_ = false;
+        respond({status, "text/plain; charset=utf-8", std::move(message), {}}, true);
+    }
+
+    // Closing after a response: what the client still sends is read and dropped for a
+    // moment, so that its unread bytes do not turn the close into a reset that destroys the
+    // response before the client reads it.
+    void finish() {
+        if constexpr (kTls) {
+            tcp().expires_after(kLingerTime);
+            stream_.async_shutdown([self = self()](error_code) { self->close(); });
+        } else {
+            error_code ignored;
+            tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+            tcp().expires_after(kLingerTime);
+            linger();
+        }
+    }
+
+    void linger() {
+        buffer_.consume(buffer_.size());
+        stream_.async_read_some(buffer_.prepare(16 * 1024),
+                                [self = self()](error_code ec, std::size_t n) {
+                                    self->lingered_ += n;
+                                    if (ec || self->lingered_ > kLingerBytes) return self->close();
+                                    self->linger();
+                                });
+    }
+
+    Stream stream_;
+    ServerState &state_;
+    const std::string remote_;
+    Budget::Ticket ticket_;
+    beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    http::response<http::string_body> response_;
+    std::optional<std::string> client_subject_;
+    unsigned version_ = 11;
+    bool head_only_ = false;
+    bool keep_alive_ = false;
+    std::size_t lingered_ = 0;
+};
 
 }  // namespace
 
-std::string percent_decode(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size() + 0 && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-            std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-            out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
-            i += 2;
-        } else if (s[i] == '+') {
-            out.push_back(' ');
-        } else {
-            out.push_back(s[i]);
-        }
-    }
-    return out;
-}
-
-std::optional<std::string> HttpRequest::header(std::string_view name) const {
-    for (const auto &[k, v] : headers) {
-        if (iequals(k, name)) return v;
-    }
-    return std::nullopt;
-}
-
-std::optional<std::string> HttpRequest::param(std::string_view name) const {
-    std::string_view q = query;
-    while (!q.empty()) {
-        std::size_t amp = q.find('&');
-        std::string_view item = q.substr(0, amp);
-        q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
-        std::size_t eq = item.find('=');
-        std::string key = percent_decode(item.substr(0, eq));
-        if (key == name) {
-            return eq == std::string_view::npos ? std::string() : percent_decode(item.substr(eq + 1));
-        }
-    }
-    return std::nullopt;
-}
-
 struct HttpServer::Impl {
-    HttpHandler handler;
-    std::optional<TlsOptions> tls;
-    mg_context *ctx = nullptr;
-    std::string init_error;
+    // Declared in the order they must outlive each other: connections left in the I/O
+    // context's queues are destroyed with it and still reach the state and the TLS context.
+    ServerState state;
+    std::optional<net::ssl::context> tls;
+    net::io_context ioc;
+    tcp::acceptor acceptor;
+    net::steady_timer accept_retry;
+    net::steady_timer trim_timer;
+    std::vector<std::thread> threads;
+    std::string listen;
 
-    static int dispatch(mg_connection *conn, void *data) {
-        auto self = static_cast<Impl *>(data);
-        const mg_request_info *info = mg_get_request_info(conn);
-        HttpRequest req;
-        req.method = info->request_method ? info->request_method : "";
-        req.path = info->local_uri_raw ? info->local_uri_raw : (info->local_uri ? info->local_uri : "");
-        req.query = info->query_string ? info->query_string : "";
-        req.remote = info->remote_addr;
-        for (int i = 0; i < info->num_headers; ++i) {
-            req.headers.emplace_back(info->http_headers[i].name, info->http_headers[i].value);
+    Impl(HttpServerOptions &options, HttpHandler handler)
+        : state(std::move(handler), std::move(options.answers_at_once), options.limits,
+                std::max(1, options.handler_threads)),
+          ioc(std::max(1, options.io_threads)),
+          acceptor(net::make_strand(ioc)),
+          accept_retry(acceptor.get_executor()),
+          trim_timer(ioc),
+          listen(options.listen) {}
+
+    // The I/O context keeps a small state for every socket it has seen, for reuse, never
+    // freed while it runs. Made during a burst of connections, those states would sit
+    // between the connections' buffers and keep every page of them resident after the
+    // burst; made here, all at once, they are one block, and what a burst takes goes back
+    // to the system when it ends. (A socket opened and closed leaves its state for reuse.)
+    void reserve_socket_states() {
+        std::vector<tcp::socket> sockets;
+        sockets.reserve(state.limits.max_connections + kSpareSocketStates);
+        error_code ec;
+        while (sockets.size() < state.limits.max_connections + kSpareSocketStates) {
+            sockets.emplace_back(ioc);
+            sockets.back().open(tcp::v4(), ec);
+            if (ec) break;  // out of descriptors: fewer states made now, the rest on demand
         }
-        if (self->tls && info->client_cert != nullptr && info->client_cert->subject != nullptr) {
-            // civetweb fills client_cert only for a certificate the TLS handshake verified
-            // (SSL_VERIFY_PEER with our CA); an unverified one fails the handshake.
-            req.client_subject = info->client_cert->subject;
-        }
-        HttpResponse res;
-        try {
-            res = self->handler(req);
-        } catch (const std::exception &e) {
-            res = HttpResponse{500, "text/plain; charset=utf-8", std::string("internal error: ") + e.what() + "\n", {}};
-        }
-        std::string head = "HTTP/1.1 " + std::to_string(res.status) + " " +
-                           mg_get_response_code_text(conn, res.status) + "\r\n";
-        head += "Content-Type: " + res.content_type + "\r\n";
-        head += "Content-Length: " + std::to_string(res.body.size()) + "\r\n";
-        head += "Cache-Control: no-store\r\n";
-        for (const auto &[k, v] : res.headers) head += k + ": " + v + "\r\n";
-        head += "\r\n";
-        mg_write(conn, head.data(), head.size());
-        if (req.method != "HEAD") mg_write(conn, res.body.data(), res.body.size());
-        return res.status;
     }
 
-    static int init_ssl(void *ssl_ctx, void *data) {
-        auto self = static_cast<Impl *>(data);
-        auto ctx = static_cast<SSL_CTX *>(ssl_ctx);
-        const TlsOptions &t = *self->tls;
-        // civetweb 1.15 loading OpenSSL at run time sets option bits by its own OpenSSL 1.x
-        // numbers before calling this; under OpenSSL 3 its SSL_OP_ALL includes
-        // SSL_OP_DISABLE_TLSEXT_CA_NAMES, so a TLS 1.3 CertificateRequest carries an empty
-        // certificate_authorities list, which Go clients (kubectl, kube-apiserver) reject
-        // ("tls: unexpected message"). Start again from a fresh context's options.
-        if (SSL_CTX *fresh = SSL_CTX_new(TLS_server_method())) {
-            uint64_t defaults = SSL_CTX_get_options(fresh);
-            SSL_CTX_free(fresh);
-            SSL_CTX_clear_options(ctx, SSL_CTX_get_options(ctx));
-            SSL_CTX_set_options(ctx, defaults | SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                                         SSL_OP_CIPHER_SERVER_PREFERENCE);
-        }
-        SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-        if (SSL_CTX_use_certificate_chain_file(ctx, t.cert_file.c_str()) != 1) {
-            self->init_error = "cannot load --tls-cert " + t.cert_file + ": " + openssl_error();
-            return -1;
-        }
-        if (SSL_CTX_use_PrivateKey_file(ctx, t.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
-            SSL_CTX_check_private_key(ctx) != 1) {
-            self->init_error = "cannot load --tls-key " + t.key_file + ": " + openssl_error();
-            return -1;
-        }
-        if (!t.client_ca_file.empty()) {
-            if (SSL_CTX_load_verify_locations(ctx, t.client_ca_file.c_str(), nullptr) != 1) {
-                self->init_error = "cannot load --client-ca " + t.client_ca_file + ": " + openssl_error();
-                return -1;
+    void schedule_trim() {
+        trim_timer.expires_after(kTrimPeriod);
+        trim_timer.async_wait([this](error_code ec) {
+            if (ec) return;
+            state.trim_if_many_closed();
+            schedule_trim();
+        });
+    }
+
+    void accept() {
+        acceptor.async_accept(net::make_strand(ioc), [this](error_code ec, tcp::socket socket) {
+            if (ec == net::error::operation_aborted) return;  // stopping
+            if (ec) {
+                // Out of file descriptors, say: wait a moment instead of spinning or stopping.
+                std::cerr << "pulse-sidecar: http: accept on " + listen + ": " + ec.message() +
+                                 "\n";
+                accept_retry.expires_after(std::chrono::milliseconds(100));
+                accept_retry.async_wait([this](error_code wait) {
+                    if (!wait) accept();
+                });
+                return;
             }
-            STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(t.client_ca_file.c_str());
-            if (names != nullptr) SSL_CTX_set_client_CA_list(ctx, names);
-            // Ask for a certificate, verify it when given; probes come without one.
-            SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
-        }
-        return 1;  // configured here; civetweb loads nothing itself
+            admit(std::move(socket));
+            accept();
+        });
     }
 
-    static int log_message(const mg_connection *, const char *message) {
-        std::cerr << "pulse-sidecar: http: " << message << "\n";
-        return 1;
+    void admit(tcp::socket socket) {
+        Budget::Admission admission = state.budget.admit();
+        if (admission.shed) {
+            ++state.shed;
+            if (auto victim = admission.shed->lock()) victim->shed();
+        }
+        error_code ec;
+        if (!admission.admitted) {
+            ++state.refused;
+            socket.close(ec);
+            return;
+        }
+        socket.set_option(tcp::no_delay(true), ec);  // a response is never held back
+        auto endpoint = socket.remote_endpoint(ec);
+        std::string remote = ec ? std::string() : endpoint.address().to_string();
+        std::shared_ptr<Session> session;
+        if (tls) {
+            session = std::make_shared<Connection<beast::ssl_stream<beast::tcp_stream>>>(
+                state, std::move(remote), std::move(socket), *tls);
+        } else {
+            session = std::make_shared<Connection<beast::tcp_stream>>(state, std::move(remote),
+                                                                      std::move(socket));
+        }
+        session->start();
     }
 };
 
-HttpServer::HttpServer(const std::string &listen, HttpHandler handler, int threads,
-                       std::optional<TlsOptions> tls)
-    : impl_(std::make_unique<Impl>()) {
-    impl_->handler = std::move(handler);
-    impl_->tls = std::move(tls);
-    if (impl_->tls) {
-        mg_init_library(MG_FEATURES_TLS);
-        // After mg_init_library (which fills civetweb's OpenSSL table), before any connection.
-        if (std::string error = patch_civetweb_peer_certificate(); !error.empty()) {
-            throw std::runtime_error("cannot serve TLS on " + listen + ": " + error);
-        }
-    } else {
-        mg_init_library(0);
-    }
-
-    std::string ports = civet_ports(listen, impl_->tls.has_value());
-    std::string nthreads = std::to_string(threads);
-    std::vector<const char *> options = {"listening_ports", ports.c_str(),
-                                         "num_threads", nthreads.c_str(),
-                                         "request_timeout_ms", "30000",
-                                         "enable_keep_alive", "yes",
-                                         "enable_auth_domain_check", "no"};
-    if (impl_->tls) {
-        options.push_back("ssl_protocol_version");
-        options.push_back("4");  // TLS 1.2 and newer
-        // Without it every answer waits ~40 ms: the response is held by Nagle's algorithm
-        // behind the unacknowledged TLS 1.3 session tickets, which the client acknowledges late.
-        options.push_back("tcp_nodelay");
-        options.push_back("1");
-    }
-    options.push_back(nullptr);
-
-    mg_callbacks callbacks{};
-    callbacks.log_message = Impl::log_message;
-    if (impl_->tls) callbacks.init_ssl = Impl::init_ssl;
-
-    impl_->ctx = mg_start(&callbacks, impl_.get(), options.data());
-    if (impl_->ctx == nullptr) {
-        throw std::runtime_error("cannot listen on " + listen +
-                                 (impl_->init_error.empty() ? std::string(" (address in use or not allowed)")
-                                                            : ": " + impl_->init_error));
-    }
-    mg_set_request_handler(impl_->ctx, "/", Impl::dispatch, impl_.get());
+HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler)
+    : impl_(std::make_unique<Impl>(options, std::move(handler))) {
+    if (options.tls) impl_->tls.emplace(make_server_tls_context(*options.tls));
+    tcp::endpoint endpoint = parse_listen(impl_->ioc, options.listen);
+    error_code ec;
+    auto &acceptor = impl_->acceptor;
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) throw std::runtime_error("cannot listen on " + options.listen + ": " + ec.message());
+    impl_->reserve_socket_states();
+    impl_->accept();
+    impl_->schedule_trim();
+    int threads = std::max(1, options.io_threads);
+    for (int i = 0; i < threads; ++i) impl_->threads.emplace_back([this] { impl_->ioc.run(); });
 }
 
 HttpServer::~HttpServer() {
-    if (impl_->ctx != nullptr) mg_stop(impl_->ctx);
+    // Stopped, the I/O context runs nothing more: the connections still queued in it are
+    // destroyed with it (Impl's member order), closing their sockets.
+    impl_->ioc.stop();
+    for (auto &t : impl_->threads) t.join();
+    impl_->state.handler_pool.join();  // a running handler finishes; its answer is dropped
 }
 
 int HttpServer::port() const {
-    mg_server_port ports[4];
-    int n = mg_get_server_ports(impl_->ctx, 4, ports);
-    return n > 0 ? ports[0].port : 0;
+    error_code ec;
+    auto endpoint = impl_->acceptor.local_endpoint(ec);
+    return ec ? 0 : endpoint.port();
+}
+
+HttpServerStats HttpServer::stats() const {
+    HttpServerStats s;
+    s.open_connections = impl_->state.budget.open();
+    s.waiting_connections = impl_->state.budget.waiting_count();
+    s.shed_connections = impl_->state.shed;
+    s.refused_connections = impl_->state.refused;
+    return s;
 }
 
 }  // namespace pulse::sidecar

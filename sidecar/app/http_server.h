@@ -1,61 +1,58 @@
-// A small HTTP(S) server on civetweb: one dispatch function for every request, a thread
-// pool, and (for the adapter) TLS with client certificates verified against a CA.
+// The sidecar's and the adapter's HTTP front: one asynchronous server (Boost.Beast over
+// Boost.Asio, OpenSSL for TLS) on a few I/O threads, which no idle, slow or half-open
+// client can stall. Every connection has a deadline at every step and a place in a
+// capped budget (sidecar/lib/connection_budget.h); requests that may block (a drain, an
+// API call that reads the pods) run on a separate pool, so the I/O threads always answer
+// the probes. Limits and deadlines: sidecar/lib/http_limits.h, docs/sidecar.md.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
-#include <utility>
-#include <vector>
+
+#include "http_limits.h"
+#include "http_message.h"
+#include "tls_context.h"
 
 namespace pulse::sidecar {
 
-struct HttpRequest {
-    std::string method;
-    std::string path;   // decoded? no: as sent, without the query
-    std::string query;  // without "?"
-    std::string remote;
-    std::vector<std::pair<std::string, std::string>> headers;
-    // With TLS: the client certificate, present only when verified against the CA.
-    std::optional<std::string> client_subject;
-
-    std::optional<std::string> header(std::string_view name) const;
-    // The value of query parameter `name`, percent-decoded.
-    std::optional<std::string> param(std::string_view name) const;
-};
-
-struct HttpResponse {
-    int status = 200;
-    std::string content_type = "text/plain; charset=utf-8";
-    std::string body;
-    std::vector<std::pair<std::string, std::string>> headers;
-};
-
 using HttpHandler = std::function<HttpResponse(const HttpRequest &)>;
 
-struct TlsOptions {
-    std::string cert_file;
-    std::string key_file;
-    std::string client_ca_file;  // client certificates are verified against it when asked for
+struct HttpServerOptions {
+    std::string listen;  // "HOST:PORT" ("0.0.0.0:9145", "127.0.0.1:0", "[::]:9145") or "PORT"
+    std::optional<TlsOptions> tls;
+    HttpLimits limits;
+    int io_threads = 2;       // accept, TLS, reading and writing; never block
+    int handler_threads = 4;  // requests that may block
+    // Requests this answers yes for are handled on the I/O thread that read them: their
+    // handler must answer at once (health, metrics). Without it every request goes to the
+    // handler threads.
+    std::function<bool(const HttpRequest &)> answers_at_once;
+};
+
+struct HttpServerStats {
+    std::size_t open_connections = 0;
+    std::size_t waiting_connections = 0;  // waiting for a request: may be shed
+    std::size_t shed_connections = 0;     // closed to make room since the start
+    std::size_t refused_connections = 0;  // closed at accept: every connection was busy
 };
 
 class HttpServer {
-public:
-    // `listen` is "HOST:PORT" ("0.0.0.0:9145", "127.0.0.1:0", "[::]:9145").
-    HttpServer(const std::string &listen, HttpHandler handler, int threads = 8,
-               std::optional<TlsOptions> tls = std::nullopt);
-    ~HttpServer();
+  public:
+    // Listens at once; throws std::runtime_error when it cannot (address, TLS material).
+    HttpServer(HttpServerOptions options, HttpHandler handler);
+    ~HttpServer();  // closes every connection; waits for running handlers
     HttpServer(const HttpServer &) = delete;
     HttpServer &operator=(const HttpServer &) = delete;
 
     int port() const;
+    HttpServerStats stats() const;
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
-
-std::string percent_decode(std::string_view s);
 
 }  // namespace pulse::sidecar

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include <malloc.h>
+#include <sys/resource.h>
 
 #include <csignal>
 #include <iostream>
@@ -31,6 +32,67 @@ CLI::Option *duration_option(CLI::App &app, const std::string &name, double &sec
         help);
     opt->envname(env);
     return opt;
+}
+
+// The HTTP front's limits, the same flags for `run` and `adapter`.
+void http_limit_options(CLI::App &app, pulse::sidecar::HttpLimits &limits) {
+    const std::string group = "HTTP front";
+    app.add_option("--max-connections", limits.max_connections,
+                   "Open connections at most; beyond, the longest idle one is closed")
+        ->envname("PULSE_MAX_CONNECTIONS")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{2}, std::size_t{1} << 20))
+        ->group(group);
+    auto *header = app.add_option_function<std::string>(
+        "--header-timeout",
+        [&limits](const std::string &text) {
+            std::string error;
+            auto v = parse_duration(text, &error);
+            if (!v || *v <= 0)
+                throw CLI::ValidationError("--header-timeout",
+                                           error.empty() ? "must be above 0" : error);
+            limits.handshake_timeout = limits.header_timeout = limits.body_timeout = *v;
+        },
+        "Longest a TLS handshake, a request head or a request body may take (default 5s, 10s, "
+        "10s)");
+    header->envname("PULSE_HEADER_TIMEOUT")->group(group);
+    duration_option(app, "--idle-timeout", limits.idle_timeout,
+                    "Keep-alive connections idle longer are closed (default 60s)",
+                    "PULSE_IDLE_TIMEOUT")
+        ->group(group);
+    duration_option(app, "--write-timeout", limits.write_timeout,
+                    "A response the client does not read within this is dropped (default 10s)",
+                    "PULSE_WRITE_TIMEOUT")
+        ->group(group);
+}
+
+// Each open connection is a file descriptor: take what the hard limit allows, and keep
+// --max-connections below it with room for the scrapes, the API calls and the logs.
+void fit_connections_to_descriptors(pulse::sidecar::HttpLimits &limits) {
+    rlimit r{};
+    if (getrlimit(RLIMIT_NOFILE, &r) != 0) return;
+    if (r.rlim_cur < r.rlim_max) {
+        r.rlim_cur = r.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &r);
+        getrlimit(RLIMIT_NOFILE, &r);
+    }
+    constexpr rlim_t kReserve = 256;
+    if (r.rlim_cur != RLIM_INFINITY && limits.max_connections + kReserve > r.rlim_cur) {
+        std::size_t fit = r.rlim_cur > kReserve + 2 ? r.rlim_cur - kReserve : 2;
+        std::cerr << "pulse-sidecar: --max-connections " << limits.max_connections
+                  << " is more than the open file limit (" << r.rlim_cur << ") allows: using "
+                  << fit << "\n";
+        limits.max_connections = fit;
+    }
+}
+
+// A scrape's large, short-lived allocations (the body, the parsed samples) and a crowd of
+// connections' buffers should go back to the system, not stay as the heap's high mark:
+// fixed thresholds (glibc raises them as large blocks are freed) and two arenas.
+void return_memory_promptly() {
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 256 * 1024);
+    mallopt(M_ARENA_MAX, 2);
 }
 
 int wait_for_signal() {
@@ -80,6 +142,7 @@ int main(int argc, char **argv) {
     duration_option(*run_cmd, "--drain-timeout", run.drain_timeout,
                     "Longest POST /drain waits without ?timeout= (default 30s)",
                     "PULSE_DRAIN_TIMEOUT");
+    http_limit_options(*run_cmd, run.http);
 
     std::string sidecar_url = "http://127.0.0.1:9145";
     double drain_timeout = 30;
@@ -141,6 +204,7 @@ int main(int argc, char **argv) {
         ->envname("PULSE_SIDECAR_PORT_ANNOTATION")
         ->capture_default_str()
         ->group("Advanced");
+    http_limit_options(*adapter_cmd, adapter.http);
 
     CLI11_PARSE(app, argc, argv);
 
@@ -150,12 +214,8 @@ int main(int argc, char **argv) {
                 std::cerr << "pulse-sidecar: --window must be at least two --interval\n";
                 return 2;
             }
-            // A scrape's large, short-lived allocations (the body, the parsed samples)
-            // should go back to the system, not stay as the heap's high mark: fixed
-            // thresholds (glibc raises them as large blocks are freed) and two arenas.
-            mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-            mallopt(M_TRIM_THRESHOLD, 256 * 1024);
-            mallopt(M_ARENA_MAX, 2);
+            return_memory_promptly();
+            fit_connections_to_descriptors(run.http);
             block_signals();
             pulse::sidecar::Sidecar sidecar(run);
             sidecar.start();
@@ -167,6 +227,8 @@ int main(int argc, char **argv) {
             return 0;
         }
         if (*adapter_cmd) {
+            return_memory_promptly();
+            fit_connections_to_descriptors(adapter.http);
             block_signals();
             pulse::sidecar::Adapter server(adapter);
             server.start();

@@ -125,9 +125,15 @@ Sidecar::~Sidecar() {
 }
 
 void Sidecar::start() {
-    // Probes, Prometheus and the adapters' keep-alive connections each hold a thread.
-    server_ = std::make_unique<HttpServer>(
-        options_.listen, [this](const HttpRequest &r) { return handle(r); }, 8);
+    HttpServerOptions http;
+    http.listen = options_.listen;
+    http.limits = options_.http;
+    http.io_threads = 2;
+    http.handler_threads = 2;  // only drains wait; a second one answers at once
+    // Everything but a drain answers from the window at once, on the I/O threads.
+    http.answers_at_once = [](const HttpRequest &r) { return r.path != "/drain"; };
+    server_ = std::make_unique<HttpServer>(std::move(http),
+                                           [this](const HttpRequest &r) { return handle(r); });
     scraper_ = std::thread([this] { scrape_loop(); });
 }
 

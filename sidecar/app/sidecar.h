@@ -23,6 +23,7 @@ struct RunOptions {
     double stale_after = 5;
     double scrape_timeout = 0;  // 0: the interval, at most
     double drain_timeout = 30;  // default for POST /drain without ?timeout=
+    HttpLimits http;            // the HTTP front's limits and deadlines
 };
 
 class Sidecar {

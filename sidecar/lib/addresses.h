@@ -1,4 +1,4 @@
-// Client addresses as civetweb reports them ("127.0.0.1", "::1", "::ffff:10.0.0.7").
+// Client addresses as the HTTP front reports them ("127.0.0.1", "::1", "::ffff:10.0.0.7").
 #pragma once
 
 #include <string_view>
