@@ -18,7 +18,6 @@
 #include <iostream>
 #include <stdexcept>
 #include <thread>
-#include <type_traits>
 #include <vector>
 
 #include "connection_budget.h"
@@ -85,8 +84,8 @@ tcp::endpoint parse_listen(net::io_context &ioc, const std::string &listen) {
     return {address, static_cast<unsigned short>(number)};
 }
 
-class Session;
-using Budget = ConnectionBudget<std::weak_ptr<Session>>;
+class Connection;
+using Budget = ConnectionBudget<std::weak_ptr<Connection>>;
 
 // What every connection of one server shares.
 struct ServerState {
@@ -130,45 +129,49 @@ struct ServerState {
 };
 
 // One connection, plain or TLS, on its own strand: every step has a deadline, and while it
-// waits for a request it is a candidate for shedding.
-class Session : public std::enable_shared_from_this<Session> {
+// waits for a request it is a candidate for shedding. A TLS connection makes its TLS state
+// (about 100 KiB with OpenSSL's and Asio's record buffers) only when the client speaks, so
+// connections that never do cost what a plain one costs.
+class Connection : public std::enable_shared_from_this<Connection> {
   public:
-    virtual ~Session() = default;
-    virtual void start() = 0;
-    // Closes the connection to make room for a new one; safe from any thread.
-    virtual void shed() = 0;
-};
+    Connection(ServerState &state, tcp::socket socket, std::string remote,
+               net::ssl::context *tls_context)
+        : executor_(socket.get_executor()),
+          plain_(std::move(socket)),
+          greeting_deadline_(executor_),
+          tls_context_(tls_context),
+          state_(state),
+          remote_(std::move(remote)) {}
 
-template <class Stream>
-class Connection final : public Session {
-    static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
-
-  public:
-    template <class... Args>
-    Connection(ServerState &state, std::string remote, Args &&...stream_args)
-        : stream_(std::forward<Args>(stream_args)...), state_(state), remote_(std::move(remote)) {}
-
-    ~Connection() override {
+    ~Connection() {
         state_.budget.release(ticket_);
         state_.closed();
     }
 
-    void start() override {
-        net::dispatch(stream_.get_executor(), [self = self()] { self->begin(); });
+    void start() {
+        net::dispatch(executor_, [self = shared_from_this()] { self->begin(); });
     }
 
-    void shed() override {
-        net::post(stream_.get_executor(), [self = self()] { self->close(); });
+    // Closes the connection to make room for a new one; safe from any thread.
+    void shed() {
+        net::post(executor_, [self = shared_from_this()] { self->close(); });
     }
 
   private:
-    std::shared_ptr<Connection> self() {
-        return std::static_pointer_cast<Connection>(shared_from_this());
+    beast::tcp_stream &tcp() { return tls_ ? beast::get_lowest_layer(*tls_) : plain_; }
+
+    // Runs an operation on the connection's stream, whichever it is.
+    template <class Operation>
+    void on_stream(Operation &&operation) {
+        if (tls_) {
+            operation(*tls_);
+        } else {
+            operation(plain_);
+        }
     }
 
-    beast::tcp_stream &tcp() { return beast::get_lowest_layer(stream_); }
-
     void close() {
+        greeting_deadline_.cancel();
         error_code ignored;
         tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
         tcp().close();
@@ -176,20 +179,33 @@ class Connection final : public Session {
 
     void begin() {
         if (!state_.budget.waiting(ticket_, weak_from_this())) return close();
-        if constexpr (kTls) {
-            tcp().expires_after(seconds(state_.limits.handshake_timeout));
-            stream_.async_handshake(net::ssl::stream_base::server,
-                                    [self = self()](error_code ec) { self->on_handshake(ec); });
-        } else {
-            read_head();
-        }
+        if (tls_context_ == nullptr) return read_head();
+        // The handshake's deadline starts now, while the client has not said anything.
+        greeting_deadline_.expires_after(seconds(state_.limits.handshake_timeout));
+        greeting_deadline_.async_wait([self = shared_from_this()](error_code ec) {
+            if (!ec) self->close();
+        });
+        plain_.socket().async_wait(
+            tcp::socket::wait_read,
+            [self = shared_from_this()](error_code ec) { self->greeted(ec); });
+    }
+
+    void greeted(error_code ec) {
+        auto left = greeting_deadline_.expiry() - std::chrono::steady_clock::now();
+        greeting_deadline_.cancel();
+        if (ec || left <= std::chrono::steady_clock::duration::zero()) return close();
+        tls_.emplace(std::move(plain_), *tls_context_);
+        tcp().expires_after(left);
+        tls_->async_handshake(
+            net::ssl::stream_base::server,
+            [self = shared_from_this()](error_code ec) { self->on_handshake(ec); });
     }
 
     void on_handshake(error_code ec) {
-        // A probe's TCP check, a client that stopped mid-handshake, a certificate the CA did
-        // not sign: nothing to answer.
+        // A client that stopped mid-handshake, a certificate the CA did not sign, a probe
+        // that only checks the port: nothing to answer.
         if (ec) return close();
-        if constexpr (kTls) client_subject_ = verified_client_subject(stream_.native_handle());
+        client_subject_ = verified_client_subject(tls_->native_handle());
         read_head();
     }
 
@@ -199,12 +215,14 @@ class Connection final : public Session {
         if (!state_.budget.waiting(ticket_, weak_from_this())) return close();
         if (buffer_.size() > 0) return read_head();
         tcp().expires_after(seconds(state_.limits.idle_timeout));
-        stream_.async_read_some(buffer_.prepare(kIdleRead),
-                                [self = self()](error_code ec, std::size_t n) {
-                                    if (ec) return self->close();
-                                    self->buffer_.commit(n);
-                                    self->read_head();
-                                });
+        on_stream([&](auto &stream) {
+            stream.async_read_some(buffer_.prepare(kIdleRead),
+                                   [self = shared_from_this()](error_code ec, std::size_t n) {
+                                       if (ec) return self->close();
+                                       self->buffer_.commit(n);
+                                       self->read_head();
+                                   });
+        });
     }
 
     void read_head() {
@@ -212,8 +230,11 @@ class Connection final : public Session {
         parser_->header_limit(static_cast<std::uint32_t>(parser_head_limit(state_.limits)));
         parser_->body_limit(state_.limits.max_body_bytes);
         tcp().expires_after(seconds(state_.limits.header_timeout));
-        http::async_read_header(stream_, buffer_, *parser_,
-                                [self = self()](error_code ec, std::size_t) { self->on_head(ec); });
+        on_stream([&](auto &stream) {
+            http::async_read_header(
+                stream, buffer_, *parser_,
+                [self = shared_from_this()](error_code ec, std::size_t) { self->on_head(ec); });
+        });
     }
 
     void on_head(error_code ec) {
@@ -231,18 +252,24 @@ class Connection final : public Session {
         const auto &message = parser_->get();
         std::size_t line = message.method_string().size() + 1 + message.target().size() + 9;
         std::size_t fields = 0;
-        for (const auto &field : message)
+        for (const auto &field : message) {
             fields += field.name_string().size() + 2 + field.value().size() + 2;
+        }
         if (int status = status_for_head(line, fields, state_.limits)) {
             return reject(status, status == 414 ? "request line too long\n"
                                                 : "request header fields too large\n");
         }
         if (parser_->is_done()) return dispatch_request();
         tcp().expires_after(seconds(state_.limits.body_timeout));
-        http::async_read(stream_, buffer_, *parser_, [self = self()](error_code ec, std::size_t) {
-            if (ec == http::error::body_limit) return self->reject(413, "request body too large\n");
-            if (ec) return self->fail(ec);
-            self->dispatch_request();
+        on_stream([&](auto &stream) {
+            http::async_read(stream, buffer_, *parser_,
+                             [self = shared_from_this()](error_code ec, std::size_t) {
+                                 if (ec == http::error::body_limit) {
+                                     return self->reject(413, "request body too large\n");
+                                 }
+                                 if (ec) return self->fail(ec);
+                                 self->dispatch_request();
+                             });
         });
     }
 
@@ -279,12 +306,11 @@ class Connection final : public Session {
         if (state_.answers_at_once && state_.answers_at_once(request)) {
             return respond(state_.answer(request));
         }
-        net::post(state_.handler_pool, [self = self(), request = std::move(request)] {
+        net::post(state_.handler_pool, [self = shared_from_this(), request = std::move(request)] {
             HttpResponse response = self->state_.answer(request);
-            net::post(self->stream_.get_executor(),
-                      [self, response = std::move(response)]() mutable {
-                          self->respond(std::move(response));
-                      });
+            net::post(self->executor_, [self, response = std::move(response)]() mutable {
+                self->respond(std::move(response));
+            });
         });
     }
 
@@ -304,10 +330,13 @@ class Connection final : public Session {
         bool again = keep_alive_ && !close_after;
         response_.keep_alive(again);
         tcp().expires_after(seconds(state_.limits.write_timeout));
-        http::async_write(stream_, response_, [self = self(), again](error_code ec, std::size_t) {
-            if (ec) return self->close();
-            if (again) return self->await_request();
-            self->finish();
+        on_stream([&](auto &stream) {
+            http::async_write(stream, response_,
+                              [self = shared_from_this(), again](error_code ec, std::size_t) {
+                                  if (ec) return self->close();
+                                  if (again) return self->await_request();
+                                  self->finish();
+                              });
         });
     }
 
@@ -324,28 +353,31 @@ class Connection final : public Session {
     // moment, so that its unread bytes do not turn the close into a reset that destroys the
     // response before the client reads it.
     void finish() {
-        if constexpr (kTls) {
-            tcp().expires_after(kLingerTime);
-            stream_.async_shutdown([self = self()](error_code) { self->close(); });
-        } else {
-            error_code ignored;
-            tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
-            tcp().expires_after(kLingerTime);
-            linger();
+        tcp().expires_after(kLingerTime);
+        if (tls_) {
+            tls_->async_shutdown([self = shared_from_this()](error_code) { self->close(); });
+            return;
         }
+        error_code ignored;
+        plain_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        linger();
     }
 
     void linger() {
         buffer_.consume(buffer_.size());
-        stream_.async_read_some(buffer_.prepare(16 * 1024),
-                                [self = self()](error_code ec, std::size_t n) {
-                                    self->lingered_ += n;
-                                    if (ec || self->lingered_ > kLingerBytes) return self->close();
-                                    self->linger();
-                                });
+        plain_.async_read_some(buffer_.prepare(16 * 1024),
+                               [self = shared_from_this()](error_code ec, std::size_t n) {
+                                   self->lingered_ += n;
+                                   if (ec || self->lingered_ > kLingerBytes) return self->close();
+                                   self->linger();
+                               });
     }
 
-    Stream stream_;
+    const net::any_io_executor executor_;  // the connection's strand
+    beast::tcp_stream plain_;              // the connection until TLS starts (then moved into tls_)
+    std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;
+    net::steady_timer greeting_deadline_;
+    net::ssl::context *const tls_context_;  // null: plain HTTP
     ServerState &state_;
     const std::string remote_;
     Budget::Ticket ticket_;
@@ -440,15 +472,9 @@ struct HttpServer::Impl {
         socket.set_option(tcp::no_delay(true), ec);  // a response is never held back
         auto endpoint = socket.remote_endpoint(ec);
         std::string remote = ec ? std::string() : endpoint.address().to_string();
-        std::shared_ptr<Session> session;
-        if (tls) {
-            session = std::make_shared<Connection<beast::ssl_stream<beast::tcp_stream>>>(
-                state, std::move(remote), std::move(socket), *tls);
-        } else {
-            session = std::make_shared<Connection<beast::tcp_stream>>(state, std::move(remote),
-                                                                      std::move(socket));
-        }
-        session->start();
+        auto connection = std::make_shared<Connection>(state, std::move(socket), std::move(remote),
+                                                       tls ? &*tls : nullptr);
+        connection->start();
     }
 };
 
