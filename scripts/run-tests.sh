@@ -64,7 +64,8 @@ sanitized_integration() {
   PULSE_BUILD_DIR=$build /usr/bin/python3 -m pytest -q -p no:cacheprovider \
     "$repo/tests/integration/test_module_counters.py" "$repo/tests/integration/test_module_lifecycle.py" \
     "$repo/tests/integration/test_cache_policy.py" "$repo/tests/integration/test_hostile_input.py" \
-    "$repo/tests/integration/test_sidecar.py" || return 1
+    "$repo/tests/integration/test_sidecar.py" "$repo/tests/integration/test_http_front.py" \
+    "$repo/tests/integration/test_adapter.py" || return 1
   if [ -n "$(ls -A "$logs")" ]; then
     echo "sanitizer reports:" && cat "$logs"/*
     return 1
