@@ -406,3 +406,13 @@ def test_adapter_refuses_oversized_requests_over_tls(adapter_setup):
         assert received.startswith(b"HTTP/1.1 %d " % status), received[:200]
         assert b"\r\nConnection: close\r\n" in received
     assert pods_answer_is_right(adapter)
+
+
+def test_the_sidecar_links_no_civetweb():
+    import subprocess
+    binary = str(ph.sidecar_path())
+    linked = subprocess.run(["ldd", binary], stdout=subprocess.PIPE, text=True, check=True).stdout
+    assert "libssl" in linked and "civetweb" not in linked, linked
+    symbols = [s.split("@")[0] for s in subprocess.run(
+        ["nm", "-D", "--undefined-only", binary], stdout=subprocess.PIPE, text=True, check=True).stdout.split()]
+    assert "mg_start" not in symbols and "SSL_get0_peer_certificate" in symbols
