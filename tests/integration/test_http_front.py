@@ -81,6 +81,21 @@ def client_hello_start():
     return hello[: len(hello) // 2]
 
 
+def read_to_end(sock):
+    """Everything the server sends until it closes the connection."""
+    sock.settimeout(30)
+    received = b""
+    while True:
+        try:
+            chunk = sock.recv(1 << 16)
+        except (ssl.SSLError, ConnectionError):
+            break
+        if not chunk:
+            break
+        received += chunk
+    return received
+
+
 def closed_by_peer(sock, wait=0.0):
     """True when the server has closed the connection (EOF or reset)."""
     sock.settimeout(wait)
@@ -231,16 +246,7 @@ def test_deadlines_close_idle_slow_and_unread_connections(nginx_factory, sidecar
                               daemon=True)
     sender.start()
     time.sleep(3)  # the server's writes stall on the full buffers and time out
-    s.settimeout(30)
-    received = b""
-    while True:
-        try:
-            chunk = s.recv(1 << 16)
-        except ConnectionError:
-            break
-        if not chunk:
-            break
-        received += chunk
+    received = read_to_end(s)
     s.close()
     answered = received.count(b"HTTP/1.1 200 OK")
     assert 0 < answered < requests, answered
@@ -296,15 +302,7 @@ def test_oversized_and_malformed_requests_get_their_status_and_a_close(nginx_fac
     ng, sc = start_pair(nginx_factory, sidecar_factory)
     with socket.create_connection((ph.LOOPBACK, sc.port), timeout=30) as s:
         _send_quietly(s, request_bytes)
-        received = b""
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except ConnectionError:
-                break
-            if not chunk:
-                break
-            received += chunk
+        received = read_to_end(s)
     head = received.split(b"\r\n", 1)[0]
     assert head.startswith(b"HTTP/1.1 %d " % status), received[:300]
     assert b"\r\nConnection: close\r\n" in received, received[:300]
@@ -319,12 +317,7 @@ def test_keep_alive_pipelining_and_head(nginx_factory, sidecar_factory):
     with socket.create_connection((ph.LOOPBACK, sc.port), timeout=30) as s:
         s.sendall(b"GET /healthz HTTP/1.1\r\nHost: p\r\n\r\nHEAD /readyz HTTP/1.1\r\nHost: p\r\n\r\n"
                   b"GET /nope HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n")
-        received = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            received += chunk
+        received = read_to_end(s)
     parts = received.split(b"HTTP/1.1 ")[1:]
     assert [p.split(b"\r\n", 1)[0] for p in parts] == [b"200 OK", b"200 OK", b"404 Not Found"], received
     assert parts[0].endswith(b"\r\n\r\nok\n")
@@ -394,15 +387,7 @@ def test_adapter_refuses_oversized_requests_over_tls(adapter_setup):
         with ctx.wrap_socket(socket.create_connection((ph.LOOPBACK, adapter.port), timeout=30),
                              server_hostname="localhost") as s:
             s.sendall(request_bytes)
-            received = b""
-            while True:
-                try:
-                    chunk = s.recv(65536)
-                except (ssl.SSLError, ConnectionError):
-                    break
-                if not chunk:
-                    break
-                received += chunk
+            received = read_to_end(s)
         assert received.startswith(b"HTTP/1.1 %d " % status), received[:200]
         assert b"\r\nConnection: close\r\n" in received
     assert pods_answer_is_right(adapter)
