@@ -90,6 +90,29 @@ def report(label, seconds):
           f"   p99 {percentile(ms, 0.99):6.2f} ms   max {max(ms):6.2f} ms   (mean {statistics.mean(ms):.2f})")
 
 
+def start_adapter(ng, work, n_sidecars, n_pods, started):
+    """`n_sidecars` real sidecars scraping nginx `ng`, the fake Kubernetes API with `n_pods`
+    Running pods labelled app=bench spread over them, and the adapter, ready. Every process
+    is appended to `started` (the caller stops them); returns (adapter, fake API)."""
+    sidecars = []
+    for i in range(n_sidecars):
+        sc = ph.Sidecar(ng.url("http", "/metrics"), base=work / f"sidecar{i}")
+        started.append(sc)
+        sidecars.append(sc.start())
+    for sc in sidecars:
+        ph.wait_for(lambda: sc.get("/readyz")[0] == 200, message="sidecar ready")
+    certs = make_certs(work / "certs")
+    kube = FakeKubeApi(certs.server_cert, certs.server_key).start()
+    for i in range(n_pods):
+        kube.add_pod(f"bench-{i:02d}", labels={"app": "bench"},
+                     sidecar_port=sidecars[i % len(sidecars)].port)
+    adapter = AdapterProcess(certs, kube, dir=work / "adapter")
+    started.append(adapter)
+    adapter.start()
+    ph.wait_for(lambda: adapter.request("/readyz", cert=False)[0] == 200, message="adapter ready")
+    return adapter, kube
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("build", nargs="?", default=str(REPO / "build"))
@@ -108,22 +131,7 @@ def main():
         ng.start()
         t = threading.Thread(target=traffic, args=(ng.url("http", "/"), stop), daemon=True)
         t.start()
-        sidecars = []
-        for i in range(args.sidecars):
-            sc = ph.Sidecar(ng.url("http", "/metrics"), base=work / f"sidecar{i}")
-            started.append(sc)
-            sidecars.append(sc.start())
-        for sc in sidecars:
-            ph.wait_for(lambda: sc.get("/readyz")[0] == 200, message="sidecar ready")
-        certs = make_certs(work / "certs")
-        kube = FakeKubeApi(certs.server_cert, certs.server_key).start()
-        for i in range(args.pods):
-            kube.add_pod(f"bench-{i:02d}", labels={"app": "bench"},
-                         sidecar_port=sidecars[i % len(sidecars)].port)
-        adapter = AdapterProcess(certs, kube, dir=work / "adapter")
-        started.append(adapter)
-        adapter.start()
-        ph.wait_for(lambda: adapter.request("/readyz", cert=False)[0] == 200, message="adapter ready")
+        adapter, kube = start_adapter(ng, work, args.sidecars, args.pods, started)
 
         print(f"pulse-sidecar adapter: {args.pods} pods over {args.sidecars} real sidecars "
               f"(one nginx), fake Kubernetes API over HTTPS, all on loopback")

@@ -29,7 +29,7 @@ RENDER_LOCATIONS=${BENCH_RENDER_LOCATIONS:-512}   # x 8 series each = 4,096 (+1 
 RENDER_SCRAPES=${BENCH_RENDER_SCRAPES:-50}
 WRK_RUNS=${BENCH_WRK_RUNS:-5}
 WRK_SECONDS=${BENCH_WRK_SECONDS:-5}
-SECTIONS=${BENCH_SECTIONS:-12345}        # e.g. BENCH_SECTIONS=1 for callgrind only
+SECTIONS=${BENCH_SECTIONS:-123456}       # e.g. BENCH_SECTIONS=1 for callgrind only
 
 [ -f "$module" ] || { echo "bench: $module missing: run make module" >&2; exit 1; }
 for tool in "$NGINX" valgrind ab wrk taskset curl "$PY"; do
@@ -434,6 +434,16 @@ echo "== 5. pulse-sidecar adapter, 20 pods =="
 t0=$SECONDS
 "$PY" "$bench/adapter_latency.py" "$build"
 echo "  (section 5 took $((SECONDS - t0)) s)"
+echo
+fi
+# ---------------------------------------------------------------------------------------
+# 6. HTTP front of the sidecar and the adapter: probes and memory under idle, slow clients
+# ---------------------------------------------------------------------------------------
+if [[ $SECTIONS == *6* ]]; then
+echo "== 6. HTTP front under 2,000 idle and 200 slow connections =="
+t0=$SECONDS
+"$PY" "$bench/http_front.py" "$build"
+echo "  (section 6 took $((SECONDS - t0)) s)"
 echo
 fi
 echo "bench: done in $SECONDS s"
