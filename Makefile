@@ -5,7 +5,7 @@ BUILD ?= build
 CMAKE_BUILD := $(BUILD)/cmake
 JOBS ?= $(shell nproc)
 
-.PHONY: all build deps module cmake demo test test-unit test-integration test-sanitize bench format clean
+.PHONY: all build deps module cmake demo test test-e2e test-unit test-integration test-sanitize bench format clean
 
 all: build
 
@@ -27,6 +27,11 @@ demo: build
 
 test: build
 	@scripts/run-tests.sh $(BUILD)
+
+# Only the end-to-end stage: a real kube-apiserver and kube-controller-manager 1.20 (built
+# from Debian's source the first time), the adapter behind the aggregator, the real HPA.
+test-e2e: build
+	@scripts/run-e2e.sh $(BUILD)
 
 bench: build
 	@bench/run.sh $(BUILD)

@@ -12,6 +12,8 @@ packages=(
   golang-github-prometheus-common-dev clang libclang-rt-14-dev
   apache2-utils wrk valgrind
   buildah debootstrap
+  # the end-to-end stage: Kubernetes 1.20 built from Debian's source, etcd, a network namespace
+  golang-1.19-go golang-github-modern-go-reflect2-dev etcd-server rsync dpkg-dev iproute2 util-linux
 )
 # Node.js and npm for tests/k8s-validate, the Kubernetes manifests' validator (Node 18+).
 # Some machines bring Node.js from outside Debian, whose nodejs package conflicts with

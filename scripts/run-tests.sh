@@ -72,6 +72,10 @@ sanitized_integration() {
   fi
 }
 
+e2e() {
+  "$repo/scripts/run-e2e.sh" "$build"
+}
+
 container() {
   "$repo/tests/container/run.sh" "$build"
 }
@@ -82,6 +86,7 @@ suite "parser fuzzing (libFuzzer, bounded runs)" fuzz
 suite "integration tests of the module and sidecar under ASan+UBSan" sanitized_integration
 suite "integration tests (real nginx, Prometheus, promtool)" integration
 suite "container images (buildah)" container
+suite "end to end on Kubernetes 1.20 (kube-apiserver, kube-controller-manager, the HPA)" e2e
 
 echo
 ((failed == 0)) || printf 'failed suite: %s\n' "${failures[@]}"

@@ -557,6 +557,7 @@ class Nginx:
         self.master_pid = None
         self.proc = None  # the Popen in foreground mode
         self._ports = {}
+        self.check_host = LOOPBACK  # where start() waits for the listen ports to answer
         if load_module:
             require_module()
         for sub in ("tmp", "html"):
@@ -674,7 +675,7 @@ class Nginx:
                 raise HarnessError(f"nginx master {self.master_pid} died\n{self._log_tail()}")
             if len(self.worker_pids()) < self.workers:
                 return False
-        return all(port_open(p) for p in self.listen_ports())
+        return all(port_open(p, self.check_host) for p in self.listen_ports())
 
     def worker_pids(self):
         """Worker processes of the master (including ones shutting down after a reload)."""

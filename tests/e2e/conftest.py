@@ -1,0 +1,140 @@
+"""The end-to-end fixture: one control plane for the whole run, with the project's manifests
+(the legacy-1.19 overlay, as Kubernetes 1.20 needs) applied, the adapter serving behind the
+aggregator, and the fake kubelet running the web pods.
+
+Values changed from the manifests, and why (docs/autoscaling.md says the same):
+- the HPA's behavior: periods and stabilization windows of seconds instead of minutes;
+  maxReplicas 6; only the requests-per-second metric (the latency one would add nothing
+  on an idle `return 200`);
+- the APIServices' caBundle: the CA the test made for the adapter's serving certificate;
+- the adapter's Service gets Endpoints written by the test (no endpoints controller and no
+  adapter pod: the adapter runs as a process on ADAPTER_IP, the way its Deployment runs it);
+- the Deployments of the adapter and of the edge are not applied (no kubelet runs them).
+"""
+
+import base64
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import kube_env as ke
+import pulse_harness as ph
+
+REPO = Path(__file__).resolve().parents[2]
+WEB_NS = "shop"
+HPA_BEHAVIOR = {
+    "scaleUp": {"selectPolicy": "Max", "stabilizationWindowSeconds": 0,
+                "policies": [{"type": "Pods", "value": 1, "periodSeconds": 8}]},
+    "scaleDown": {"selectPolicy": "Max", "stabilizationWindowSeconds": 20,
+                  "policies": [{"type": "Pods", "value": 1, "periodSeconds": 8}]},
+}
+TARGET_RPS = 20  # averageValue per pod
+SIDECAR_FLAGS = ("--interval", "1s", "--window", "6s", "--stale-after", "3s")
+
+
+def rendered_overlay():
+    out = subprocess.run([str(ph.kubectl()), "kustomize", str(REPO / "conf/kubernetes/overlays/legacy-1.19")],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env={"PATH": "/usr/bin:/bin", "KUBECONFIG": "/dev/null"})
+    if out.returncode != 0:
+        raise ke.E2EError(f"kubectl kustomize legacy-1.19: {out.stderr}")
+    import yaml
+    return [d for d in yaml.safe_load_all(out.stdout) if d]
+
+
+def with_test_values(objects, pki):
+    """The overlay's objects with the test's values (see the module's docstring)."""
+    ca_bundle = base64.b64encode(pki.path("adapter-ca.crt").read_bytes()).decode()
+    kept = []
+    for o in objects:
+        kind, name = o["kind"], o["metadata"]["name"]
+        if kind == "Deployment" and name in ("pulse-adapter", "edge"):
+            continue
+        if kind == "APIService":
+            o["spec"]["caBundle"] = ca_bundle
+        if kind == "HorizontalPodAutoscaler":
+            assert o["apiVersion"] == "autoscaling/v2beta2", o["apiVersion"]
+            o["spec"]["behavior"] = json.loads(json.dumps(HPA_BEHAVIOR))
+            o["spec"]["maxReplicas"] = 6
+            o["spec"]["metrics"] = [m for m in o["spec"]["metrics"]
+                                    if m["pods"]["metric"]["name"] == "pulse_requests_per_second"]
+            o["spec"]["metrics"][0]["pods"]["target"]["averageValue"] = str(TARGET_RPS)
+        kept.append(o)
+    return kept
+
+
+class Cluster:
+    pass
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    ke.require_private_netns()
+    c = Cluster()
+    base = ph.build_dir() / "e2e"
+    c.cp = ke.ControlPlane(base / "cluster").start()
+    c.kubelet = None
+    c.adapter = None
+    try:
+        c.objects = with_test_values(rendered_overlay(), c.cp.pki)
+        c.cp.apply([o for o in c.objects if o["kind"] == "Namespace"])
+        c.cp.apply([o for o in c.objects if o["kind"] != "Namespace"])
+        ke.add_address(ke.ADAPTER_IP)
+        c.cp.api.request("POST", "/api/v1/namespaces/pulse/endpoints", {
+            "apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "pulse-adapter", "namespace": "pulse"},
+            "subsets": [{"addresses": [{"ip": ke.ADAPTER_IP}],
+                         "ports": [{"name": "https", "port": ke.ADAPTER_PORT, "protocol": "TCP"}]}]})
+        c.adapter = Adapter(c.cp, base / "adapter").start()
+        c.kubelet = ke.FakeKubelet(c.cp, WEB_NS, base / "pods", SIDECAR_FLAGS).start()
+        yield c
+    finally:
+        if c.kubelet is not None:
+            c.kubelet.stop()
+        if c.adapter is not None:
+            c.adapter.stop()
+        c.cp.stop()
+
+
+class Adapter:
+    """`pulse-sidecar adapter` as conf/kubernetes/adapter/deployment.yaml runs it: the
+    service account's token, the cluster's CA, and the front-proxy CA that kube-apiserver
+    publishes in kube-system/extension-apiserver-authentication as its --client-ca."""
+
+    def __init__(self, cp, dir):
+        self.cp = cp
+        self.dir = Path(dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.proc = None
+
+    def _credentials(self):
+        api = self.cp.api
+        auth = api.get("/api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication")
+        (self.dir / "client-ca.crt").write_text(auth["data"]["requestheader-client-ca-file"])
+
+        def token():
+            sa = api.request("GET", "/api/v1/namespaces/pulse/serviceaccounts/pulse-adapter")[1]
+            secrets = (sa or {}).get("secrets") or []
+            return secrets[0]["name"] if secrets else None
+        secret = ph.wait_for(token, timeout=60, interval=0.5, message="the adapter's token")
+        doc = api.get(f"/api/v1/namespaces/pulse/secrets/{secret}")
+        (self.dir / "token").write_bytes(base64.b64decode(doc["data"]["token"]))
+
+    def start(self):
+        self._credentials()
+        pki = self.cp.pki
+        self.proc = ke.Process("adapter", [
+            ph.sidecar_path(), "adapter", "--listen", f"{ke.ADAPTER_IP}:{ke.ADAPTER_PORT}",
+            "--tls-cert", pki.path("adapter.crt"), "--tls-key", pki.path("adapter.key"),
+            "--client-ca", self.dir / "client-ca.crt",
+            "--kube-api", f"https://{ke.API_IP}:{self.cp.port}", "--kube-token-file", self.dir / "token",
+            "--kube-ca", pki.path("ca.crt"), "--sidecar-port", str(ke.SIDECAR_PORT),
+            "--fetch-timeout", "1s"], self.dir).start()
+        ke.wait_port(ke.ADAPTER_IP, ke.ADAPTER_PORT, self.proc, what="the adapter")
+        return self
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.stop()
+            self.proc = None

@@ -1,0 +1,235 @@
+"""pulse's whole loop on a real Kubernetes 1.20 control plane (tests/e2e/kube_env.py): nginx
+with the module and a sidecar in every web pod, the adapter behind kube-apiserver's
+aggregator, and the real HPA controller in kube-controller-manager scaling the web
+Deployment on pulse_requests_per_second. Only the kubelet is played by the test.
+"""
+
+import http.client
+import json
+import math
+import ssl
+import threading
+import time
+
+import pytest
+
+import kube_env as ke
+import pulse_harness as ph
+from conftest import HPA_BEHAVIOR, TARGET_RPS, WEB_NS
+
+V1 = "/apis/custom.metrics.k8s.io/v1beta1"
+V2 = "/apis/custom.metrics.k8s.io/v1beta2"
+SELECTOR = "labelSelector=app.kubernetes.io%2Fname%3Dweb"
+
+
+def apiservice_available(cp, name):
+    doc = cp.api.get(f"/apis/apiregistration.k8s.io/v1/apiservices/{name}")
+    for cond in doc.get("status", {}).get("conditions", []):
+        if cond["type"] == "Available":
+            return cond["status"] == "True", cond.get("message", "")
+    return False, "no Available condition"
+
+
+def replicas(cp):
+    return cp.api.get(f"/apis/apps/v1/namespaces/{WEB_NS}/deployments/web")["spec"].get("replicas")
+
+
+def hpa(cp):
+    return cp.api.get(f"/apis/autoscaling/v2beta2/namespaces/{WEB_NS}/horizontalpodautoscalers/web")
+
+
+def conditions(doc):
+    return {c["type"]: (c["status"], c.get("reason", "")) for c in doc.get("status", {}).get("conditions", [])}
+
+
+def ready_pods(cluster):
+    pods = cluster.cp.api.get(f"/api/v1/namespaces/{WEB_NS}/pods")["items"]
+    out = []
+    for p in pods:
+        if p["metadata"].get("deletionTimestamp") or p.get("status", {}).get("phase") != "Running":
+            continue
+        if any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", [])):
+            out.append((p["metadata"]["name"], p["status"]["podIP"]))
+    return out
+
+
+def wait_replicas(cluster, n, timeout=120):
+    ph.wait_for(lambda: replicas(cluster.cp) == n and len(ready_pods(cluster)) == n, timeout=timeout,
+                interval=0.5, message=f"{n} ready web pods")
+
+
+class Load:
+    """`rate` requests a second in all, spread over the ready web pods as a Service would
+    spread them, until stopped."""
+
+    def __init__(self, cluster, rate):
+        self.cluster, self.rate = cluster, rate
+        self.stop_event = threading.Event()
+        self.sent = 0
+        self.failed = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def _run(self):
+        conns = {}
+        start, n, pods, refreshed = time.monotonic(), 0, [], 0.0
+        while not self.stop_event.is_set():
+            now = time.monotonic()
+            if now - refreshed > 0.5:
+                pods = [ip for _, ip in ready_pods(self.cluster)] or pods
+                refreshed = now
+            due = start + n / self.rate
+            if due > now:
+                self.stop_event.wait(due - now)
+                continue
+            if pods:
+                ip = pods[n % len(pods)]
+                try:
+                    conn = conns.get(ip) or http.client.HTTPConnection(ip, ke.NGINX_PORT, timeout=5)
+                    conns[ip] = conn
+                    conn.request("GET", "/")
+                    conn.getresponse().read()
+                    self.sent += 1
+                except OSError:
+                    conns.pop(ip, None)
+                    self.failed += 1
+            n += 1
+        for c in conns.values():
+            c.close()
+
+    def stop(self):
+        self.stop_event.set()
+        self.thread.join(timeout=10)
+
+
+class Timeline:
+    """The Deployment's replica count over time, sampled by a thread."""
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self.points = []  # (seconds since start, replicas)
+        self.t0 = time.monotonic()
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def _run(self):
+        while not self.stop_event.is_set():
+            n = replicas(self.cluster.cp)
+            if not self.points or self.points[-1][1] != n:
+                self.points.append((time.monotonic() - self.t0, n))
+            self.stop_event.wait(0.25)
+
+    def now(self):
+        return time.monotonic() - self.t0
+
+    def stop(self):
+        self.stop_event.set()
+        self.thread.join(timeout=10)
+
+    def print(self):
+        print("replica timeline (s since the load step: replicas):")
+        for t, n in self.points:
+            print(f"  {t:7.1f}  {n}")
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def test_apiservices_are_available_and_serve_through_the_aggregator(cluster):
+    cp = cluster.cp
+    for name in ("v1beta1.custom.metrics.k8s.io", "v1beta2.custom.metrics.k8s.io"):
+        ph.wait_for(lambda: apiservice_available(cp, name)[0], timeout=90, interval=1,
+                    message=f"{name} Available (last: {apiservice_available(cp, name)[1]})")
+    wait_replicas(cluster, 2)  # the HPA's minReplicas
+    ph.wait_for(lambda: all(ph.http_get(f"http://{ip}:{ke.SIDECAR_PORT}/readyz")[0] == 200
+                            for _, ip in ready_pods(cluster)), message="sidecars ready")
+    names = {n for n, _ in ready_pods(cluster)}
+    for prefix in (V1, V2):
+        out = cp.kubectl("get", "--raw", f"{prefix}/namespaces/{WEB_NS}/pods/*/pulse_requests_per_second?{SELECTOR}")
+        doc = json.loads(out.stdout)
+        assert doc["kind"] == "MetricValueList", doc
+        assert {i["describedObject"]["name"] for i in doc["items"]} == names, doc
+        disc = json.loads(cp.kubectl("get", "--raw", prefix).stdout)
+        assert any(r["name"] == "pods/pulse_requests_per_second" for r in disc["resources"])
+    # The aggregator sent the front-proxy certificate and the user's name: the adapter logged both.
+    log = cluster.adapter.proc.log_path.read_text()
+    assert "user=pulse-e2e-admin" in log and "client=/CN=front-proxy-client" in log, ph.tail(cluster.adapter.proc.log_path)
+
+
+def test_rbac_refuses_a_user_without_get_and_the_adapter_a_client_without_the_certificate(cluster):
+    cp = cluster.cp
+    r = cp.kubectl("get", "--raw", f"{V2}/namespaces/{WEB_NS}/pods/*/pulse_requests_per_second",
+                   user="alice", check=False)
+    assert r.returncode != 0 and "forbidden" in r.stderr.lower(), r.stderr
+    # Straight to the adapter, with the cluster admin's certificate (not the front proxy's).
+    ctx = ssl.create_default_context(cafile=str(cp.pki.path("adapter-ca.crt")))
+    ctx.load_cert_chain(str(cp.pki.path("admin.crt")), str(cp.pki.path("admin.key")))
+    with pytest.raises((ssl.SSLError, ConnectionError)):
+        conn = http.client.HTTPSConnection(ke.ADAPTER_IP, ke.ADAPTER_PORT, context=ctx, timeout=10)
+        conn.request("GET", V2)
+        conn.getresponse().read()
+    ctx = ssl.create_default_context(cafile=str(cp.pki.path("adapter-ca.crt")))
+    conn = http.client.HTTPSConnection(ke.ADAPTER_IP, ke.ADAPTER_PORT, context=ctx, timeout=10)
+    conn.request("GET", f"{V2}/namespaces/{WEB_NS}/pods/*/pulse_requests_per_second",
+                 headers={"X-Remote-User": "system:admin", "X-Remote-Group": "system:masters"})
+    resp = conn.getresponse()
+    assert resp.status == 401 and json.loads(resp.read())["reason"] == "Unauthorized"
+
+
+def test_the_hpa_scales_up_one_pod_per_period_and_down_after_the_window(cluster):
+    cp = cluster.cp
+    wait_replicas(cluster, 2)
+    ph.wait_for(lambda: conditions(hpa(cp)).get("ScalingActive", ("",))[0] == "True", timeout=60,
+                interval=1, message="the HPA reads the metric")
+    rate = 4.5 * TARGET_RPS  # ceil(90 / 20) = 5 pods
+    expected = math.ceil(rate / TARGET_RPS)
+    up_period = HPA_BEHAVIOR["scaleUp"]["policies"][0]["periodSeconds"]
+    down_period = HPA_BEHAVIOR["scaleDown"]["policies"][0]["periodSeconds"]
+    down_window = HPA_BEHAVIOR["scaleDown"]["stabilizationWindowSeconds"]
+    timeline = Timeline(cluster).start()
+    load = Load(cluster, rate).start()
+    try:
+        wait_replicas(cluster, expected, timeout=240)
+        # Held at the formula's answer while the load lasts.
+        time.sleep(2 * up_period)
+        assert replicas(cp) == expected
+        at_peak = hpa(cp)
+        stopped = timeline.now()
+    finally:
+        load.stop()
+    try:
+        wait_replicas(cluster, 2, timeout=300)
+    finally:
+        timeline.stop()
+        timeline.print()
+        describe = cp.kubectl("describe", "hpa.v2beta2.autoscaling", "web", "-n", WEB_NS, check=False)
+        print(describe.stdout)
+        cluster.kubelet.check()
+    assert load.failed == 0 and load.sent > 0
+
+    points = timeline.points
+    ups = [(t, n) for (t, n), (_, before) in zip(points[1:], points) if n > before]
+    downs = [(t, n) for (t, n), (_, before) in zip(points[1:], points) if n < before]
+    first_up = ups[0][0]
+    print(f"load step to the first new replica: {first_up:.1f} s (HPA sync period "
+          f"{cp.hpa_sync}, sidecar interval 1s, window 6s)")
+    # One pod per period, up to the formula's count.
+    assert [n for _, n in ups] == list(range(3, expected + 1)), points
+    for (t1, _), (t2, _) in zip(ups, ups[1:]):
+        assert t2 - t1 >= up_period - 1, points
+    # Down only after the stabilization window, one pod per period, to minReplicas.
+    assert [n for _, n in downs] == list(range(expected - 1, 1, -1)), points
+    assert downs[0][0] - stopped >= down_window - 1, (stopped, points)
+    for (t1, _), (t2, _) in zip(downs, downs[1:]):
+        assert t2 - t1 >= down_period - 1, points
+    # What the controller read at the peak: pulse's value, near the target per pod.
+    metric = at_peak["status"]["currentMetrics"][0]["pods"]
+    assert metric["metric"]["name"] == "pulse_requests_per_second"
+    assert conditions(at_peak)["AbleToScale"][0] == "True"
