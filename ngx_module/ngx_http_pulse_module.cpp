@@ -1016,6 +1016,11 @@ char *merge_cache_policy(ngx_conf_t *cf, pulse_loc_conf_t *prev, pulse_loc_conf_
 char *pulse_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) {
     auto prev = static_cast<pulse_loc_conf_t *>(parent);
     auto conf = static_cast<pulse_loc_conf_t *>(child);
+    // Scrapes are not traffic: in a location that says pulse_exporter, pulse_metrics is off
+    // unless that location itself says on (one at the server or http level does not reach
+    // it). Its `if` and `limit_except` blocks and nested locations inherit it from here.
+    // `exporter` is still this location's own setting: it is merged below.
+    if (conf->exporter == 1 && conf->metrics == NGX_CONF_UNSET) conf->metrics = 0;
     ngx_conf_merge_value(conf->metrics, prev->metrics, 1);
     ngx_conf_merge_uint_value(conf->status_codes, prev->status_codes, PULSE_STATUS_CLASS);
     ngx_conf_merge_value(conf->exporter, prev->exporter, 0);
