@@ -9,7 +9,9 @@ Values changed from the manifests, and why (docs/autoscaling.md says the same):
 - the APIServices' caBundle: the CA the test made for the adapter's serving certificate;
 - the adapter's Service gets Endpoints written by the test (no endpoints controller and no
   adapter pod: the adapter runs as a process on ADAPTER_IP, the way its Deployment runs it);
-- the Deployments of the adapter and of the edge are not applied (no kubelet runs them).
+- the adapter's Deployment is not applied (its process is started by the test); the edge's
+  pods get a status from the played kubelet but run no nginx (the eviction test needs only
+  their readiness).
 """
 
 import base64
@@ -50,7 +52,7 @@ def with_test_values(objects, pki):
     kept = []
     for o in objects:
         kind, name = o["kind"], o["metadata"]["name"]
-        if kind == "Deployment" and name in ("pulse-adapter", "edge"):
+        if kind == "Deployment" and name == "pulse-adapter":
             continue
         if kind == "APIService":
             o["spec"]["caBundle"] = ca_bundle
@@ -88,10 +90,13 @@ def cluster():
                          "ports": [{"name": "https", "port": ke.ADAPTER_PORT, "protocol": "TCP"}]}]})
         c.adapter = Adapter(c.cp, base / "adapter").start()
         c.kubelet = ke.FakeKubelet(c.cp, WEB_NS, base / "pods", SIDECAR_FLAGS).start()
+        c.edge_kubelet = ke.FakeKubelet(c.cp, "ingress", base / "edge", processes=False,
+                                        net="10.244.1.").start()
         yield c
     finally:
-        if c.kubelet is not None:
-            c.kubelet.stop()
+        for k in (c.kubelet, getattr(c, "edge_kubelet", None)):
+            if k is not None:
+                k.stop()
         if c.adapter is not None:
             c.adapter.stop()
         c.cp.stop()

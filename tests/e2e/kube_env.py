@@ -396,15 +396,32 @@ class PodProcesses:
         del_address(self.ip)
 
 
+class PlainPod:
+    """A pod with an address and a status but no processes (the edge's, for the eviction
+    test): ready unless the kubelet was told to hold new pods unready."""
+
+    def __init__(self, name, ip, ready):
+        self.name, self.ip, self.is_ready = name, ip, ready
+
+    def ready(self):
+        return self.is_ready
+
+    def stop(self):
+        pass
+
+
 class FakeKubelet:
     """Plays the kubelet for the pods of one namespace: starts each new pod's processes,
     writes its status, keeps its Ready condition equal to its readiness probe, and stops
-    the processes of pods that are gone. `plain` pods (matching `plain_selector`) get a
-    status but no processes (the edge's, for the eviction test)."""
+    the processes of pods that are gone. With processes=False pods get a status and an
+    address only (PlainPod)."""
 
-    def __init__(self, cp, namespace, dir, sidecar_flags=(), interval=0.3):
-        self.cp, self.ns = cp, namespace
+    def __init__(self, cp, namespace, dir, sidecar_flags=(), interval=0.3, processes=True,
+                 net=POD_NET):
+        self.cp, self.ns, self.net = cp, namespace, net
         self.dir = Path(dir)
+        self.processes = processes
+        self.hold_new_unready = False
         self.sidecar_flags = list(sidecar_flags)
         self.interval = interval
         self.pods = {}          # name -> PodProcesses
@@ -450,9 +467,12 @@ class FakeKubelet:
 
     def _start_pod(self, pod):
         name = pod["metadata"]["name"]
-        ip = f"{POD_NET}{self.next_ip}"
+        ip = f"{self.net}{self.next_ip}"
         self.next_ip += 1
-        self.pods[name] = PodProcesses(name, ip, self.dir / name, self.sidecar_flags)
+        if self.processes:
+            self.pods[name] = PodProcesses(name, ip, self.dir / name, self.sidecar_flags)
+        else:
+            self.pods[name] = PlainPod(name, ip, not self.hold_new_unready)
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         containers = [c["name"] for c in pod["spec"]["containers"]]
         self.cp.api.merge_patch(f"/api/v1/namespaces/{self.ns}/pods/{name}/status", {"status": {
@@ -488,6 +508,10 @@ class FakeKubelet:
     def pod(self, name):
         with self.lock:
             return self.pods[name]
+
+    def set_ready(self, name, ready):
+        with self.lock:
+            self.pods[name].is_ready = ready
 
     def names(self):
         with self.lock:

@@ -15,7 +15,7 @@ import pytest
 
 import kube_env as ke
 import pulse_harness as ph
-from conftest import HPA_BEHAVIOR, TARGET_RPS, WEB_NS
+from conftest import HPA_BEHAVIOR, REPO, TARGET_RPS, WEB_NS
 
 V1 = "/apis/custom.metrics.k8s.io/v1beta1"
 V2 = "/apis/custom.metrics.k8s.io/v1beta2"
@@ -67,6 +67,7 @@ class Load:
         self.stop_event = threading.Event()
         self.sent = 0
         self.failed = 0
+        self.per_pod = {}  # ip -> requests answered
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def start(self):
@@ -93,6 +94,7 @@ class Load:
                     conn.request("GET", "/")
                     conn.getresponse().read()
                     self.sent += 1
+                    self.per_pod[ip] = self.per_pod.get(ip, 0) + 1
                 except OSError:
                     conns.pop(ip, None)
                     self.failed += 1
@@ -132,6 +134,9 @@ class Timeline:
     def stop(self):
         self.stop_event.set()
         self.thread.join(timeout=10)
+        n = replicas(self.cluster.cp)  # the change the last sample may have missed
+        if self.points[-1][1] != n:
+            self.points.append((self.now(), n))
 
     def print(self):
         print("replica timeline (s since the load step: replicas):")
@@ -233,3 +238,153 @@ def test_the_hpa_scales_up_one_pod_per_period_and_down_after_the_window(cluster)
     metric = at_peak["status"]["currentMetrics"][0]["pods"]
     assert metric["metric"]["name"] == "pulse_requests_per_second"
     assert conditions(at_peak)["AbleToScale"][0] == "True"
+
+
+def sample(cluster, seconds, every=0.5):
+    """(replicas, HPA) every `every` seconds for `seconds`."""
+    out, end = [], time.monotonic() + seconds
+    while time.monotonic() < end:
+        out.append((replicas(cluster.cp), hpa(cluster.cp)))
+        time.sleep(every)
+    return out
+
+
+def current_average(doc):
+    metrics = doc.get("status", {}).get("currentMetrics") or []
+    if not metrics:
+        return None
+    return ph_quantity(metrics[0]["pods"]["current"]["averageValue"])
+
+
+def ph_quantity(q):
+    """A Kubernetes quantity ("1500m", "30", "2k") as a float."""
+    suffixes = {"m": 1e-3, "k": 1e3, "M": 1e6}
+    if q[-1] in suffixes:
+        return float(q[:-1]) * suffixes[q[-1]]
+    return float(q)
+
+
+def pods_in_metric(cluster):
+    out = cluster.cp.kubectl("get", "--raw", f"{V2}/namespaces/{WEB_NS}/pods/*/pulse_requests_per_second?{SELECTOR}")
+    return {i["describedObject"]["name"] for i in json.loads(out.stdout)["items"]}
+
+
+def drain_from_the_pod(ip):
+    """POST /drain as the pod's preStop hook does: from the pod itself (loopback source)."""
+    conn = http.client.HTTPConnection(ip, ke.SIDECAR_PORT, timeout=30, source_address=("127.0.0.1", 0))
+    conn.request("POST", "/drain?timeout=5s")
+    resp = conn.getresponse()
+    return resp.status, json.loads(resp.read())
+
+
+@pytest.mark.parametrize("how", ["stale", "draining"])
+def test_a_stale_or_draining_pod_is_left_out_and_the_controller_holds(cluster, how):
+    """Load above the target on the one healthy pod: with the other pod's metric missing,
+    the controller assumes it at 0 (usage above target), the ratio falls under 1 and it holds
+    two replicas instead of scaling to three (replica_calculator.go's missing-pod rule)."""
+    cp = cluster.cp
+    wait_replicas(cluster, 2)
+    (a, a_ip), (b, b_ip) = sorted(ready_pods(cluster))
+    pod = cluster.kubelet.pod(a)
+    if how == "stale":
+        pod.stop_nginx()
+        ph.wait_for(lambda: ph.http_get(f"http://{a_ip}:{ke.SIDECAR_PORT}/signals")[2].find(b'"stale":true') >= 0,
+                    timeout=30, message="the stopped pod's sidecar stale")
+    else:
+        status, doc = drain_from_the_pod(a_ip)
+        assert status == 200 and doc["drained"] is True, doc
+    ph.wait_for(lambda: pods_in_metric(cluster) == {b}, timeout=30, interval=0.5,
+                message="the adapter leaves the pod out")
+    load = Load(cluster, 1.5 * TARGET_RPS).start()  # all of it on b: 30/s, target 20
+    try:
+        ph.wait_for(lambda: (current_average(hpa(cp)) or 0) > 1.2 * TARGET_RPS, timeout=60, interval=0.5,
+                    message="the controller reads b above the target")
+        samples = sample(cluster, 12)
+        cluster.kubelet.check()
+        assert {n for n, _ in samples} == {2}, [n for n, _ in samples]
+        averages = [current_average(h) for _, h in samples]
+        assert all(v is not None and v > 1.2 * TARGET_RPS for v in averages), (
+            averages, load.per_pod, ready_pods(cluster), pods_in_metric(cluster))
+        assert pods_in_metric(cluster) == {b}
+    finally:
+        load.stop()
+        # Give the web deploy a fresh pod for the next test: the left-out one is deleted
+        # and its ReplicaSet replaces it.
+        cp.kubectl("delete", "pod", a, "-n", WEB_NS, "--wait=false")
+    wait_replicas(cluster, 2)
+
+
+def test_adapter_down_the_hpa_holds_and_recovers(cluster):
+    cp = cluster.cp
+    wait_replicas(cluster, 2)
+    ph.wait_for(lambda: conditions(hpa(cp)).get("ScalingActive", ("",))[0] == "True", timeout=60,
+                interval=1, message="the HPA active")
+    cluster.adapter.stop()
+    try:
+        ph.wait_for(lambda: conditions(hpa(cp)).get("ScalingActive") == ("False", "FailedGetPodsMetric"),
+                    timeout=60, interval=0.5, message="ScalingActive False, FailedGetPodsMetric")
+        assert {n for n, _ in sample(cluster, 6)} == {2}
+        events = cp.kubectl("get", "events", "-n", WEB_NS, "--field-selector",
+                            "involvedObject.kind=HorizontalPodAutoscaler", "-o", "json").stdout
+        assert any(e["reason"] == "FailedGetPodsMetric" for e in json.loads(events)["items"])
+    finally:
+        cluster.adapter.start()
+    ph.wait_for(lambda: conditions(hpa(cp)).get("ScalingActive", ("",))[0] == "True", timeout=90,
+                interval=0.5, message="the HPA active again")
+    assert replicas(cp) == 2
+
+
+def test_only_the_legacy_overlay_fits_kubernetes_1_20(cluster):
+    """The base's autoscaling/v2 HPA is not served by 1.20; the legacy-1.19 overlay's
+    autoscaling/v2beta2 copy, which every test here runs on, is, with its behavior kept."""
+    r = cluster.cp.kubectl("apply", "--dry-run=server", "-f", REPO / "conf/kubernetes/base/hpa.yaml",
+                           "-n", WEB_NS, check=False)
+    assert r.returncode != 0 and 'no matches for kind "HorizontalPodAutoscaler" in version "autoscaling/v2"' in r.stderr, r.stderr
+    doc = hpa(cluster.cp)
+    assert doc["apiVersion"] == "autoscaling/v2beta2" and doc["spec"]["behavior"]["scaleUp"]["policies"]
+
+
+def evict(cp, ns, name):
+    return cp.api.request("POST", f"/api/v1/namespaces/{ns}/pods/{name}/eviction", {
+        "apiVersion": "policy/v1beta1", "kind": "Eviction", "metadata": {"name": name, "namespace": ns}})
+
+
+def test_the_edge_pdb_lets_one_pod_go_at_a_time_and_web_pods_are_evictable(cluster):
+    cp = cluster.cp
+    edge = cluster.edge_kubelet
+
+    def ready_edge():
+        pods = cp.api.get("/api/v1/namespaces/ingress/pods")["items"]
+        return sorted(p["metadata"]["name"] for p in pods if not p["metadata"].get("deletionTimestamp") and any(
+            c["type"] == "Ready" and c["status"] == "True" for c in p.get("status", {}).get("conditions", [])))
+
+    ph.wait_for(lambda: len(ready_edge()) == 3, timeout=60, interval=0.5, message="three ready edge pods")
+    ph.wait_for(lambda: cp.api.get("/apis/policy/v1beta1/namespaces/ingress/poddisruptionbudgets/edge")
+                .get("status", {}).get("disruptionsAllowed") == 1, timeout=60, interval=0.5,
+                message="the edge PDB allows one disruption")
+    first, second = ready_edge()[:2]
+    edge.hold_new_unready = True  # the replacement starts, but is not ready yet
+    try:
+        status, doc = evict(cp, "ingress", first)
+        assert status == 201, doc
+        ph.wait_for(lambda: len(edge.names()) == 3 and first not in edge.names(), timeout=60, interval=0.5,
+                    message="the ReplicaSet's replacement")
+        ph.wait_for(lambda: cp.api.get("/apis/policy/v1beta1/namespaces/ingress/poddisruptionbudgets/edge")
+                    .get("status", {}).get("disruptionsAllowed") == 0, timeout=60, interval=0.5,
+                    message="no disruption allowed while the replacement is unready")
+        status, doc = evict(cp, "ingress", second)
+        assert status == 429 and "disruption budget" in json.dumps(doc), (status, doc)
+    finally:
+        edge.hold_new_unready = False
+        for name in edge.names():
+            edge.set_ready(name, True)
+    ph.wait_for(lambda: len(ready_edge()) == 3, timeout=60, interval=0.5, message="the edge whole again")
+    # The web pods, by contrast, are evictable (their PDB allows one at a time too).
+    wait_replicas(cluster, 2)
+    ph.wait_for(lambda: cp.api.get(f"/apis/policy/v1beta1/namespaces/{WEB_NS}/poddisruptionbudgets/web")
+                .get("status", {}).get("disruptionsAllowed", 0) >= 1, timeout=60, interval=0.5,
+                message="the web PDB allows a disruption")
+    web_pod = ready_pods(cluster)[0][0]
+    status, doc = evict(cp, WEB_NS, web_pod)
+    assert status == 201, doc
+    wait_replicas(cluster, 2)
