@@ -18,6 +18,7 @@
 
 #include "custom_metrics.h"
 #include "kube_client.h"
+#include "openapi.h"
 
 namespace pulse::sidecar {
 
@@ -93,6 +94,7 @@ cm::ApiError kube_error(const HttpResult &r, const std::string &what) {
 std::string kind_of(const std::string &path) {
     if (path == "/healthz" || path == "/readyz") return "health";
     if (path == "/metrics") return "metrics";
+    if (path == cm::kOpenApiPath) return "openapi";
     if (!cm::is_api_path(path)) return "other";
     auto parsed = cm::parse_api_path(path);
     if (auto *req = std::get_if<cm::ApiRequest>(&parsed)) {
@@ -111,10 +113,13 @@ std::string kind_of(const std::string &path) {
 
 struct Adapter::Metrics {
     prometheus::Registry registry;
-    prometheus::Family<prometheus::Counter> &requests = prometheus::BuildCounter()
-        .Name("pulse_adapter_requests_total")
-        .Help("Requests answered, by kind (discovery, pods, pod, namespace, health, metrics, other) and HTTP code.")
-        .Register(registry);
+    prometheus::Family<prometheus::Counter> &requests =
+        prometheus::BuildCounter()
+            .Name("pulse_adapter_requests_total")
+            .Help(
+                "Requests answered, by kind (discovery, openapi, pods, pod, namespace, health, "
+                "metrics, other) and HTTP code.")
+            .Register(registry);
     prometheus::Family<prometheus::Histogram> &duration = prometheus::BuildHistogram()
         .Name("pulse_adapter_request_duration_seconds")
         .Help("Time to answer a request, by kind.")
@@ -196,12 +201,14 @@ void Adapter::start() {
     http.io_threads = 2;
     http.handler_threads = options_.threads;
     // Only a verified client's metric requests wait on the Kubernetes API and the pods'
-    // sidecars; probes, discovery and refusals are answered at once on the I/O threads.
+    // sidecars; probes, discovery, the OpenAPI document and refusals are answered at once
+    // on the I/O threads.
     http.answers_at_once = [](const HttpRequest &r) {
         if (!r.client_subject) return true;
         std::string kind = kind_of(r.path);
         return kind != "pods" && kind != "pod" && kind != "namespace";
     };
+    cm::openapi_v2_document();  // built before the first request
     server_ = std::make_unique<HttpServer>(std::move(http),
                                            [this](const HttpRequest &r) { return handle(r); });
 }
@@ -269,6 +276,9 @@ HttpResponse Adapter::route(const HttpRequest &req, Outcome &outcome) {
         res.headers.emplace_back("Allow", "GET, HEAD");
         return res;
     }
+    // The aggregator fetches it with its front-proxy certificate, as every API request.
+    if (path == cm::kOpenApiPath)
+        return cm::openapi_v2_answer(req.header("Accept"), req.header("If-None-Match"));
     auto parsed = cm::parse_api_path(path);
     if (auto *e = std::get_if<cm::ApiError>(&parsed)) return status_response(*e);
     const cm::ApiRequest &api = std::get<cm::ApiRequest>(parsed);

@@ -16,6 +16,7 @@ the adapter's value compared, exactly, with it (else the read is repeated).
 import http.client
 import json
 import math
+import socket
 import ssl
 import subprocess
 import threading
@@ -320,6 +321,52 @@ def test_kubectl_discovery_documents(cluster):
     assert group["kind"] == "APIGroup" and group["preferredVersion"]["version"] == "v1beta2"
 
 
+def openapi_refs(node):
+    """Every $ref value under node."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref":
+                yield value
+            else:
+                yield from openapi_refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from openapi_refs(value)
+
+
+def test_kubectl_openapi_v2(cluster):
+    # What kube-apiserver's aggregator fetches from every APIService's server and merges.
+    doc = raw(cluster, "/openapi/v2")
+    assert doc["swagger"] == "2.0" and doc["info"]["title"] and doc["info"]["version"]
+    defs = doc["definitions"]
+    for version in ("v1beta1", "v1beta2"):
+        name = f"io.k8s.metrics.pkg.apis.custom_metrics.{version}.MetricValueList"
+        assert defs[name]["x-kubernetes-group-version-kind"] == [
+            {"group": "custom.metrics.k8s.io", "version": version, "kind": "MetricValueList"}]
+        assert defs[name]["properties"]["items"]["items"]["$ref"] == (
+            f"#/definitions/io.k8s.metrics.pkg.apis.custom_metrics.{version}.MetricValue")
+    for name in ("io.k8s.metrics.pkg.apis.custom_metrics.v1beta2.MetricIdentifier",
+                 "io.k8s.api.core.v1.ObjectReference", "io.k8s.apimachinery.pkg.api.resource.Quantity",
+                 "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta",
+                 "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector"):
+        assert name in defs, name
+    refs = set(openapi_refs(doc))
+    assert refs and all(r.startswith("#/definitions/") and r[len("#/definitions/"):] in defs for r in refs), refs
+    # The API's GET routes, all under /apis/ (the only paths the aggregator keeps).
+    assert set(doc["paths"]) == {"/apis/custom.metrics.k8s.io/"} | {
+        f"/apis/custom.metrics.k8s.io/{v}/{p}" for v in ("v1beta1", "v1beta2")
+        for p in ("", "namespaces/{namespace}/{resource}/{name}/{metric}",
+                  "namespaces/{namespace}/metrics/{metric}", "{resource}/{name}/{metric}")}
+    route = doc["paths"][V2 + "/namespaces/{namespace}/{resource}/{name}/{metric}"]
+    assert route["get"]["responses"]["200"]["schema"]["$ref"] == (
+        "#/definitions/io.k8s.metrics.pkg.apis.custom_metrics.v1beta2.MetricValueList")
+    params = {p["name"]: p for p in route["parameters"]}
+    assert set(params) == {"namespace", "resource", "name", "metric", "labelSelector", "metricLabelSelector"}
+    assert params["metric"]["enum"] == SIGNAL_NAMES
+    # The same document every time.
+    assert raw(cluster, "/openapi/v2") == doc
+
+
 def test_kubectl_single_pod_and_namespace_forms(cluster):
     sa, sb = cluster.sidecars
     doc, (ra,) = steady_read([sa], lambda: raw(
@@ -503,6 +550,92 @@ def test_api_needs_a_verified_client_certificate(cluster):
     # Only GET.
     status, headers, body = cluster.adapter.request(V2, method="POST")
     assert status == 405 and json.loads(body)["reason"] == "MethodNotAllowed"
+
+
+def test_openapi_v2_needs_a_verified_client_certificate(cluster):
+    status, headers, body = cluster.adapter.request("/openapi/v2", cert=False)
+    doc = json.loads(body)
+    assert status == 401 and doc["kind"] == "Status" and doc["reason"] == "Unauthorized", body
+    rc, out, err = kubectl(cluster, "get", "--raw", "/openapi/v2", cert=False, token="anything")
+    assert rc != 0 and out == "" and "Unauthorized" in err, err
+    status, headers, body = cluster.adapter.request("/openapi/v2", method="POST")
+    assert status == 405 and json.loads(body)["reason"] == "MethodNotAllowed"
+
+
+def test_openapi_v2_etag_and_if_none_match(cluster):
+    # As the aggregator asks: Accept: application/json, then If-None-Match with the ETag.
+    status, headers, body = cluster.adapter.request("/openapi/v2", headers={"Accept": "application/json"})
+    assert status == 200 and headers["content-type"] == "application/json", body[:200]
+    assert json.loads(body)["swagger"] == "2.0"
+    etag = headers["etag"]
+    assert etag.startswith('"') and etag.endswith('"') and len(etag) > 2, etag
+    assert headers["vary"] == "Accept"
+    status, headers2, body2 = cluster.adapter.request(
+        "/openapi/v2", headers={"Accept": "application/json", "If-None-Match": etag})
+    assert (status, body2, headers2["etag"]) == (304, b"", etag)
+    for other in ('"0000000000000000"', f"W/{etag}", "*"):
+        status, _, again = cluster.adapter.request("/openapi/v2", headers={"If-None-Match": other})
+        assert status == (200 if other.startswith('"0') else 304), other
+        assert again == (body if status == 200 else b"")
+    # HEAD: the headers alone.
+    status, headers3, body3 = cluster.adapter.request("/openapi/v2", method="HEAD")
+    assert (status, body3, headers3["etag"], int(headers3["content-length"])) == (200, b"", etag, len(body))
+    # Only JSON is served (no protobuf): 406 for a client that takes nothing else.
+    status, _, body4 = cluster.adapter.request(
+        "/openapi/v2", headers={"Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"})
+    assert status == 406 and json.loads(body4)["reason"] == "NotAcceptable", body4
+    status, _, _ = cluster.adapter.request(
+        "/openapi/v2", headers={"Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf, "
+                                          "application/json"})
+    assert status == 200
+    _, _, text = cluster.adapter.request("/metrics", cert=False)
+    assert 'pulse_adapter_requests_total{code="304",kind="openapi"}' in text.decode()
+
+
+def test_openapi_v2_is_answered_while_every_handler_thread_waits(cluster):
+    """/openapi/v2 is answered on the I/O threads: while all 16 handler threads wait on a
+    sidecar that never answers, it comes at once, and a metric request waits its turn."""
+    handler_threads = 16  # AdapterOptions::threads
+    hole = socket.socket()
+    hole.bind((ph.LOOPBACK, 0))
+    hole.listen(64)  # connections complete in the backlog and are never answered
+    cluster.kube.add_pod("hole", labels={"app": "hole"}, sidecar_port=hole.getsockname()[1])
+    pod_path = "/api/v1/namespaces/default/pods/hole"
+    before = len(cluster.kube.requests_to(pod_path))
+    done = {}
+
+    def get(key, path):
+        status, _, _ = cluster.adapter.request(path, timeout=30)
+        done[key] = (time.monotonic(), status)
+
+    threads = [threading.Thread(target=get, args=(i, f"{V2}/namespaces/default/pods/hole/pulse_error_ratio"))
+               for i in range(handler_threads)]
+    try:
+        for t in threads:
+            t.start()
+        # Every handler thread holds one: the pod was fetched once for each.
+        ph.wait_for(lambda: len(cluster.kube.requests_to(pod_path)) - before >= handler_threads,
+                    timeout=10, interval=0.01, message="all handler threads busy")
+        queued = threading.Thread(target=get, args=("queued", f"{V2}/namespaces/default/pods/web-a/pulse_error_ratio"))
+        queued.start()
+        threads.append(queued)
+        start = time.monotonic()
+        status, _, body = cluster.adapter.request("/openapi/v2")
+        answered = time.monotonic()
+        assert status == 200 and json.loads(body)["swagger"] == "2.0"
+        assert answered - start < 1.5, answered - start  # the fetch timeout is 2 s
+        for t in threads:
+            t.join(timeout=30)
+        stuck = [done[i] for i in range(handler_threads)]
+        assert all(code == 404 for _, code in stuck), stuck  # the sidecar did not answer
+        first_free = min(when for when, _ in stuck)
+        assert answered < first_free, (answered, first_free)
+        assert done["queued"][1] == 200 and done["queued"][0] >= first_free, (done["queued"], first_free)
+    finally:
+        for t in threads:
+            t.join(timeout=30)
+        cluster.kube.remove_pod("hole")
+        hole.close()
 
 
 def test_health_and_metrics_need_no_client_certificate(cluster):
