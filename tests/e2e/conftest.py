@@ -16,6 +16,7 @@ Values changed from the manifests, and why (docs/autoscaling.md says the same):
 
 import base64
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -76,6 +77,8 @@ def cluster():
     ke.require_private_netns()
     c = Cluster()
     base = ph.build_dir() / "e2e"
+    for old in ("adapter", "pods", "edge"):  # logs of an earlier run say nothing of this one
+        shutil.rmtree(base / old, ignore_errors=True)
     c.cp = ke.ControlPlane(base / "cluster").start()
     c.kubelet = None
     c.adapter = None

@@ -163,6 +163,10 @@ def test_apiservices_are_available_and_serve_through_the_aggregator(cluster):
         assert {i["describedObject"]["name"] for i in doc["items"]} == names, doc
         disc = json.loads(cp.kubectl("get", "--raw", prefix).stdout)
         assert any(r["name"] == "pods/pulse_requests_per_second" for r in disc["resources"])
+    # The aggregator loaded the adapter's OpenAPI document (no "loading OpenAPI spec ... failed").
+    ph.wait_for(lambda: "/openapi/v2 200" in cluster.adapter.proc.log_path.read_text(), timeout=90, interval=1,
+                message="the aggregator's GET /openapi/v2")
+    assert "loading OpenAPI spec" not in cp.apiserver.log_path.read_text()
     # The aggregator sent the front-proxy certificate and the user's name: the adapter logged both.
     log = cluster.adapter.proc.log_path.read_text()
     assert "user=pulse-e2e-admin" in log and "client=/CN=front-proxy-client" in log, ph.tail(cluster.adapter.proc.log_path)
