@@ -1,0 +1,81 @@
+// Evaluates a PromQL expression (ast.h) at one instant over stored samples, with
+// Prometheus 2.42's semantics: the 5-minute lookback and staleness markers for instant
+// selectors, left-open ranges for range selectors, rate/increase/delta extrapolation and
+// counter resets, histogram_quantile's interpolation and `le` handling, aggregation and
+// vector matching rules, and the metric name dropped where Prometheus drops it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "ast.h"
+
+namespace pulse::promql {
+
+// Label sets are sorted by name; "__name__" holds the metric name.
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+struct Point {
+    std::int64_t t_ms = 0;
+    double v = 0;
+};
+
+// Prometheus' staleness marker: a NaN with this bit pattern (value.StaleNaN), written when
+// a series disappears from its target's scrape.
+bool is_stale_marker(double v);
+double stale_marker();
+
+struct Series {
+    Labels labels;
+    std::vector<Point> points;  // ascending time
+};
+
+// What the evaluator reads: the series matching every matcher.
+class Storage {
+  public:
+    virtual ~Storage() = default;
+    virtual std::vector<const Series *> select(const std::vector<LabelMatcher> &matchers) const = 0;
+};
+
+// A Storage over series held in memory (tests, the sidecar's window).
+class MemoryStorage : public Storage {
+  public:
+    void add(Series series);
+    std::vector<const Series *> select(const std::vector<LabelMatcher> &matchers) const override;
+
+  private:
+    std::vector<Series> series_;
+};
+
+struct InstantSample {
+    Labels labels;
+    double v = 0;
+};
+
+struct Scalar {
+    double v = 0;
+};
+
+using InstantVector = std::vector<InstantSample>;
+
+struct EvalError {
+    std::size_t pos = 0;  // byte offset in the expression
+    std::string message;  // as Prometheus words it where it has an equivalent
+};
+
+using EvalResult = std::variant<InstantVector, Scalar, EvalError>;
+
+struct EvalOptions {
+    std::int64_t lookback_ms = 5 * 60 * 1000;  // Prometheus' --query.lookback-delta default
+};
+
+// The expression's value at `t_ms`, as Prometheus' instant query at that time answers it.
+// One difference: a range vector at the top level (`x[5m]`), for which Prometheus answers
+// a matrix, is an error here, since a signal is an instant value.
+EvalResult evaluate(const Node &expr, const Storage &storage, std::int64_t t_ms,
+                    const EvalOptions &options = {});
+
+}  // namespace pulse::promql
