@@ -176,7 +176,8 @@ json error_line(const std::string &message, std::size_t pos) {
 
 json answer(const pq::Storage &storage, std::string_view line) {
     std::size_t tab = line.find('\t');
-    if (tab == std::string_view::npos) return error_line("input line: expected TIME_MS<TAB>EXPRESSION", 0);
+    if (tab == std::string_view::npos)
+        return error_line("input line: expected TIME_MS<TAB>EXPRESSION", 0);
     std::string_view time_text = line.substr(0, tab);
     std::string_view expression = line.substr(tab + 1);
     std::int64_t t_ms = 0;
@@ -189,7 +190,9 @@ json answer(const pq::Storage &storage, std::string_view line) {
         if (const auto *err = std::get_if<pq::ParseError>(&parsed))
             return error_line(err->describe(expression), err->pos);
         const pq::NodePtr &root = std::get<pq::NodePtr>(parsed);
-        if (!root) return json{{"error", "internal: parse returned no tree"}, {"pos", 0}, {"internal", true}};
+        if (!root)
+            return json{
+                {"error", "internal: parse returned no tree"}, {"pos", 0}, {"internal", true}};
 
         pq::EvalResult result = pq::evaluate(*root, storage, t_ms);
         if (const auto *err = std::get_if<pq::EvalError>(&result))
@@ -201,11 +204,14 @@ json answer(const pq::Storage &storage, std::string_view line) {
         for (const pq::InstantSample &sample : vector) {
             json metric = json::object();
             for (const auto &[name, value] : sample.labels) metric[name] = value;
-            samples.push_back(json{{"metric", std::move(metric)}, {"value", format_value(sample.v)}});
+            samples.push_back(
+                json{{"metric", std::move(metric)}, {"value", format_value(sample.v)}});
         }
         return json{{"resultType", "vector"}, {"result", std::move(samples)}};
     } catch (const std::exception &e) {
-        return json{{"error", std::string("internal: exception: ") + e.what()}, {"pos", 0}, {"internal", true}};
+        return json{{"error", std::string("internal: exception: ") + e.what()},
+                    {"pos", 0},
+                    {"internal", true}};
     } catch (...) {
         return json{{"error", "internal: unknown exception"}, {"pos", 0}, {"internal", true}};
     }
@@ -226,7 +232,8 @@ int main(int argc, char **argv) {
         std::cout << dump(json{{"error", e.message}}) << std::endl;
         return 2;
     } catch (const std::exception &e) {
-        std::cout << dump(json{{"error", std::string("loading samples: ") + e.what()}}) << std::endl;
+        std::cout << dump(json{{"error", std::string("loading samples: ") + e.what()}})
+                  << std::endl;
         return 2;
     }
 
