@@ -44,6 +44,7 @@ RUN MAKEFLAGS="-j$(nproc)" scripts/build-module.sh /build \
 # sources; only the pulse-sidecar target is built.)
 COPY CMakeLists.txt ./
 COPY tests/unit/ tests/unit/
+COPY tests/tools/ tests/tools/
 COPY bench/ bench/
 COPY sidecar/ sidecar/
 RUN cmake -S . -B /build/cmake -DCMAKE_BUILD_TYPE=Release >/dev/null \
