@@ -2448,9 +2448,10 @@ EvalResult evaluate(const Node &expr, const Storage &storage, std::int64_t t_ms,
     try {
         const VT type = check(expr);
         if (type == VT::matrix)
-            return EvalError{expr.pos,
-                             "a range vector is not supported as a signal: wrap it in rate(), increase(), "
-                             "avg_over_time() or another function over time"};
+            return EvalError{
+                expr.pos,
+                "a range vector is not supported as a signal: wrap it in rate(), increase(), "
+                "avg_over_time() or another function over time"};
         if (type == VT::string)
             return EvalError{expr.pos,
                              "a string cannot be a signal: the expression must give an instant "

@@ -575,9 +575,10 @@ TEST(PromqlEvalSelectors, RangeSelectorHoldsBothEnds) {
 TEST(PromqlEvalSelectors, TopLevelRangeVectorOrStringIsAnError) {
     MemoryStorage st;
     load(st, 10 * kS, "m 1");
-    EXPECT_TRUE(error_is(evaluate(*sel("m", {}, 5 * kM, 3), st, 0), 3,
-                         "a range vector is not supported as a signal: wrap it in rate(), increase(), "
-                         "avg_over_time() or another function over time"));
+    EXPECT_TRUE(
+        error_is(evaluate(*sel("m", {}, 5 * kM, 3), st, 0), 3,
+                 "a range vector is not supported as a signal: wrap it in rate(), increase(), "
+                 "avg_over_time() or another function over time"));
     EXPECT_TRUE(error_is(evaluate(*str("x", 2), st, 0), 2, "string"));
 }
 
@@ -2078,8 +2079,8 @@ TEST(PromqlEvalParsed, TestdataExpressions) {
                               "sum(rate(request_duration_seconds_bucket[5m])) by (le, instance))"),
                           R"({instance="ins1"} 0.15
                              {instance="ins2"} 0.13333333333333333)"));
-    EXPECT_TRUE(
-        error_is(run(st, 50 * kM, "http_requests[5m]"), 0, "a range vector is not supported as a signal"));
+    EXPECT_TRUE(error_is(run(st, 50 * kM, "http_requests[5m]"), 0,
+                         "a range vector is not supported as a signal"));
 }
 
 }  // namespace
