@@ -1,6 +1,7 @@
 // Evaluates a PromQL expression (ast.h) at one instant over stored samples, with
-// Prometheus 2.42's semantics: the 5-minute lookback and staleness markers for instant
-// selectors, left-open ranges for range selectors, rate/increase/delta extrapolation and
+// Prometheus 2.42's semantics: the 5-minute lookback (a sample exactly 5 minutes old still
+// counts) and staleness markers for instant selectors, closed ranges [t - range, t] for
+// range selectors (Prometheus 3 made both left-open), rate/increase/delta extrapolation and
 // counter resets, histogram_quantile's interpolation and `le` handling, aggregation and
 // vector matching rules, and the metric name dropped where Prometheus drops it.
 #pragma once
