@@ -156,13 +156,7 @@ class Process:
     def stop(self, sig=signal.SIGTERM, timeout=20):
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        ph.stop_process(self.proc, sig, timeout)
         self._log.close()
         self.proc = None
 

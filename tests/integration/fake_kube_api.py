@@ -20,7 +20,6 @@ import http.server
 import json
 import os
 import re
-import signal
 import socket
 import ssl
 import subprocess
@@ -333,13 +332,7 @@ class AdapterProcess:
     def stop(self, timeout=10):
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        ph.stop_process(self.proc, timeout=timeout)
         self._log.close()
         self.rc = self.proc.returncode
         self.proc = None

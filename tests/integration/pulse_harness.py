@@ -170,6 +170,17 @@ def _reap(pid):
         pass  # not our child
 
 
+def stop_process(proc, sig=signal.SIGTERM, timeout=10):
+    """Ends a child process we started: `sig`, then SIGKILL if it outlives `timeout`."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
 def _make_world_readable(path):
     """chmod 0755 on path and add o+x on its ancestors inside the temp dir.
 
@@ -968,13 +979,7 @@ class Prometheus:
     def stop(self, timeout=10):
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_process(self.proc, timeout=timeout)
         self._log.close()
         self.proc = None
 
@@ -1026,13 +1031,7 @@ class Sidecar:
     def stop(self, timeout=10):
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_process(self.proc, timeout=timeout)
         self._log.close()
         self.rc = self.proc.returncode
         self.proc = None

@@ -191,13 +191,7 @@ class BackfilledPrometheus:
     def stop(self, timeout=10):
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        ph.stop_process(self.proc, timeout=timeout)
         self._log.close()
         self.proc = None
 
