@@ -14,6 +14,9 @@ packages=(
   buildah debootstrap
   # the end-to-end stage: Kubernetes 1.20 built from Debian's source, etcd, a network namespace
   golang-1.19-go golang-github-modern-go-reflect2-dev etcd-server rsync dpkg-dev iproute2 util-linux
+  # job queues for the sidecar's scrape tests: Redis (redis-cli is in redis-tools) and its exporter;
+  # the tests start their own on free loopback ports, never the services these packages ship
+  redis-server redis-tools prometheus-redis-exporter
 )
 # Node.js and npm for tests/k8s-validate, the Kubernetes manifests' validator (Node 18+).
 # Some machines bring Node.js from outside Debian, whose nodejs package conflicts with
