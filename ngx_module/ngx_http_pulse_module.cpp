@@ -875,7 +875,8 @@ ngx_int_t pulse_exporter_handler(ngx_http_request_t *r) {
     r->headers_out.content_length_n = static_cast<off_t>(text.size());
     r->headers_out.content_type.len = type.size();
     r->headers_out.content_type.data = (u_char *)type.data();
-    r->headers_out.content_type_len = type.size();
+    // The MIME type without its parameters, as gzip_types and the charset filter match it.
+    r->headers_out.content_type_len = std::min(type.find(';'), type.size());
     r->headers_out.content_type_lowcase = nullptr;
 
     if (r->method == NGX_HTTP_HEAD) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "http_server.h"
+#include "signal_config.h"
 
 namespace pulse::sidecar {
 
@@ -26,6 +27,9 @@ struct AdapterOptions {
     std::string namespace_pod_selector;  // pods the namespace form aggregates ("" = all)
     int threads = 16;  // API requests answered at once (each lists pods and reads sidecars)
     HttpLimits http;   // the HTTP front's limits and deadlines
+    // --config: sources and signals the adapter evaluates itself, served as Object metrics
+    // for the objects they are attached to (docs/workers.md); null without one.
+    std::shared_ptr<const SidecarConfig> config;
 };
 
 // The in-cluster locations used when the --kube-* flags are not given.

@@ -5,13 +5,16 @@
 #include <sys/resource.h>
 
 #include <csignal>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "adapter.h"
 #include "durations.h"
 #include "scraper.h"
 #include "sidecar.h"
+#include "signal_config.h"
 
 namespace {
 
@@ -95,6 +98,25 @@ void return_memory_promptly() {
     mallopt(M_ARENA_MAX, 2);
 }
 
+// The --config file, checked whole before anything starts; nullptr and a message on
+// standard error when it cannot be used.
+std::shared_ptr<const pulse::sidecar::SidecarConfig> load_config(const std::string &path) {
+    std::ifstream in(path);
+    if (!in.is_open()) {
+        std::cerr << "pulse-sidecar: --config " << path << ": cannot be read\n";
+        return nullptr;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    auto result = pulse::sidecar::parse_config(text.str(), path);
+    if (auto *e = std::get_if<pulse::sidecar::ConfigError>(&result)) {
+        std::cerr << "pulse-sidecar: " << e->message << "\n";
+        return nullptr;
+    }
+    return std::make_shared<const pulse::sidecar::SidecarConfig>(
+        std::move(std::get<pulse::sidecar::SidecarConfig>(result)));
+}
+
 int wait_for_signal() {
     sigset_t set;
     sigemptyset(&set);
@@ -124,9 +146,16 @@ int main(int argc, char **argv) {
     pulse::sidecar::RunOptions run;
     auto *run_cmd =
         app.add_subcommand("run", "Scrape the module and serve signals, health and drain");
-    run_cmd->add_option("--scrape", run.scrape_url, "The module's exporter URL")
+    run_cmd
+        ->add_option("--scrape", run.scrape_url,
+                     "The module's exporter URL; \"none\" for a pod without nginx")
         ->envname("PULSE_SCRAPE")
         ->capture_default_str();
+    std::string run_config;
+    run_cmd
+        ->add_option("--config", run_config,
+                     "YAML file of extra sources and PromQL signals (docs/workers.md)")
+        ->envname("PULSE_CONFIG");
     run_cmd
         ->add_option("--listen", run.listen,
                      "Address to serve /metrics, /signals, /healthz, /readyz, /drain on")
@@ -204,6 +233,12 @@ int main(int argc, char **argv) {
         ->envname("PULSE_SIDECAR_PORT_ANNOTATION")
         ->capture_default_str()
         ->group("Advanced");
+    std::string adapter_config;
+    adapter_cmd
+        ->add_option("--config", adapter_config,
+                     "YAML file of sources and PromQL signals; signals with `objects` are "
+                     "served as Object metrics (docs/workers.md)")
+        ->envname("PULSE_CONFIG");
     http_limit_options(*adapter_cmd, adapter.http);
 
     CLI11_PARSE(app, argc, argv);
@@ -214,6 +249,7 @@ int main(int argc, char **argv) {
                 std::cerr << "pulse-sidecar: --window must be at least two --interval\n";
                 return 2;
             }
+            if (!run_config.empty() && !(run.config = load_config(run_config))) return 2;
             return_memory_promptly();
             fit_connections_to_descriptors(run.http);
             block_signals();
@@ -221,12 +257,18 @@ int main(int argc, char **argv) {
             sidecar.start();
             std::cerr << "pulse-sidecar: scraping " << run.scrape_url << " every " << run.interval
                       << "s, serving on " << run.listen << " (port " << sidecar.port() << ")\n";
+            if (run.config) {
+                std::cerr << "pulse-sidecar: " << run_config << ": " << run.config->sources.size()
+                          << " sources, " << run.config->signals.size() << " signals\n";
+            }
             int sig = wait_for_signal();
             std::cerr << "pulse-sidecar: signal " << sig << ", stopping\n";
             sidecar.stop();
             return 0;
         }
         if (*adapter_cmd) {
+            if (!adapter_config.empty() && !(adapter.config = load_config(adapter_config)))
+                return 2;
             return_memory_promptly();
             fit_connections_to_descriptors(adapter.http);
             block_signals();

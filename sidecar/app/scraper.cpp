@@ -3,6 +3,8 @@
 #include <curl/curl.h>
 
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 namespace pulse::sidecar {
@@ -38,23 +40,45 @@ void ensure_global() {
 
 struct Scraper::Impl {
     std::string url;
+    ScrapeOptions options;
     CURL *curl = nullptr;
     curl_slist *headers = nullptr;
     char error[CURL_ERROR_SIZE] = {};
+
+    void set_headers(const std::string *token) {
+        curl_slist_free_all(headers);
+        headers = curl_slist_append(nullptr, ("Accept: " + options.accept).c_str());
+        if (token)
+            headers = curl_slist_append(headers, ("Authorization: Bearer " + *token).c_str());
+        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    }
 };
 
+namespace {
+ScrapeOptions timeouts(double connect_timeout, double total_timeout) {
+    ScrapeOptions o;
+    o.connect_timeout = connect_timeout;
+    o.total_timeout = total_timeout;
+    return o;
+}
+}  // namespace
+
 Scraper::Scraper(std::string url, double connect_timeout, double total_timeout)
-    : impl_(std::make_unique<Impl>()) {
+    : Scraper(std::move(url), timeouts(connect_timeout, total_timeout)) {}
+
+Scraper::Scraper(std::string url, ScrapeOptions options) : impl_(std::make_unique<Impl>()) {
     ensure_global();
     impl_->url = std::move(url);
+    impl_->options = std::move(options);
     impl_->curl = curl_easy_init();
     if (impl_->curl == nullptr) throw std::runtime_error("curl_easy_init failed");
     CURL *c = impl_->curl;
-    impl_->headers = curl_slist_append(nullptr, "Accept: text/plain;version=0.0.4;q=1,*/*;q=0.1");
+    const ScrapeOptions &o = impl_->options;
+    impl_->set_headers(nullptr);
     curl_easy_setopt(c, CURLOPT_URL, impl_->url.c_str());
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, impl_->headers);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect_timeout * 1000));
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(total_timeout * 1000));
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(o.connect_timeout * 1000));
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(o.total_timeout * 1000));
+    if (!o.tls_ca.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, o.tls_ca.c_str());
     curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");  // whatever libcurl can decode
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -71,6 +95,20 @@ Scraper::~Scraper() {
 
 ScrapeResult Scraper::scrape() {
     ScrapeResult r;
+    if (!impl_->options.bearer_token_file.empty()) {
+        std::ifstream in(impl_->options.bearer_token_file);
+        std::stringstream token;
+        if (in.is_open()) token << in.rdbuf();
+        if (!in.is_open() || in.bad()) {
+            r.error = "scrape " + impl_->url + ": cannot read bearer_token_file " +
+                      impl_->options.bearer_token_file;
+            return r;
+        }
+        std::string t = token.str();
+        while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' '))
+            t.pop_back();
+        impl_->set_headers(&t);
+    }
     Buffer buffer{&r.body};
     impl_->error[0] = '\0';
     curl_easy_setopt(impl_->curl, CURLOPT_WRITEDATA, &buffer);

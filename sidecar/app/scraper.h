@@ -16,9 +16,23 @@ struct ScrapeResult {
     double seconds = 0;
 };
 
+// Prometheus 2.42's Accept header: OpenMetrics when the target offers it, else 0.0.4.
+inline constexpr const char *kPrometheusAccept =
+    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
+    "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
+struct ScrapeOptions {
+    double connect_timeout = 1;
+    double total_timeout = 1;
+    std::string accept = "text/plain;version=0.0.4;q=1,*/*;q=0.1";
+    std::string bearer_token_file;  // read again for every scrape, so rotated tokens work
+    std::string tls_ca;             // the CA an https:// target's certificate must chain to
+};
+
 class Scraper {
   public:
     Scraper(std::string url, double connect_timeout, double total_timeout);
+    Scraper(std::string url, ScrapeOptions options);
     ~Scraper();
     Scraper(const Scraper &) = delete;
     Scraper &operator=(const Scraper &) = delete;

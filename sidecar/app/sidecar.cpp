@@ -18,6 +18,7 @@
 #include "exposition_parser.h"
 #include "nginx_snapshot.h"
 #include "scraper.h"
+#include "signal_engine.h"
 #include "signal_names.h"
 #include "signals_json.h"
 
@@ -132,9 +133,18 @@ void Sidecar::start() {
     http.handler_threads = 2;  // only drains wait; a second one answers at once
     // Everything but a drain answers from the window at once, on the I/O threads.
     http.answers_at_once = [](const HttpRequest &r) { return r.path != "/drain"; };
+    if (options_.config) {
+        engine_ =
+            std::make_unique<SignalEngine>(*options_.config, metrics_->registry, "pulse-sidecar: ");
+        engine_->start();
+    }
     server_ = std::make_unique<HttpServer>(std::move(http),
                                            [this](const HttpRequest &r) { return handle(r); });
-    scraper_ = std::thread([this] { scrape_loop(); });
+    if (scrapes_nginx()) scraper_ = std::thread([this] { scrape_loop(); });
+}
+
+bool Sidecar::scrapes_nginx() const {
+    return options_.scrape_url != kNoNginx;
 }
 
 void Sidecar::stop() {
@@ -145,6 +155,7 @@ void Sidecar::stop() {
     changed_.notify_all();
     if (scraper_.joinable()) scraper_.join();
     server_.reset();
+    if (engine_) engine_->stop();
 }
 
 int Sidecar::port() const {
@@ -215,6 +226,10 @@ void Sidecar::scrape_loop() {
 
 std::optional<std::string> Sidecar::not_ready_reason(double now) const {
     if (draining_) return "draining";
+    // Without nginx there is no traffic to take out of service: ready unless draining.
+    // The config's sources do not count: a queue exporter that is down must not take the
+    // pod out of the ingress (its signals go absent instead).
+    if (!scrapes_nginx()) return std::nullopt;
     if (!last_good_steady_) {
         return "no successful scrape of nginx yet" +
                (last_error_.empty() ? "" : ": " + last_error_);
@@ -275,6 +290,7 @@ HttpResponse Sidecar::signals_json() {
     meta.draining = draining_;
     meta.last_error = last_error_;
     nlohmann::json doc = signals_to_json(signals_, meta);
+    if (engine_) add_config_to_json(doc, engine_->config(), *engine_->snapshot(), unix);
     return {200,
             "application/json",
             doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
@@ -307,13 +323,14 @@ HttpResponse Sidecar::drain(const HttpRequest &req) {
                     std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                         std::chrono::duration<double>(timeout));
     auto drained = [&] {
-        return stopping_ || (scrapes_ > first && last_error_.empty() && last_good_steady_ &&
-                             *last_good_steady_ > start && signals_.pod.requests_in_flight == 0);
+        return stopping_ || !scrapes_nginx() ||
+               (scrapes_ > first && last_error_.empty() && last_good_steady_ &&
+                *last_good_steady_ > start && signals_.pod.requests_in_flight == 0);
     };
     bool ok = changed_.wait_until(lock, deadline, drained);
     nlohmann::json out;
     out["drained"] = ok;
-    out["reason"] = ok ? "no request in flight" : "timeout";
+    out["reason"] = !scrapes_nginx() ? "no nginx" : ok ? "no request in flight" : "timeout";
     out["waited_seconds"] = steady_now() - start;
     out["requests_in_flight"] = signals_.pod.requests_in_flight;
     out["websocket_connections"] = signals_.pod.websocket_connections;

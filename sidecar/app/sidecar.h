@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "http_server.h"
+#include "signal_config.h"
 #include "signals.h"
 
 namespace pulse::sidecar {
@@ -24,7 +25,14 @@ struct RunOptions {
     double scrape_timeout = 0;  // 0: the interval, at most
     double drain_timeout = 30;  // default for POST /drain without ?timeout=
     HttpLimits http;            // the HTTP front's limits and deadlines
+    // --config: extra sources and PromQL signals (docs/workers.md); null without one.
+    std::shared_ptr<const SidecarConfig> config;
 };
+
+// `--scrape none`: a pod without nginx (a worker) that serves only its config's signals.
+inline constexpr const char *kNoNginx = "none";
+
+class SignalEngine;
 
 class Sidecar {
   public:
@@ -47,9 +55,11 @@ class Sidecar {
     HttpResponse readyz();
     HttpResponse drain(const HttpRequest &request);
     std::optional<std::string> not_ready_reason(double now_steady) const;  // caller locks
+    bool scrapes_nginx() const;
 
     RunOptions options_;
     std::unique_ptr<Metrics> metrics_;
+    std::unique_ptr<SignalEngine> engine_;
     std::unique_ptr<HttpServer> server_;
     std::thread scraper_;
 

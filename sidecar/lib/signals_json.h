@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "config_signals.h"
+#include "signal_config.h"
 #include "signals.h"
 
 namespace pulse::sidecar {
@@ -19,6 +21,13 @@ struct SignalsMeta {
 };
 
 nlohmann::json signals_to_json(const Signals &signals, const SignalsMeta &meta);
+
+// The config's part of /signals (docs/workers.md): "sources", each source's health, and
+// "config_signals", each signal's series (labels and value) with the time of the
+// evaluation, its window, whether it is too old to use, and why it is absent when it is.
+// Merged into the document signals_to_json makes.
+void add_config_to_json(nlohmann::json &doc, const SidecarConfig &config,
+                        const EngineSnapshot &snapshot, double now_unix);
 
 // RFC 3339 with milliseconds, UTC: "2026-11-27T09:30:00.123Z".
 std::string rfc3339(double unix_seconds);

@@ -8,6 +8,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import pulse_harness as ph  # noqa: E402
+from workers_harness import redis, redis_exporter, redis_exporter_factory  # noqa: F401,E402
 
 
 @pytest.fixture(scope="session")

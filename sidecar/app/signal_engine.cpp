@@ -1,0 +1,261 @@
+#include "signal_engine.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+
+#include <malloc.h>
+
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <map>
+
+#include "exposition_parser.h"
+#include "scraper.h"
+
+namespace pulse::sidecar {
+
+namespace {
+
+double unix_now() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string one_line(std::string s) {
+    for (char &c : s) {
+        if (c == '\n' || c == '\r') c = ' ';
+    }
+    return s;
+}
+
+std::vector<ScrapeTarget> targets_of(const SidecarConfig &config) {
+    std::vector<ScrapeTarget> out;
+    for (const SourceConfig &s : config.sources) out.push_back({s.name, instance_of(s.url)});
+    return out;
+}
+
+constexpr std::int64_t kPruneEveryMs = 10'000;
+
+}  // namespace
+
+struct SignalEngine::Metrics {
+    prometheus::Registry &registry;  // first: the families below register in it
+    prometheus::Family<prometheus::Gauge> &up =
+        prometheus::BuildGauge()
+            .Name("pulse_source_up")
+            .Help("1 when the last scrape of the source was good, else 0.")
+            .Register(registry);
+    prometheus::Family<prometheus::Gauge> &duration =
+        prometheus::BuildGauge()
+            .Name("pulse_source_scrape_duration_seconds")
+            .Help("Duration of the last scrape of the source.")
+            .Register(registry);
+    prometheus::Family<prometheus::Gauge> &samples =
+        prometheus::BuildGauge()
+            .Name("pulse_source_samples_scraped")
+            .Help("Samples in the last good scrape of the source.")
+            .Register(registry);
+    prometheus::Family<prometheus::Counter> &errors =
+        prometheus::BuildCounter()
+            .Name("pulse_source_scrape_errors_total")
+            .Help("Failed scrapes of the source, by reason.")
+            .Register(registry);
+    prometheus::Family<prometheus::Gauge> &evaluation =
+        prometheus::BuildGauge()
+            .Name("pulse_signals_evaluation_seconds")
+            .Help("Duration of the last evaluation of every configured signal.")
+            .Register(registry);
+    std::vector<prometheus::Family<prometheus::Gauge> *> signals;
+    std::vector<std::map<promql::Labels, prometheus::Gauge *>> gauges;
+
+    Metrics(prometheus::Registry &r, const SidecarConfig &config) : registry(r) {
+        for (const SignalConfig &s : config.signals) {
+            signals.push_back(&prometheus::BuildGauge()
+                                   .Name(s.name)
+                                   .Help(s.help.empty() ? "pulse signal: " + s.expr : s.help)
+                                   .Register(registry));
+        }
+        gauges.resize(config.signals.size());
+        for (const SourceConfig &s : config.sources) {
+            for (const char *reason : {"transport", "http_status", "parse"})
+                errors.Add({{"source", s.name}, {"reason", reason}});
+        }
+    }
+
+    // Absent series are removed, never left at their last value.
+    void publish(std::size_t signal, const SignalValue &value) {
+        std::map<promql::Labels, prometheus::Gauge *> next;
+        auto &current = gauges[signal];
+        for (const SignalSeries &s : value.series) {
+            prometheus::Gauge *g = nullptr;
+            if (auto it = current.find(s.labels); it != current.end()) {
+                g = it->second;
+                current.erase(it);
+            } else {
+                std::map<std::string, std::string> labels(s.labels.begin(), s.labels.end());
+                try {
+                    g = &signals[signal]->Add(labels);
+                } catch (const std::exception &) {
+                    continue;  // a label name prometheus-cpp refuses (e.g. "__x"): not served
+                }
+            }
+            g->Set(s.value);
+            next.emplace(s.labels, g);
+        }
+        for (auto &[labels, g] : current) signals[signal]->Remove(g);
+        current = std::move(next);
+    }
+};
+
+SignalEngine::SignalEngine(SidecarConfig config, prometheus::Registry &registry,
+                           std::string log_prefix)
+    : config_(std::move(config)),
+      log_prefix_(std::move(log_prefix)),
+      metrics_(std::make_unique<Metrics>(registry, config_)),
+      evaluator_(config_, config_.sources.size()) {
+    window_ = std::make_unique<SeriesWindow>(targets_of(config_), evaluator_.selectors());
+    for (const SourceConfig &s : config_.sources) {
+        SourceState state;
+        state.name = s.name;
+        state.url = s.url;
+        sources_.push_back(state);
+    }
+    auto first = std::make_shared<EngineSnapshot>();
+    first->values.resize(config_.signals.size());
+    for (auto &v : first->values) v.absent_reason = "no source scraped yet";
+    first->sources = sources_;
+    snapshot_ = first;
+}
+
+SignalEngine::~SignalEngine() {
+    stop();
+}
+
+void SignalEngine::start() {
+    for (std::size_t i = 0; i < config_.sources.size(); ++i)
+        threads_.emplace_back([this, i] { scrape_loop(i); });
+}
+
+void SignalEngine::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    stop_cv_.notify_all();
+    for (auto &t : threads_) {
+        if (t.joinable()) t.join();
+    }
+    threads_.clear();
+}
+
+std::shared_ptr<const EngineSnapshot> SignalEngine::snapshot() const {
+    std::lock_guard lock(mutex_);
+    return snapshot_;
+}
+
+std::size_t SignalEngine::series_count() const {
+    std::lock_guard lock(mutex_);
+    return window_->series_count();
+}
+
+std::size_t SignalEngine::sample_count() const {
+    std::lock_guard lock(mutex_);
+    return window_->sample_count();
+}
+
+void SignalEngine::scrape_loop(std::size_t index) {
+    const SourceConfig &source = config_.sources[index];
+    ScrapeOptions options;
+    options.total_timeout = source.timeout > 0 ? source.timeout : source.interval;
+    options.connect_timeout = std::min(options.total_timeout, 1.0);
+    options.accept = kPrometheusAccept;
+    options.bearer_token_file = source.bearer_token_file;
+    options.tls_ca = source.tls_ca;
+    Scraper scraper(source.url, options);
+    auto period = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(source.interval));
+    auto next = std::chrono::steady_clock::now();
+    for (;;) {
+        ScrapeResult r = scraper.scrape();
+        std::string error = r.error, reason = r.status != 0 ? "http_status" : "transport";
+        std::optional<Exposition> exposition;
+        bool large = r.body.size() > (1u << 20);
+        if (r.ok) {
+            ParseResult parsed = parse_exposition(r.body, format_from_content_type(r.content_type));
+            if (auto *e = std::get_if<ParseError>(&parsed)) {
+                error = "scrape " + source.url + ": malformed exposition at line " +
+                        std::to_string(e->line) + ": " + e->message;
+                reason = "parse";
+            } else {
+                exposition = std::move(std::get<Exposition>(parsed));
+            }
+            r.body = std::string();
+        }
+        {
+            std::lock_guard lock(mutex_);
+            if (stopping_) return;
+            double unix = unix_now();
+            // Samples must go forward in time even if the wall clock steps back.
+            std::int64_t t_ms =
+                std::max(static_cast<std::int64_t>(std::llround(unix * 1000)), last_t_ms_ + 1);
+            last_t_ms_ = t_ms;
+            SourceState &state = sources_[index];
+            state.scraped = true;
+            state.last_scrape_unix = unix;
+            state.duration_seconds = r.seconds;
+            metrics_->duration.Add({{"source", source.name}}).Set(r.seconds);
+            if (exposition) {
+                window_->ingest(index, *exposition, t_ms);
+                std::size_t n = 0;
+                for (const auto &f : exposition->families) n += f.samples.size();
+                state.samples = n;
+                state.up = true;
+                state.last_error.clear();
+                metrics_->samples.Add({{"source", source.name}}).Set(static_cast<double>(n));
+            } else {
+                window_->fail(index, t_ms);
+                if (state.last_error != one_line(error))
+                    std::cerr << log_prefix_ << "source " << source.name << ": " << one_line(error)
+                              << "\n";
+                state.up = false;
+                state.last_error = one_line(error);
+                metrics_->errors.Add({{"source", source.name}, {"reason", reason}}).Increment();
+            }
+            metrics_->up.Add({{"source", source.name}}).Set(state.up ? 1 : 0);
+            evaluate_locked(t_ms);
+        }
+        // The parsed exposition of a large target is freed: give its pages back.
+        if (large) {
+            exposition.reset();
+            malloc_trim(0);
+        }
+
+        next += period;
+        auto now = std::chrono::steady_clock::now();
+        if (next < now) next = now;  // a slow scrape: no burst to catch up
+        std::unique_lock lock(mutex_);
+        if (stop_cv_.wait_until(lock, next, [this] { return stopping_; })) return;
+    }
+}
+
+void SignalEngine::evaluate_locked(std::int64_t t_ms) {
+    if (t_ms - last_prune_ms_ >= kPruneEveryMs) {
+        window_->prune(t_ms);
+        last_prune_ms_ = t_ms;
+    }
+    std::vector<SourceStatus> status;
+    for (const SourceState &s : sources_) status.push_back({s.scraped, s.up, s.last_error});
+    auto start = std::chrono::steady_clock::now();
+    auto next = std::make_shared<EngineSnapshot>();
+    next->values = evaluator_.evaluate(*window_, status, t_ms);
+    metrics_->evaluation.Add({}).Set(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    next->evaluated_unix = static_cast<double>(t_ms) / 1000;
+    next->sources = sources_;
+    for (std::size_t i = 0; i < next->values.size(); ++i) metrics_->publish(i, next->values[i]);
+    snapshot_ = std::move(next);
+}
+
+}  // namespace pulse::sidecar

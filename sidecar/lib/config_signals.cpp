@@ -1,0 +1,143 @@
+#include "config_signals.h"
+
+#include <algorithm>
+#include <cmath>
+#include <variant>
+
+namespace pulse::sidecar {
+
+namespace {
+
+// The window as the evaluator sees it, noting which sources a signal's selectors read.
+class RecordingStorage : public promql::Storage {
+  public:
+    RecordingStorage(const SeriesWindow &window, std::vector<bool> &reads)
+        : window_(window), reads_(reads) {}
+
+    std::vector<const promql::Series *> select(
+        const std::vector<promql::LabelMatcher> &matchers) const override {
+        auto found = window_.select(matchers);
+        for (const promql::Series *s : found) reads_[window_.target_of(s)] = true;
+        return found;
+    }
+
+  private:
+    const SeriesWindow &window_;
+    std::vector<bool> &reads_;
+};
+
+template <typename F>
+void walk(const promql::Node &node, F &&visit) {
+    visit(node);
+    std::visit(
+        [&](const auto &v) {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, promql::Call>) {
+                for (const auto &a : v.args) walk(*a, visit);
+            } else if constexpr (std::is_same_v<T, promql::Aggregation>) {
+                walk(*v.expr, visit);
+            } else if constexpr (std::is_same_v<T, promql::Binary>) {
+                walk(*v.lhs, visit);
+                walk(*v.rhs, visit);
+            } else if constexpr (std::is_same_v<T, promql::Unary>) {
+                walk(*v.expr, visit);
+            }
+        },
+        node.value);
+}
+
+}  // namespace
+
+void collect_selectors(const promql::Node &expr, std::vector<promql::VectorSelector> &out) {
+    walk(expr, [&](const promql::Node &n) {
+        if (auto *s = std::get_if<promql::VectorSelector>(&n.value)) out.push_back(*s);
+    });
+}
+
+std::int64_t longest_range_ms(const promql::Node &expr) {
+    std::vector<promql::VectorSelector> selectors;
+    collect_selectors(expr, selectors);
+    std::int64_t longest = 0;
+    for (const auto &s : selectors) longest = std::max(longest, s.range_ms);
+    return longest;
+}
+
+SignalEvaluator::SignalEvaluator(const SidecarConfig &config, std::size_t sources)
+    : config_(config), reads_(config.signals.size(), std::vector<bool>(sources, false)) {}
+
+std::vector<promql::VectorSelector> SignalEvaluator::selectors() const {
+    std::vector<promql::VectorSelector> out;
+    for (const SignalConfig &s : config_.signals) collect_selectors(*s.parsed, out);
+    return out;
+}
+
+std::vector<SignalValue> SignalEvaluator::evaluate(const SeriesWindow &window,
+                                                   const std::vector<SourceStatus> &sources,
+                                                   std::int64_t t_ms) {
+    std::vector<SignalValue> out(config_.signals.size());
+    for (std::size_t i = 0; i < config_.signals.size(); ++i) {
+        const SignalConfig &signal = config_.signals[i];
+        SignalValue &value = out[i];
+        RecordingStorage storage(window, reads_[i]);
+        promql::EvalResult result = promql::evaluate(*signal.parsed, storage, t_ms);
+
+        // A source it reads is down: its part of the answer is missing or old, so the
+        // whole answer would mislead.
+        std::string down;
+        for (std::size_t s = 0; s < sources.size() && s < reads_[i].size(); ++s) {
+            if (!reads_[i][s] || sources[s].up) continue;
+            down = "source " + config_.sources[s].name + " is down" +
+                   (sources[s].last_error.empty() ? "" : ": " + sources[s].last_error);
+            break;
+        }
+        if (!down.empty()) {
+            value.absent_reason = down;
+            continue;
+        }
+        if (auto *e = std::get_if<promql::EvalError>(&result)) {
+            value.absent_reason =
+                "evaluation failed at position " + std::to_string(e->pos + 1) + ": " + e->message;
+            continue;
+        }
+        if (auto *scalar = std::get_if<promql::Scalar>(&result)) {
+            value.series.push_back({{}, scalar->v});
+            continue;
+        }
+        for (promql::InstantSample &sample : std::get<promql::InstantVector>(result)) {
+            SignalSeries series;
+            for (auto &label : sample.labels) {
+                if (label.first != "__name__") series.labels.push_back(std::move(label));
+            }
+            series.value = sample.v;
+            value.series.push_back(std::move(series));
+        }
+        std::sort(value.series.begin(), value.series.end(),
+                  [](const SignalSeries &a, const SignalSeries &b) { return a.labels < b.labels; });
+        if (value.series.empty()) {
+            bool any_scraped = false;
+            for (std::size_t s = 0; s < sources.size(); ++s) any_scraped |= sources[s].up;
+            value.absent_reason =
+                any_scraped ? "the expression selects no series" : "no source scraped yet";
+        }
+    }
+    return out;
+}
+
+bool has_labels(const promql::Labels &labels,
+                const std::vector<std::pair<std::string, std::string>> &required) {
+    for (const auto &r : required) {
+        if (std::find(labels.begin(), labels.end(), r) == labels.end()) return false;
+    }
+    return true;
+}
+
+std::optional<double> sum_matching(
+    const SignalValue &value, const std::vector<std::pair<std::string, std::string>> &required) {
+    std::optional<double> sum;
+    for (const SignalSeries &s : value.series) {
+        if (has_labels(s.labels, required)) sum = sum.value_or(0) + s.value;
+    }
+    return sum;
+}
+
+}  // namespace pulse::sidecar

@@ -1,0 +1,75 @@
+// The sidecar's window of scrapes of its configured sources, held as Prometheus' TSDB would
+// hold them for the signals' expressions (docs/workers.md, "How pulse scrapes a source"):
+//
+// - every sample carries its target's labels, `job` (the source's name) and `instance`
+//   (host:port of its URL); labels of the same names in the exposition become
+//   `exported_job` / `exported_instance`, as with Prometheus' `honor_labels: false`;
+// - a series that leaves its target's scrape, and every series of a target whose scrape
+//   failed, gets a staleness marker, so instant selectors stop returning it at once;
+// - samples get the scrape's time (timestamps in the exposition are not honoured: the
+//   window is about now, and a target's clock is not the sidecar's);
+// - only what some selector can read is kept: a series no selector matches holds no
+//   samples, one read by instant selectors only holds its last sample, and one read by a
+//   range selector holds that range. Memory is bounded by the expressions, not the targets.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "exposition_parser.h"
+#include "promql/evaluator.h"
+
+namespace pulse::sidecar {
+
+struct ScrapeTarget {
+    std::string job;       // the source's name
+    std::string instance;  // host:port
+};
+
+// "host:port" of an http(s) URL, with the scheme's default port when none is written.
+std::string instance_of(std::string_view url);
+
+class SeriesWindow : public promql::Storage {
+  public:
+    // `selectors`: every vector selector of every expression evaluated over the window.
+    SeriesWindow(std::vector<ScrapeTarget> targets, std::vector<promql::VectorSelector> selectors);
+    ~SeriesWindow() override;
+
+    // A good scrape of target `target` at `t_ms`.
+    void ingest(std::size_t target, const Exposition &exposition, std::int64_t t_ms);
+    // A failed scrape: every series of the target's last good scrape goes stale.
+    void fail(std::size_t target, std::int64_t t_ms);
+    // Drops samples no selector can read at `t_ms` or later, and series with none left.
+    void prune(std::int64_t t_ms);
+
+    std::vector<const promql::Series *> select(
+        const std::vector<promql::LabelMatcher> &matchers) const override;
+
+    // The target a series returned by select() comes from.
+    std::size_t target_of(const promql::Series *series) const;
+
+    std::size_t series_count() const;  // every series known, with samples or not
+    std::size_t sample_count() const;  // samples held
+
+  private:
+    struct Entry;
+    Entry *entry_for(std::size_t target, const Sample &sample);
+    void append(Entry &entry, std::int64_t t_ms, double v);
+
+    std::vector<ScrapeTarget> targets_;
+    std::vector<promql::VectorSelector> selectors_;
+    std::int64_t lookback_ms_ = 5 * 60 * 1000;
+    // By the series' identity (target and labels, serialized).
+    std::unordered_map<std::string, std::unique_ptr<Entry>> entries_;
+    // Series with samples, by metric name, for selectors that name one.
+    std::unordered_map<std::string, std::vector<Entry *>> by_name_;
+    // Per target: the series of its last good scrape.
+    std::vector<std::vector<Entry *>> present_;
+    std::uint64_t generation_ = 0;
+};
+
+}  // namespace pulse::sidecar
