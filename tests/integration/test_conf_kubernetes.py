@@ -27,6 +27,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 import pulse_harness as ph
 
@@ -38,6 +39,7 @@ KUSTOMIZATIONS = (
     "web", "base", "adapter", "ingress",
     "overlays/websocket", "overlays/production", "overlays/sidecar-container",
     "overlays/legacy-1.19",
+    "workers", "workers/jobs", "workers/legacy-1.19",
 )
 # Renderings that contain each piece, and how its sidecar runs.
 NATIVE = ("base", "ingress", "overlays/websocket", "overlays/production")
@@ -52,6 +54,7 @@ DOCS = (
     REPO / "docs" / "autoscaling.md",
     REPO / "docs" / "ingress-health.md",
     KDIR / "README.md",
+    KDIR / "workers" / "README.md",
 )
 # Every page docs/README.md maps (the lead's list); each must exist and be linked.
 DOC_PAGES = ("directives", "metrics", "cache-policy", "sidecar", "adapter", "container",
@@ -612,6 +615,288 @@ def test_adapter_rbac(rendered):
 
 
 # ---------------------------------------------------------------------------
+# the workers (conf/kubernetes/workers): HPAs on a queue's length, served by the adapter
+# from its --config file
+
+
+WORKERS = ("workers", "workers/legacy-1.19")
+WORKERS_CADENCE = {
+    # up: at most one pod per 5 minutes
+    "scaleUp": {"selectPolicy": "Max", "policies": [{"type": "Pods", "value": 1, "periodSeconds": 300}]},
+    # down: an hour of stabilization (the API's maximum), then one pod per 5 minutes
+    "scaleDown": {"selectPolicy": "Max", "stabilizationWindowSeconds": 3600,
+                  "policies": [{"type": "Pods", "value": 1, "periodSeconds": 300}]},
+}
+
+
+def flag_value(args, name):
+    """The value of `--name VALUE` or `--name=VALUE` in args."""
+    values = [a.split("=", 1)[1] for a in args if a.startswith(name + "=")]
+    values += [args[i + 1] for i, a in enumerate(args[:-1]) if a == name]
+    assert len(values) == 1, f"{name}: {len(values)} values in {args}"
+    return values[0]
+
+
+def adapter_config(objs):
+    """(path, config dict) of the --config file the adapter Deployment reads, followed
+    through its volume mount to the ConfigMap in the same rendering."""
+    d = find(objs, "Deployment", "pulse-adapter", "pulse")
+    pod = d["spec"]["template"]["spec"]
+    (c,) = pod["containers"]
+    path = flag(c["args"], "--config")
+    mounts = [m for m in c.get("volumeMounts", []) if path.startswith(m["mountPath"].rstrip("/") + "/")]
+    assert len(mounts) == 1, f"--config {path} is under no single volume mount"
+    key = path[len(mounts[0]["mountPath"].rstrip("/")) + 1:]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == mounts[0]["name"]]
+    cm = find(objs, "ConfigMap", volume["configMap"]["name"], "pulse")
+    assert key in cm["data"], f"ConfigMap {cm['metadata']['name']} has no key {key}"
+    return path, yaml.safe_load(cm["data"][key])
+
+
+def workers_problems(objs):
+    """What is wrong with the workers of one rendering: every HPA on a config signal, its
+    cadence, the Object metric's signal, object and Deployment, the config's `match`, and
+    the Redis exporter the config's source names. [] when all holds."""
+    problems = []
+    try:
+        _, config = adapter_config(objs)
+    except AssertionError as e:
+        return [f"the adapter's config: {e}"]
+    signals = {s["name"]: s for s in config.get("signals", [])}
+    attached = {(o["namespace"], o["resource"], o["name"], s["name"]): o.get("match", {})
+                for s in signals.values() for o in s.get("objects", [])}
+    deployments = {(d["metadata"]["namespace"], d["metadata"]["name"]): d for d in all_of(objs, "Deployment")}
+    hpas = [h for h in all_of(objs, "HorizontalPodAutoscaler") if h["metadata"]["name"].startswith("workers-")]
+    if not hpas:
+        problems.append("no HPA workers-<job>")
+    jobs, served = set(), set()
+    for h in hpas:
+        ns, name, spec = h["metadata"]["namespace"], h["metadata"]["name"], h["spec"]
+        job = name[len("workers-"):]
+        jobs.add(job)
+        where = f"HPA {ns}/{name}"
+        target = spec["scaleTargetRef"]
+        if target != {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}:
+            problems.append(f"{where}: scales {target}, not its Deployment {name}")
+        d = deployments.get((ns, name))
+        if d is None:
+            problems.append(f"{where}: no Deployment {ns}/{name}")
+        elif "replicas" in d["spec"]:
+            problems.append(f"Deployment {ns}/{name} sets replicas: the HPA owns the count")
+        if spec.get("minReplicas") != 1 or not spec.get("maxReplicas", 0) > 1:
+            problems.append(f"{where}: replicas {spec.get('minReplicas')}..{spec.get('maxReplicas')}, not 1..N")
+        behavior = spec.get("behavior", {})
+        for way, want in WORKERS_CADENCE.items():
+            got = behavior.get(way, {})
+            wrong = {k: got.get(k) for k, v in want.items() if got.get(k) != v}
+            if wrong:
+                problems.append(f"{where}: behavior.{way} {wrong}, the cadence wants {want}")
+        window = behavior.get("scaleUp", {}).get("stabilizationWindowSeconds")
+        if not (isinstance(window, int) and 0 <= window <= 300):
+            problems.append(f"{where}: scaleUp.stabilizationWindowSeconds {window}, not 0..300")
+        metrics = spec.get("metrics", [])
+        if len(metrics) != 1 or metrics[0].get("type") != "Object":
+            problems.append(f"{where}: metrics {metrics}, not one Object metric")
+            continue
+        obj = metrics[0]["object"]
+        described, metric = obj["describedObject"], obj["metric"]["name"]
+        if described != target:
+            problems.append(f"{where}: the metric describes {described}, not the Deployment it scales")
+        if obj["target"].get("type") != "AverageValue" or "averageValue" not in obj["target"]:
+            problems.append(f"{where}: target {obj['target']}, not an AverageValue (jobs per worker)")
+        if metric not in signals:
+            problems.append(f"{where}: metric {metric} is not a signal of the adapter's config")
+            continue
+        key = (ns, described["kind"].lower() + "s", described["name"], metric)
+        served.add(key)
+        if key not in attached:
+            problems.append(f"{where}: the config does not serve {metric} for deployments {ns}/{described['name']}")
+        elif attached[key] != {"job": job}:
+            problems.append(f"{where}: the config matches {attached[key]} for it, not {{'job': '{job}'}}")
+    for key in attached:
+        ns, resource, name, metric = key
+        if resource == "deployments" and (ns, name) not in deployments:
+            problems.append(f"the config serves {metric} for deployments {ns}/{name}, which does not exist")
+        if key not in served:
+            problems.append(f"the config serves {metric} for {resource} {ns}/{name}, which no HPA reads")
+
+    # The sources: each a Service of the rendering, in front of the Redis exporter, which
+    # lists both keys of every job by name.
+    for source in config.get("sources", []):
+        m = re.fullmatch(r"http://([a-z0-9-]+)\.([a-z0-9-]+)\.svc(?:\.cluster\.local)?:(\d+)/metrics", source["url"])
+        if not m:
+            problems.append(f"source {source['name']}: {source['url']} is not a Service of this rendering")
+            continue
+        svc_name, ns, port = m.group(1), m.group(2), int(m.group(3))
+        svcs = [s for s in all_of(objs, "Service") if s["metadata"]["name"] == svc_name and s["metadata"]["namespace"] == ns]
+        ports = [p for s in svcs for p in s["spec"]["ports"] if p["port"] == port]
+        if len(ports) != 1:
+            problems.append(f"source {source['name']}: no Service {ns}/{svc_name} with port {port}")
+            continue
+        backends = [d for (dns, _), d in deployments.items() if dns == ns
+                    and matches({"matchLabels": svcs[0]["spec"]["selector"]}, d["spec"]["template"]["metadata"]["labels"])]
+        exporters = [c for d in backends for c in d["spec"]["template"]["spec"]["containers"]
+                     if any(p.get("name") == ports[0]["targetPort"] for p in c.get("ports", []))]
+        if len(exporters) != 1:
+            problems.append(f"source {source['name']}: {len(exporters)} containers behind {ns}/{svc_name}:{port}")
+            continue
+        try:
+            keys = flag_value(exporters[0]["args"], "--check-single-keys").split(",")
+        except AssertionError as e:
+            problems.append(f"source {source['name']}: {e}")
+            continue
+        for job in sorted(jobs):
+            for key in (f"queue:{job}", f"failed:{job}"):
+                if key not in keys:
+                    problems.append(f"source {source['name']}: the exporter does not list {key}")
+    return problems
+
+
+@pytest.mark.parametrize("rendering", WORKERS)
+def test_workers_hpas_config_and_exporter_agree(rendered, rendering):
+    objs = objects(rendered, rendering)
+    assert workers_problems(objs) == []
+    hpas = {h["metadata"]["name"] for h in all_of(objs, "HorizontalPodAutoscaler")}
+    assert {"workers-emails", "workers-thumbnails"} <= hpas
+    version = "autoscaling/v2beta2" if rendering.endswith("legacy-1.19") else "autoscaling/v2"
+    assert {h["apiVersion"] for h in all_of(objs, "HorizontalPodAutoscaler")} == {version}
+    for name in ("workers-emails", "workers-thumbnails"):
+        d = find(objs, "Deployment", name, "shop")
+        labels = d["spec"]["template"]["metadata"]["labels"]
+        assert labels == {"app.kubernetes.io/name": name, "app.kubernetes.io/component": "worker"}
+        assert d["metadata"]["labels"] == labels and d["spec"]["selector"]["matchLabels"] == {"app.kubernetes.io/name": name}
+        for c in d["spec"]["template"]["spec"]["containers"]:
+            assert {"cpu", "memory"} <= set(c["resources"]["requests"]) and "memory" in c["resources"]["limits"], c["name"]
+            env = {e["name"]: e["value"] for e in c["env"]}
+            job = name[len("workers-"):]
+            assert (env["QUEUE"], env["FAILED_QUEUE"]) == (f"queue:{job}", f"failed:{job}")
+    exporter = find(objs, "Deployment", "redis-exporter", "shop")["spec"]["template"]["spec"]["containers"][0]
+    assert re.fullmatch(r"oliver006/redis_exporter:v\d+\.\d+\.\d+", exporter["image"]), "pin the exporter's tag"
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert exporter[probe]["httpGet"] == {"path": "/health", "port": "metrics"}
+
+
+# One breakage each, and what workers_problems must say about it.
+WORKERS_BREAKAGES = {
+    "hour-long-period": (lambda o: hpa_of(o, "workers-emails")["spec"]["behavior"]["scaleDown"]["policies"][0]
+                         .update(periodSeconds=1800), "workers-emails: behavior.scaleDown"),
+    "short-window": (lambda o: hpa_of(o, "workers-thumbnails")["spec"]["behavior"]["scaleDown"]
+                     .update(stabilizationWindowSeconds=300), "workers-thumbnails: behavior.scaleDown"),
+    "fast-up": (lambda o: hpa_of(o, "workers-emails")["spec"]["behavior"]["scaleUp"]["policies"].append(
+        {"type": "Percent", "value": 100, "periodSeconds": 60}), "workers-emails: behavior.scaleUp"),
+    "metric-typo": (lambda o: hpa_of(o, "workers-emails")["spec"]["metrics"][0]["object"]["metric"]
+                    .update(name="pulse_job_waiting"), "pulse_job_waiting is not a signal of the adapter's config"),
+    "other-object": (lambda o: hpa_of(o, "workers-thumbnails")["spec"]["metrics"][0]["object"]["describedObject"]
+                     .update(name="workers-emails"), "the metric describes"),
+    "match-swapped": (lambda o: config_of(o, lambda c: c["signals"][0]["objects"][1].update(match={"job": "emails"})),
+                      "workers-thumbnails: the config matches {'job': 'emails'}"),
+    "no-deployment": (lambda o: o.remove(find(o, "Deployment", "workers-thumbnails", "shop")),
+                      "no Deployment shop/workers-thumbnails"),
+    "key-missing": (lambda o: exporter_args_of(o).__setitem__(1, "--check-single-keys=queue:emails,queue:thumbnails,failed:emails"),
+                    "the exporter does not list failed:thumbnails"),
+    "glob-keys": (lambda o: exporter_args_of(o).__setitem__(1, "--check-keys=queue:*,failed:*"),
+                  "--check-single-keys: 0 values"),
+    "no-config": (lambda o: find(o, "Deployment", "pulse-adapter", "pulse")["spec"]["template"]["spec"]["containers"][0]
+                  .update(args=["adapter"]), "--config missing"),
+}
+
+
+def hpa_of(objs, name):
+    return find(objs, "HorizontalPodAutoscaler", name, "shop")
+
+
+def exporter_args_of(objs):
+    args = find(objs, "Deployment", "redis-exporter", "shop")["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[1].startswith("--check-single-keys="), args
+    return args
+
+
+def config_of(objs, change):
+    d = find(objs, "Deployment", "pulse-adapter", "pulse")
+    (volume,) = [v for v in d["spec"]["template"]["spec"]["volumes"] if v["name"] == "workers-config"]
+    cm = find(objs, "ConfigMap", volume["configMap"]["name"], "pulse")
+    config = yaml.safe_load(cm["data"]["workers.yaml"])
+    change(config)
+    cm["data"]["workers.yaml"] = yaml.safe_dump(config)
+
+
+@pytest.mark.parametrize("case", WORKERS_BREAKAGES)
+def test_workers_checks_catch_a_broken_copy(rendered, case):
+    objs = copy.deepcopy(objects(rendered, "workers"))
+    breakage, expect = WORKERS_BREAKAGES[case]
+    breakage(objs)
+    problems = workers_problems(objs)
+    assert any(expect in p for p in problems), problems
+
+
+def test_workers_adapter_is_the_adapter_with_its_config(rendered):
+    adapter, workers, jobs = (objects(rendered, n) for n in ("adapter", "workers", "workers/jobs"))
+    plain = find(adapter, "Deployment", "pulse-adapter", "pulse")
+    patched = copy.deepcopy(find(workers, "Deployment", "pulse-adapter", "pulse"))
+    path, config = adapter_config(workers)
+    assert path == "/etc/pulse/workers.yaml"
+    pod = patched["spec"]["template"]["spec"]
+    (c,) = pod["containers"]
+    assert c["args"][-2:] == ["--config", path]
+    del c["args"][-2:]
+    assert c["volumeMounts"].pop() == {"name": "workers-config", "mountPath": "/etc/pulse", "readOnly": True}
+    volume = pod["volumes"].pop()
+    assert volume["name"] == "workers-config" and volume["configMap"]["name"].startswith("pulse-workers-")
+    assert patched == plain                    # nothing else changed
+    # workers = the adapter (so patched) + jobs, nothing more
+    key = lambda o: (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"])
+    rest = [o for o in workers if key(o) != ("Deployment", "pulse", "pulse-adapter")]
+    assert sorted(map(key, rest)) == sorted(map(key, [o for o in adapter if o is not plain] + jobs))
+    assert all(o in adapter or o in jobs for o in rest)
+    # the config's YAML is the file of the repository
+    assert config == yaml.safe_load((KDIR / "workers" / "jobs" / "workers.yaml").read_text())
+
+
+def test_workers_legacy_is_the_legacy_overlay_with_the_workers(rendered):
+    legacy, old, workers = (objects(rendered, n) for n in ("workers/legacy-1.19", "overlays/legacy-1.19", "workers"))
+    key = lambda o: (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"])
+    assert sorted(map(key, legacy)) == sorted(map(key, old + objects(rendered, "workers/jobs")))
+    for o in legacy:
+        k = key(o)
+        if k == ("Deployment", "pulse", "pulse-adapter"):
+            # the legacy overlay's adapter (the same as ../../adapter's) with the --config patch
+            assert o == find(workers, "Deployment", "pulse-adapter", "pulse")
+        elif k[0] == "HorizontalPodAutoscaler" and k[2].startswith("workers-"):
+            current = find(workers, "HorizontalPodAutoscaler", k[2], k[1])
+            assert o["apiVersion"] == "autoscaling/v2beta2" and current["apiVersion"] == "autoscaling/v2"
+            assert o["spec"] == current["spec"] and o["metadata"] == current["metadata"]
+        elif k in set(map(key, old)):
+            assert o == find(old, k[0], k[2], k[1] or None), k
+        else:
+            assert o == find(workers, k[0], k[2], k[1] or None), k
+    # the patch files are copies (kustomize reads no file outside a folder)
+    for copy_path, source in ((KDIR / "workers" / "legacy-1.19" / "adapter-config.yaml", KDIR / "workers" / "adapter-config.yaml"),
+                              (KDIR / "workers" / "legacy-1.19" / "hpa-v2beta2.yaml", KDIR / "overlays" / "legacy-1.19" / "hpa-v2beta2.yaml")):
+        assert copy_path.read_bytes() == source.read_bytes(), f"{copy_path.relative_to(REPO)} differs from {source.relative_to(REPO)}"
+
+
+def test_workers_compose_with_the_web_deploy_and_the_edge(validator, tmp_path):
+    """What the README tells a team with the web deploy: ../../workers in the place of
+    ../../adapter. The composition builds (no object twice: the workers bring no
+    Namespace shop) and validates."""
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    rel = lambda name: os.path.relpath(KDIR / name, overlay)
+    (overlay / "kustomization.yaml").write_text(
+        "bases:\n" + "".join(f"- {rel(n)}\n" for n in ("base", "workers", "ingress")))
+    home = tmp_path / "home"
+    home.mkdir()
+    out = tmp_path / "composed.yaml"
+    out.write_text(render(overlay, home))
+    code, report = validate(validator, out)
+    assert code == 0, [e for e in report["objects"] if e["errors"]]
+    objs = [e["object"] for e in report["objects"]]
+    assert workers_problems(objs) == []
+    find(objs, "HorizontalPodAutoscaler", "web", "shop")
+    find(objs, "Deployment", "edge", "ingress")
+
+
+# ---------------------------------------------------------------------------
 # the nginx configs
 
 
@@ -780,9 +1065,10 @@ NEWER_POD_FIELDS = ("setHostnameAsFQDN",)
 NEWER_PROBE_FIELDS = ("terminationGracePeriodSeconds",)
 
 
-def test_legacy_overlay_fits_kubernetes_1_22(rendered):
+@pytest.mark.parametrize("rendering", ("overlays/legacy-1.19", "workers/legacy-1.19"))
+def test_legacy_overlay_fits_kubernetes_1_22(rendered, rendering):
     models = python_models()
-    legacy = objects(rendered, "overlays/legacy-1.19")
+    legacy = objects(rendered, rendering)
     errors = [e for o in legacy for e in model_errors(models, o, model_of(o), f"{o['kind']}/{o['metadata']['name']}")]
     assert not errors, "\n".join(errors)
     for kind, path in NEWER_THAN_1_19:
