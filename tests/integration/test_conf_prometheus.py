@@ -14,6 +14,9 @@ real Prometheus.
   unit tests fail when an alert's threshold changes.
 - Every prometheus-adapter metricsQuery, rendered for two pods, gives the expected
   values in a promtool unit test.
+- The workers' alerts (rules/pulse-workers.yml) read the signals of the adapter's --config
+  with their own `job` label (the job type): a real Prometheus with the scrape configs'
+  metric_relabel_configs stores them so, for the sidecar's and the adapter's jobs.
 """
 
 import copy
@@ -29,7 +32,10 @@ import pulse_harness as ph
 
 PROM_DIR = ph.REPO_ROOT / "conf" / "prometheus"
 ADAPTER_CONFIG = ph.REPO_ROOT / "conf" / "prometheus-adapter" / "config.yaml"
-RULE_FILES = [PROM_DIR / "rules" / "pulse-recording.yml", PROM_DIR / "rules" / "pulse-alerts.yml"]
+RULE_FILES = [PROM_DIR / "rules" / "pulse-recording.yml", PROM_DIR / "rules" / "pulse-alerts.yml",
+              PROM_DIR / "rules" / "pulse-workers.yml"]
+ALERT_FILES = [PROM_DIR / "rules" / "pulse-alerts.yml", PROM_DIR / "rules" / "pulse-workers.yml"]
+WORKERS_README = ph.REPO_ROOT / "conf" / "kubernetes" / "workers" / "README.md"
 UNIT_TESTS = sorted((PROM_DIR / "tests").glob("*.yml"))
 JOBS = ["pulse-nginx", "pulse-sidecar", "pulse-adapter"]
 
@@ -71,7 +77,7 @@ def file_sd_variant(config, pods_file, rule_files=None):
 def test_static_config_passes_promtool():
     rc, out = promtool("check", "config", PROM_DIR / "prometheus-static.yml")
     assert rc == 0, out
-    assert "SUCCESS: 2 rule files found" in out, out
+    assert "SUCCESS: 3 rule files found" in out, out
     jobs = [j["job_name"] for j in load_yaml(PROM_DIR / "prometheus-static.yml")["scrape_configs"]]
     assert jobs == ["pulse-nginx", "pulse-sidecar"]
 
@@ -106,7 +112,7 @@ def test_kubernetes_config_passes_promtool(tmp_path):
     variant = tmp_path / "prometheus.yml"
     variant.write_text(json.dumps(file_sd_variant(config, tmp_path / "pods.json")))
     rc, out = promtool("check", "config", variant)
-    assert rc == 0 and "SUCCESS: 2 rule files found" in out, out
+    assert rc == 0 and "SUCCESS: 3 rule files found" in out, out
 
 
 # ---------------------------------------------------------------------------
@@ -116,11 +122,12 @@ def test_kubernetes_config_passes_promtool(tmp_path):
 def test_rules_pass_promtool():
     rc, out = promtool("check", "rules", *RULE_FILES)
     assert rc == 0, out
-    assert "SUCCESS: 13 rules found" in out and "SUCCESS: 7 rules found" in out, out
+    assert ("SUCCESS: 13 rules found" in out and "SUCCESS: 7 rules found" in out
+            and "SUCCESS: 3 rules found" in out), out
 
 
 def test_rules_unit_tests_pass():
-    assert [p.name for p in UNIT_TESTS] == ["alerts_test.yml", "recording_test.yml"]
+    assert [p.name for p in UNIT_TESTS] == ["alerts_test.yml", "recording_test.yml", "workers_test.yml"]
     rc, out = promtool("test", "rules", *UNIT_TESTS)
     assert rc == 0, out
     assert out.count("SUCCESS") == len(UNIT_TESTS), out
@@ -131,11 +138,12 @@ def rules_of(path, kind):
 
 
 def test_every_alert_is_tested_firing_and_not_firing():
-    alerts = rules_of(PROM_DIR / "rules" / "pulse-alerts.yml", "alert")
-    assert set(alerts) == {
+    alerts = [a for path in ALERT_FILES for a in rules_of(path, "alert")]
+    assert sorted(alerts) == sorted({
         "PulseHighErrorRatio", "PulseLatencyP95OverObjective", "PulseScrapeTargetDown",
         "PulseSeriesDropped", "PulseSeriesBudgetNearlyFull", "PulseSignalsStale",
-        "PulseHPAAtMaxReplicas"}
+        "PulseHPAAtMaxReplicas",
+        "PulseJobQueueGrowingAtMaxReplicas", "PulseJobsFailing", "PulseSourceDown"})
     firing, silent = set(), set()
     for path in UNIT_TESTS:
         for test in load_yaml(path)["tests"]:
@@ -163,6 +171,19 @@ def test_every_recording_rule_is_tested():
     ("pulse-recording.yml", "PulseLatencyP95OverObjective",
      'nginx_http_request_duration_seconds_bucket{location!="websocket"}',
      "nginx_http_request_duration_seconds_bucket"),
+    # the workers: a threshold, the comparison with the maximum, each of the two
+    # kube-state-metrics name sets, the failed list's growth, the source's `for`
+    ("pulse-workers.yml", "PulseJobQueueGrowingAtMaxReplicas", "* 60 > 0", "* 60 > 5"),
+    ("pulse-workers.yml", "PulseJobQueueGrowingAtMaxReplicas", ">= on (namespace, hpa)", "> on (namespace, hpa)"),
+    ("pulse-workers.yml", "PulseJobQueueGrowingAtMaxReplicas",
+     '"job", "$1", "horizontalpodautoscaler", "workers-(.+)"', '"job", "$1", "horizontalpodautoscaler", "(.+)"'),
+    ("pulse-workers.yml", "PulseJobQueueGrowingAtMaxReplicas",
+     '"job", "$1", "hpa", "workers-(.+)"', '"job", "$1", "hpa", "(.+)"'),
+    ("pulse-workers.yml", "PulseJobsFailing", "max by (job) (pulse_jobs_failed",
+     "sum by (job) (pulse_jobs_failed"),
+    ("pulse-workers.yml", "PulseJobsFailing", "min_over_time(pulse_jobs_failed[15m])",
+     "min_over_time(pulse_jobs_failed[20m])"),
+    ("pulse-workers.yml", "PulseSourceDown", "for: 5m", "for: 2m"),
 ], ids=lambda v: v if isinstance(v, str) and v.startswith("Pulse") else None)
 def test_unit_tests_catch_a_changed_rule(tmp_path, rule_file, alert, old, new):
     """The unit tests have teeth: change a rule, and they fail."""
@@ -174,9 +195,22 @@ def test_unit_tests_catch_a_changed_rule(tmp_path, rule_file, alert, old, new):
             assert text.count(old) == 1, old
             text = text.replace(old, new)
         (tmp_path / "rules" / path.name).write_text(text)
-    shutil.copy(PROM_DIR / "tests" / "alerts_test.yml", tmp_path / "tests")
-    rc, out = promtool("test", "rules", tmp_path / "tests" / "alerts_test.yml")
+    for path in UNIT_TESTS:
+        shutil.copy(path, tmp_path / "tests")
+    rc, out = promtool("test", "rules", *sorted((tmp_path / "tests").glob("*.yml")))
     assert rc != 0 and f"alertname: {alert}" in out, out
+
+
+def test_workers_alerts_runbooks_exist():
+    """Each workers alert's runbook_url is a heading of conf/kubernetes/workers/README.md."""
+    headings = {line[4:].strip().lower() for line in WORKERS_README.read_text().splitlines()
+                if line.startswith("### ")}
+    for group in load_yaml(PROM_DIR / "rules" / "pulse-workers.yml")["groups"]:
+        for rule in group["rules"]:
+            url = rule["annotations"]["runbook_url"]
+            page, anchor = url.split("#")
+            assert ph.REPO_ROOT / page == WORKERS_README, url
+            assert anchor == rule["alert"].lower() and anchor in headings, url
 
 
 # ---------------------------------------------------------------------------
@@ -414,3 +448,129 @@ def test_live_prometheus_discovers_pods_and_evaluates(nginx_factory, upstream, s
     assert one(render(next(r for r in adapter_rules()
                            if r["name"]["as"] == "pulse_requests_per_second"),
                       "shop", ["web-1"])) > 0
+
+
+# ---------------------------------------------------------------------------
+# a --config signal's own `job` label, through the scrape configs
+
+# What pulse-sidecar run --config and pulse-sidecar adapter --config export beside their
+# own metrics (docs: conf/kubernetes/workers/README.md).
+CONFIG_SIGNALS_EXPOSITION = """\
+# HELP pulse_jobs_waiting Jobs waiting in each queue.
+# TYPE pulse_jobs_waiting gauge
+pulse_jobs_waiting{job="emails"} 7
+pulse_jobs_waiting{job="thumbnails"} 0
+# HELP pulse_source_up Whether the last scrape of the source succeeded.
+# TYPE pulse_source_up gauge
+pulse_source_up{source="redis"} 1
+# HELP pulse_source_scrape_errors_total Failed scrapes of the source.
+# TYPE pulse_source_scrape_errors_total counter
+pulse_source_scrape_errors_total{source="redis",reason="transport"} 2
+"""
+
+
+class ExpositionServer:
+    """Serves one exposition text on a free loopback port, over HTTPS when given a
+    certificate and key, in a thread of the test process."""
+
+    def __init__(self, text, cert=None, key=None):
+        import http.server
+        import ssl
+        import threading
+
+        body = text.encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.port = ph.free_port()
+        self.server = http.server.ThreadingHTTPServer((ph.LOOPBACK, self.port), Handler)
+        if cert:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(str(cert), str(key))
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def address(self):
+        return f"{ph.LOOPBACK}:{self.port}"
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_config_signals_keep_their_own_job_label(tmp_path):
+    """A real Prometheus with prometheus.yml (pods listed as discovery would) scrapes a
+    sidecar's and an adapter's exposition of --config signals: the signals keep their
+    `job` (the job type, what the workers' rules and dashboard select), every other series
+    its target's job. A job without the relabeling stores exported_job instead."""
+    import certs
+
+    made = certs.make_certs(tmp_path / "certs")
+    plain = ExpositionServer(CONFIG_SIGNALS_EXPOSITION)
+    tls = ExpositionServer(CONFIG_SIGNALS_EXPOSITION, made.server_cert, made.server_key)
+    prom = None
+    try:
+        adapter_pod = pod_target(tls.address, "adapter", "pulse-adapter", pod="pulse-adapter-a")
+        adapter_pod["labels"]["__meta_kubernetes_namespace"] = "pulse"
+        pods = [pod_target(plain.address, "pulse-sidecar", "pulse-sidecar", pod="web-1"), adapter_pod]
+        prom = ph.Prometheus([], base=tmp_path)
+        pods_file = prom.dir / "pods.json"
+        pods_file.write_text(json.dumps(pods))
+        config = file_sd_variant(load_yaml(PROM_DIR / "prometheus.yml"), pods_file, RULE_FILES)
+        config["global"] = {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"}
+        # the same sidecar job without its metric_relabel_configs, for contrast
+        bare = copy.deepcopy(next(j for j in config["scrape_configs"] if j["job_name"] == "pulse-sidecar"))
+        assert bare.pop("metric_relabel_configs")
+        bare["job_name"] = "bare-sidecar"
+        config["scrape_configs"].append(bare)
+        prom.config_path.write_text(json.dumps(config, indent=2))
+        prom.targets = [("pulse-sidecar",), ("pulse-adapter",), ("bare-sidecar",)]
+        prom.start()
+        prom.wait_targets_up()
+
+        def series(expr):
+            return ph.wait_for(lambda: (lambda r: r if len(r) >= 2 else None)(prom.query(expr)),
+                               message=expr)
+
+        waiting = series("pulse_jobs_waiting")
+        by_target = {}
+        for r in waiting:
+            by_target.setdefault(r["metric"]["pod"], []).append(r["metric"])
+        assert len(waiting) == 6, waiting
+        for m in by_target["web-1"]:
+            if "exported_job" in m:                # the bare job
+                assert m["job"] == "bare-sidecar" and m["exported_job"] in ("emails", "thumbnails"), m
+            else:
+                assert m["job"] in ("emails", "thumbnails") and m["namespace"] == "shop", m
+        for m in by_target["pulse-adapter-a"]:
+            assert "exported_job" not in m and m["job"] in ("emails", "thumbnails"), m
+            assert (m["namespace"], m["container"]) == ("pulse", "adapter"), m
+        counts = {r["metric"]["job"]: float(r["value"][1])
+                  for r in prom.query("count by (job) (pulse_jobs_waiting)")}
+        assert counts == {"emails": 2, "thumbnails": 2, "bare-sidecar": 2}, counts
+        # what the rules read: the largest copy per job type
+        emails = prom.query('max by (job) (pulse_jobs_waiting{job="emails"})')
+        assert [(r["metric"], r["value"][1]) for r in emails] == [({"job": "emails"}, "7")]
+        # series without a `job` of their own keep the target's
+        up = {r["metric"]["job"] for r in series("pulse_source_up")}
+        assert up == {"pulse-sidecar", "pulse-adapter", "bare-sidecar"}, up
+        assert {r["metric"]["job"] for r in prom.query("up")} == up
+        errors = prom.query('pulse_source_scrape_errors_total{job="pulse-adapter"}')
+        assert [r["metric"]["reason"] for r in errors] == ["transport"], errors
+    finally:
+        if prom is not None:
+            prom.stop()
+            print(f"--- {prom.log_path} (tail) ---\n{ph.tail(prom.log_path, 20)}")
+        plain.stop()
+        tls.stop()
