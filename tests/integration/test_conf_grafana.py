@@ -4,7 +4,10 @@ prometheus-adapter queries, and the PromQL in docs/migration.md and docs/operati
 Every expression must parse (promtool check rules, one recording rule per expression)
 and must name only metrics pulse exports, or the few others on an explicit allow-list:
 - `up`, which Prometheus itself writes for every target;
-- kube-state-metrics' HPA series, the one external source (replicas, the HPA alert).
+- kube-state-metrics' HPA series, the one external source (replicas, the HPA alerts),
+  under its 2.x names and, for the workers, 1.9's (kube_hpa_*).
+The dashboard may also name the signals of the workers' --config file
+(conf/kubernetes/workers/jobs/workers.yaml), read from that file.
 docs/migration.md may also name the metrics of the exporters it migrates from, each
 checked against that exporter's public source (see OLD_METRICS).
 """
@@ -22,6 +25,7 @@ import pulse_harness as ph
 DASHBOARD = ph.REPO_ROOT / "conf" / "grafana" / "pulse-dashboard.json"
 ADAPTER_CONFIG = ph.REPO_ROOT / "conf" / "prometheus-adapter" / "config.yaml"
 RECORDING_RULES = ph.REPO_ROOT / "conf" / "prometheus" / "rules" / "pulse-recording.yml"
+WORKERS_CONFIG = ph.REPO_ROOT / "conf" / "kubernetes" / "workers" / "jobs" / "workers.yaml"
 DOCS = [ph.REPO_ROOT / "docs" / "migration.md", ph.REPO_ROOT / "docs" / "operations.md"]
 
 # -- what pulse exports (docs/metrics.md, docs/sidecar.md, docs/cache-policy.md; checked
@@ -46,9 +50,17 @@ SIDECAR_SIGNALS = [
 SIDECAR_OWN = [
     "pulse_scrape_duration_seconds", "pulse_scrape_errors_total", "pulse_scrape_age_seconds",
     "pulse_draining"]
+# the sidecar's and the adapter's, per source of a --config file
+SIDECAR_SOURCES = [
+    "pulse_source_up", "pulse_source_scrape_duration_seconds", "pulse_source_scrape_errors_total"]
 
-PULSE_METRICS = set(MODULE_COUNTERS + MODULE_GAUGES + SIDECAR_SIGNALS + SIDECAR_OWN) | {
+PULSE_METRICS = set(MODULE_COUNTERS + MODULE_GAUGES + SIDECAR_SIGNALS + SIDECAR_OWN + SIDECAR_SOURCES) | {
     f"{h}{suffix}" for h in MODULE_HISTOGRAMS for suffix in ("_bucket", "_sum", "_count")}
+
+
+def config_signals():
+    """The signals the workers' --config file defines (pulse_jobs_waiting, ...)."""
+    return {s["name"] for s in yaml.safe_load(WORKERS_CONFIG.read_text())["signals"]}
 
 # The allow-list: not pulse's, and deliberately used.
 ALLOWED_EXTERNAL = {
@@ -58,6 +70,8 @@ ALLOWED_EXTERNAL = {
     "kube_horizontalpodautoscaler_status_desired_replicas",
     "kube_horizontalpodautoscaler_spec_max_replicas",
     "kube_horizontalpodautoscaler_spec_min_replicas",
+    # kube-state-metrics 1.9 (Kubernetes 1.19/1.20): the same series, label `hpa`
+    "kube_hpa_status_current_replicas", "kube_hpa_status_desired_replicas", "kube_hpa_spec_max_replicas",
 }
 
 # The exporters docs/migration.md maps from, as their public sources name them:
@@ -96,7 +110,7 @@ OLD_METRICS = {
 # Grafana variables and their PromQL stand-ins.
 GRAFANA_VARS = {"__rate_interval": "1m", "__interval": "1m", "__range": "1h",
                 "job": "pulse-nginx", "namespace": "shop", "server": "web",
-                "instance": "10.0.0.5:9113", "hpa": "web"}
+                "instance": "10.0.0.5:9113", "hpa": "web", "worker_job": "emails"}
 
 
 # ---------------------------------------------------------------------------
@@ -150,11 +164,15 @@ def promtool_parse(exprs):
     return failures or {"(promtool)": r.stdout}
 
 
-def substitute_grafana(expr):
+def substitute_grafana(expr, values=None):
+    values = GRAFANA_VARS if values is None else values
+
     def var(m):
         name = m.group("a") or m.group("b") or m.group("c")
-        assert name in GRAFANA_VARS, f"unknown Grafana variable ${name} in {expr!r}"
-        return GRAFANA_VARS[name]
+        if name.isdigit():   # label_replace's "$1": Grafana has no such variable and leaves it
+            return m.group(0)
+        assert name in values, f"unknown Grafana variable ${name} in {expr!r}"
+        return values[name]
     return re.sub(r"\$\{(?P<a>\w+)(?::\w+)?\}|\[\[(?P<b>\w+)\]\]|\$(?P<c>\w+)", var, expr)
 
 
@@ -208,7 +226,8 @@ def test_the_pulse_list_is_what_the_code_exports():
     sources = "".join(p.read_text(errors="replace")
                       for d in ("ngx_module", "sidecar") for p in (ph.REPO_ROOT / d).rglob("*")
                       if p.suffix in (".cpp", ".h", ".c"))
-    for name in MODULE_COUNTERS + MODULE_GAUGES + MODULE_HISTOGRAMS + SIDECAR_SIGNALS + SIDECAR_OWN:
+    for name in (MODULE_COUNTERS + MODULE_GAUGES + MODULE_HISTOGRAMS + SIDECAR_SIGNALS + SIDECAR_OWN
+                 + SIDECAR_SOURCES):
         assert f'"{name}"' in sources, name
 
 
@@ -289,10 +308,123 @@ def test_dashboard_promql_parses_and_names_only_pulse_metrics():
     exprs = dashboard_exprs(dashboard())
     assert len(exprs) > 40
     assert promtool_parse([e for _, e in exprs]) == {}
-    unknown = {where: metric_names(e) - PULSE_METRICS - ALLOWED_EXTERNAL for where, e in exprs}
+    unknown = {where: metric_names(e) - PULSE_METRICS - ALLOWED_EXTERNAL - config_signals() for where, e in exprs}
     assert {k: v for k, v in unknown.items() if v} == {}
     for where, e in exprs:
         assert metric_names(e), f"{where}: no metric in {e!r}"
+
+
+WORKERS_ROW = "Jobs waiting, per job"
+
+
+def row_panels(d, title):
+    """The panels under the row `title`, up to the next row."""
+    out, inside = [], False
+    for p in d["panels"]:
+        if p["type"] == "row":
+            inside = p["title"] == title
+        elif inside:
+            out.append(p)
+    return out
+
+
+def test_dashboard_workers_row():
+    d = dashboard()
+    assert [p["title"] for p in d["panels"] if p["type"] == "row"].count(WORKERS_ROW) == 1
+    variables = {v["name"]: v for v in d["templating"]["list"]}
+    # The job types: a variable of its own, since `job` is taken by nginx's scrape jobs.
+    v = variables["worker_job"]
+    assert v["type"] == "query" and v["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
+    assert v["query"]["query"] == v["definition"] == "label_values(pulse_jobs_waiting, job)"
+    assert v["multi"] is True and v["includeAll"] is True and v["allValue"] == ".*"
+    assert variables["job"]["query"]["query"] == "label_values(nginx_pulse_info, job)"
+    # The label it lists is the one the config's signals keep and match on.
+    config = yaml.safe_load(WORKERS_CONFIG.read_text())
+    for s in config["signals"]:
+        assert s["expr"].startswith("sum by (job) "), s["expr"]
+        assert all(set(o["match"]) == {"job"} for o in s.get("objects", [])), s["name"]
+    panels = row_panels(d, WORKERS_ROW)
+    assert len(panels) >= 4
+    exprs = {p["title"]: [t["expr"] for t in p["targets"]] for p in panels}
+    for title, es in exprs.items():
+        if "source" not in title.lower():        # the sources are not per job
+            assert all("$worker_job" in e for e in es), title
+    text = json.dumps(exprs)
+    for name in ("pulse_jobs_waiting", "pulse_jobs_failed", "pulse_source_up",
+                 "kube_horizontalpodautoscaler_status_current_replicas", "kube_hpa_status_current_replicas",
+                 "kube_horizontalpodautoscaler_spec_max_replicas", "kube_hpa_spec_max_replicas"):
+        assert name in text, name
+
+
+# Two adapter replicas exporting the signals (job = the job type, as prometheus.yml stores
+# them), kube-state-metrics 2.x for workers-emails and the web deploy, 1.9 for workers-reports.
+WORKERS_INPUT = """
+      - series: 'pulse_jobs_waiting{job="emails",namespace="pulse",pod="pulse-adapter-a"}'
+        values: '7x10'
+      - series: 'pulse_jobs_waiting{job="emails",namespace="pulse",pod="pulse-adapter-b"}'
+        values: '7x10'
+      - series: 'pulse_jobs_waiting{job="reports",namespace="pulse",pod="pulse-adapter-a"}'
+        values: '3x10'
+      - series: 'pulse_jobs_failed{job="emails",namespace="pulse",pod="pulse-adapter-a"}'
+        values: '2x10'
+      - series: 'pulse_jobs_failed{job="reports",namespace="pulse",pod="pulse-adapter-a"}'
+        values: '0x10'
+      - series: 'kube_horizontalpodautoscaler_status_current_replicas{job="kube-state-metrics",namespace="shop",horizontalpodautoscaler="workers-emails"}'
+        values: '4x10'
+      - series: 'kube_horizontalpodautoscaler_status_desired_replicas{job="kube-state-metrics",namespace="shop",horizontalpodautoscaler="workers-emails"}'
+        values: '5x10'
+      - series: 'kube_horizontalpodautoscaler_spec_max_replicas{job="kube-state-metrics",namespace="shop",horizontalpodautoscaler="workers-emails"}'
+        values: '10x10'
+      - series: 'kube_horizontalpodautoscaler_status_current_replicas{job="kube-state-metrics",namespace="shop",horizontalpodautoscaler="web"}'
+        values: '6x10'
+      - series: 'kube_hpa_status_current_replicas{job="kube-state-metrics",namespace="shop",hpa="workers-reports"}'
+        values: '2x10'
+      - series: 'kube_hpa_status_desired_replicas{job="kube-state-metrics",namespace="shop",hpa="workers-reports"}'
+        values: '2x10'
+      - series: 'kube_hpa_spec_max_replicas{job="kube-state-metrics",namespace="shop",hpa="workers-reports"}'
+        values: '4x10'
+      - series: 'pulse_source_up{job="pulse-adapter",namespace="pulse",pod="pulse-adapter-a",source="redis"}'
+        values: '1x10'
+      - series: 'pulse_source_up{job="pulse-adapter",namespace="pulse",pod="pulse-adapter-b",source="redis"}'
+        values: '0x10'
+"""
+
+# panel title -> refId -> {job or source: value} for worker_job = All
+WORKERS_EXPECTED = {
+    "Jobs waiting per job": {"A": {"emails": 7, "reports": 3}},
+    "Failed jobs per job": {"A": {"emails": 2, "reports": 0}},
+    "Worker replicas": {"A": {"emails": 4, "reports": 2}, "B": {"emails": 5, "reports": 2},
+                        "C": {"emails": 10, "reports": 4}},
+    "Source up": {"A": {"redis": 0}},
+}
+
+
+@pytest.mark.parametrize("selected,jobs", [(".*", {"emails", "reports"}), ("emails", {"emails"}),
+                                           ("(emails|reports)", {"emails", "reports"})],
+                         ids=["all", "one", "two"])
+def test_dashboard_workers_row_values(tmp_path, selected, jobs):
+    """The row's queries, as Grafana sends them for All, one job and two jobs, give each
+    job's numbers under its own `job` (both kube-state-metrics name sets; not the web
+    deploy's HPA) in promtool."""
+    panels = {p["title"]: p for p in row_panels(dashboard(), WORKERS_ROW)}
+    assert set(WORKERS_EXPECTED) <= set(panels)
+    cases = []
+    for title, refs in WORKERS_EXPECTED.items():
+        for t in panels[title]["targets"]:
+            if t["refId"] not in refs:
+                continue
+            expr = substitute_grafana(t["expr"], dict(GRAFANA_VARS, worker_job=selected))
+            by = "source" if title == "Source up" else "job"
+            want = {k: v for k, v in refs[t["refId"]].items() if by == "source" or k in jobs}
+            cases.append({"expr": f"max by ({by}) ({expr})", "eval_time": "5m",
+                          "exp_samples": [{"labels": f'{{{by}="{k}"}}', "value": v} for k, v in sorted(want.items())]})
+    (tmp_path / "empty.yml").write_text("groups: []\n")
+    (tmp_path / "row_test.yml").write_text(
+        "rule_files: [empty.yml]\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:"
+        + WORKERS_INPUT + "    promql_expr_test: " + json.dumps(cases) + "\n")
+    r = subprocess.run([str(ph.promtool()), "test", "rules", "row_test.yml"], cwd=tmp_path,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout
 
 
 # ---------------------------------------------------------------------------
