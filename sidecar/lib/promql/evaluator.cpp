@@ -14,20 +14,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <numbers>
 #include <optional>
-// GCC 12 warns of a maybe-uninitialized std::function inside libstdc++'s <regex> (its NFA
-// builder) when optimising with the sanitizers on: a false positive in the library, silenced
-// for that header only.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <regex>
-#pragma GCC diagnostic pop
 #include <set>
 #include <string>
 #include <string_view>
@@ -35,6 +27,8 @@
 #include <utility>
 #include <variant>
 #include <vector>
+
+#include <re2/re2.h>
 
 namespace pulse::promql {
 
@@ -549,354 +543,53 @@ Labels normalize_labels(Labels ls) {
 }
 
 // ---- regular expressions --------------------------------------------------------------------
-// Prometheus compiles label matcher and label_replace() patterns with Go's RE2 syntax,
-// anchored as ^(?:pattern)$. std::regex speaks ECMAScript, so the pattern is translated
-// first: RE2's (?i)/(?s) flags and (?i:...) groups (case folding is done by spelling each
-// ASCII letter as [aA]), (?P<name>...) named groups, \A \z \Q...\E \x{..}, a literal `{`
-// that does not start a repetition, and `.` not matching a newline. Matching is byte-wise:
-// `.` matches one byte of a multi-byte UTF-8 character, where RE2 matches a whole rune.
+// Prometheus compiles label matcher and label_replace() patterns with Go's regexp, anchored
+// as ^(?:pattern)$ (textually: label_replace() takes `a)|(b` as ^(?:a)|(b)$, so the
+// anchored pattern is searched for, as Go does, rather than matched against the whole
+// value). RE2 speaks Go's syntax, and the parser has refused in Prometheus' words whatever
+// Go refuses; like Go it matches in time linear in the value, without recursion, and its
+// submatches are Go's (leftmost-first).
+//
+// The value is read as UTF-8, so that `.` is one character as in Go (RE2's other encoding,
+// Latin-1, would make it one byte of "é"). Go reads each byte that starts no valid UTF-8
+// sequence as one rune U+FFFD (which `.`, `[^a]` or `\x{FFFD}` match); RE2 matches no
+// invalid byte at all, and takes overlong forms and surrogates for characters. So a value
+// that is not valid UTF-8 is matched as Go reads it: each invalid byte replaced by U+FFFD,
+// and submatches mapped back to the value's own bytes.
 
-struct Translated {
-    std::string ecma;
-    std::vector<std::string> group_names;  // [0] is the whole match ("")
-    std::string error;
-};
+// RE2's memory budget per pattern, for its compiled programs and their DFA caches: 4 times
+// RE2's default (8 MiB), so that patterns such as \pL{1000}, which Go accepts, compile. A
+// larger pattern is refused at parse time; a DFA that fills its share falls back to RE2's
+// slower NFA, never to a wrong answer.
+constexpr std::int64_t kRegexMaxMem = std::int64_t{32} << 20;
 
-void append_utf8(std::string &out, std::uint32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
+re2::RE2::Options regex_options() {
+    re2::RE2::Options o;
+    o.set_encoding(re2::RE2::Options::EncodingUTF8);
+    o.set_log_errors(false);
+    o.set_max_mem(kRegexMaxMem);
+    return o;  // Perl syntax, leftmost-first, case-sensitive: as Go's regexp.Compile
 }
-
-bool is_ecma_special(char c) {
-    return std::strchr("\\^$.|?*+()[]{}", c) != nullptr && c != 0;
-}
-
-Translated translate_re2(std::string_view p) {
-    Translated t;
-    t.group_names.emplace_back();
-    struct Flags {
-        bool i = false;
-        bool s = false;
-    };
-    Flags cur;
-    std::vector<Flags> stack;
-    std::string &out = t.ecma;
-    auto fail = [&](std::string why) {
-        t.error = std::move(why);
-        return t;
-    };
-    // A literal character outside a class.
-    auto literal = [&](unsigned char c) {
-        if (cur.i && std::isalpha(c)) {
-            out += '[';
-            out += static_cast<char>(std::tolower(c));
-            out += static_cast<char>(std::toupper(c));
-            out += ']';
-            return;
-        }
-        if (c < 0x80 && is_ecma_special(static_cast<char>(c))) out += '\\';
-        out += static_cast<char>(c);
-    };
-    // Reads \x41 or \x{41}; i is at the 'x'. Returns false on bad syntax.
-    auto read_hex = [&](std::size_t &i, std::uint32_t &cp) {
-        ++i;
-        if (i < p.size() && p[i] == '{') {
-            const std::size_t close = p.find('}', i);
-            if (close == std::string_view::npos || close == i + 1) return false;
-            cp = 0;
-            for (std::size_t k = i + 1; k < close; ++k) {
-                if (!std::isxdigit(static_cast<unsigned char>(p[k])) || cp > 0x10FFFF) return false;
-                cp = cp * 16 +
-                     static_cast<std::uint32_t>(std::stoi(std::string(1, p[k]), nullptr, 16));
-            }
-            if (cp > 0x10FFFF) return false;
-            i = close + 1;
-            return true;
-        }
-        if (i + 2 > p.size() || !std::isxdigit(static_cast<unsigned char>(p[i])) ||
-            !std::isxdigit(static_cast<unsigned char>(p[i + 1])))
-            return false;
-        cp = static_cast<std::uint32_t>(std::stoi(std::string(p.substr(i, 2)), nullptr, 16));
-        i += 2;
-        return true;
-    };
-
-    std::size_t i = 0;
-    while (i < p.size()) {
-        const char c = p[i];
-        if (c == '\\') {
-            ++i;
-            if (i >= p.size()) return fail("trailing backslash at end of expression");
-            const char e = p[i];
-            if (e == 'Q') {
-                std::size_t end = p.find("\\E", i + 1);
-                const std::string_view quoted = p.substr(
-                    i + 1, end == std::string_view::npos ? std::string_view::npos : end - (i + 1));
-                for (char q : quoted) literal(static_cast<unsigned char>(q));
-                i = end == std::string_view::npos ? p.size() : end + 2;
-                continue;
-            }
-            if (std::strchr("dDsSwWbB", e) != nullptr) {
-                out += '\\';
-                out += e;
-            } else if (std::strchr("nrtfv", e) != nullptr) {
-                out += '\\';
-                out += e;
-            } else if (e == 'a') {
-                out += "\\x07";
-            } else if (e == 'A') {
-                out += '^';
-            } else if (e == 'z') {
-                out += '$';
-            } else if (e == 'x') {
-                std::uint32_t cp = 0;
-                if (!read_hex(i, cp)) return fail("invalid escape sequence: \\x");
-                if (cp < 0x80) {
-                    literal(static_cast<unsigned char>(cp));
-                } else {
-                    append_utf8(out, cp);
-                }
-                continue;
-            } else if (std::ispunct(static_cast<unsigned char>(e))) {
-                literal(static_cast<unsigned char>(e));
-            } else {
-                return fail(std::string("invalid escape sequence: \\") + e);
-            }
-            ++i;
-            continue;
-        }
-        if (c == '[') {
-            ++i;
-            out += '[';
-            if (i < p.size() && p[i] == '^') {
-                out += '^';
-                ++i;
-            }
-            std::string folded;  // the other case of letters, for (?i)
-            bool first = true;
-            // One class atom: a character (returned) or a class escape (written, -1).
-            auto atom = [&](std::size_t &k, int &ch) -> bool {
-                if (p[k] == '\\') {
-                    ++k;
-                    if (k >= p.size()) return false;
-                    const char e = p[k];
-                    if (std::strchr("dDsSwW", e) != nullptr) {
-                        out += '\\';
-                        out += e;
-                        ch = -1;
-                        ++k;
-                        return true;
-                    }
-                    if (e == 'x') {
-                        std::uint32_t cp = 0;
-                        if (!read_hex(k, cp) || cp >= 0x80) return false;
-                        ch = static_cast<int>(cp);
-                        return true;
-                    }
-                    static const std::map<char, int> kControl = {
-                        {'n', '\n'}, {'r', '\r'}, {'t', '\t'}, {'f', '\f'}, {'v', '\v'}, {'a', 7}};
-                    if (auto it = kControl.find(e); it != kControl.end()) {
-                        ch = it->second;
-                        ++k;
-                        return true;
-                    }
-                    if (std::ispunct(static_cast<unsigned char>(e))) {
-                        ch = static_cast<unsigned char>(e);
-                        ++k;
-                        return true;
-                    }
-                    return false;
-                }
-                ch = static_cast<unsigned char>(p[k]);
-                ++k;
-                return true;
-            };
-            auto put = [&](int ch) {
-                if (ch == '\\' || ch == ']' || ch == '[' || ch == '^' || ch == '-') out += '\\';
-                out += static_cast<char>(ch);
-            };
-            while (i < p.size() && (p[i] != ']' || first)) {
-                first = false;
-                if (p[i] == '[' && i + 1 < p.size() && p[i + 1] == ':') {
-                    const std::size_t close = p.find(":]", i + 2);
-                    if (close == std::string_view::npos) return fail("missing closing ]");
-                    out += p.substr(i, close + 2 - i);
-                    i = close + 2;
-                    continue;
-                }
-                int lo = 0;
-                if (!atom(i, lo)) return fail("invalid character class");
-                if (lo < 0) continue;
-                if (i + 1 < p.size() && p[i] == '-' && p[i + 1] != ']') {
-                    ++i;
-                    int hi = 0;
-                    if (!atom(i, hi) || hi < 0) return fail("invalid character class range");
-                    if (hi < lo) return fail("invalid character class range");
-                    put(lo);
-                    out += '-';
-                    put(hi);
-                    if (cur.i) {
-                        for (int ch = std::max(lo, int{'A'}); ch <= std::min(hi, int{'z'}); ++ch) {
-                            if (std::isupper(ch)) folded += static_cast<char>(std::tolower(ch));
-                            if (std::islower(ch)) folded += static_cast<char>(std::toupper(ch));
-                        }
-                    }
-                } else {
-                    put(lo);
-                    if (cur.i && lo < 0x80 && std::isalpha(lo))
-                        folded += static_cast<char>(std::isupper(lo) ? std::tolower(lo)
-                                                                     : std::toupper(lo));
-                }
-            }
-            if (i >= p.size()) return fail("missing closing ]");
-            for (char f : folded) put(static_cast<unsigned char>(f));
-            out += ']';
-            ++i;
-            continue;
-        }
-        if (c == '(') {
-            if (i + 1 < p.size() && p[i + 1] == '?') {
-                std::size_t k = i + 2;
-                if (k < p.size() && p[k] == ':') {
-                    stack.push_back(cur);
-                    out += "(?:";
-                    i = k + 1;
-                    continue;
-                }
-                if (k < p.size() && (p[k] == 'P' || p[k] == '<')) {
-                    if (p[k] == 'P') ++k;
-                    if (k >= p.size() || p[k] != '<') return fail("invalid named capture");
-                    const std::size_t close = p.find('>', k);
-                    if (close == std::string_view::npos) return fail("invalid named capture");
-                    const std::string name(p.substr(k + 1, close - k - 1));
-                    if (name.empty()) return fail("invalid named capture");
-                    for (char n : name)
-                        if (!(std::isalnum(static_cast<unsigned char>(n)) || n == '_'))
-                            return fail("invalid named capture");
-                    for (const auto &g : t.group_names)
-                        if (g == name) return fail("duplicate capture group name");
-                    stack.push_back(cur);
-                    t.group_names.push_back(name);
-                    out += '(';
-                    i = close + 1;
-                    continue;
-                }
-                // Flags: (?flags) or (?flags:re), flags from [is-].
-                Flags next = cur;
-                bool negate = false;
-                bool any = false;
-                for (; k < p.size() && p[k] != ')' && p[k] != ':'; ++k) {
-                    if (p[k] == '-') {
-                        if (negate) return fail("invalid or unsupported Perl syntax");
-                        negate = true;
-                    } else if (p[k] == 'i') {
-                        next.i = !negate;
-                        any = true;
-                    } else if (p[k] == 's') {
-                        next.s = !negate;
-                        any = true;
-                    } else {
-                        return fail("invalid or unsupported Perl syntax");
-                    }
-                }
-                if (k >= p.size() || !any) return fail("invalid or unsupported Perl syntax");
-                if (p[k] == ')') {
-                    cur = next;  // for the rest of the current group
-                } else {
-                    stack.push_back(cur);
-                    cur = next;
-                    out += "(?:";
-                }
-                i = k + 1;
-                continue;
-            }
-            stack.push_back(cur);
-            t.group_names.emplace_back();
-            out += '(';
-            ++i;
-            continue;
-        }
-        if (c == ')') {
-            if (stack.empty()) return fail("unexpected )");
-            cur = stack.back();
-            stack.pop_back();
-            out += ')';
-            ++i;
-            continue;
-        }
-        if (c == '.') {
-            out += cur.s ? "[\\s\\S]" : "[^\\n]";
-            ++i;
-            continue;
-        }
-        if (c == '{') {
-            // A repetition {n}, {n,} or {n,m}; anything else is a literal brace in RE2.
-            std::size_t k = i + 1;
-            std::size_t digits = 0;
-            while (k < p.size() && std::isdigit(static_cast<unsigned char>(p[k]))) ++k, ++digits;
-            bool repeat = digits > 0;
-            if (repeat && k < p.size() && p[k] == ',') {
-                ++k;
-                while (k < p.size() && std::isdigit(static_cast<unsigned char>(p[k]))) ++k;
-            }
-            repeat = repeat && k < p.size() && p[k] == '}';
-            if (repeat) {
-                out += p.substr(i, k + 1 - i);
-                i = k + 1;
-            } else {
-                out += "\\{";
-                ++i;
-            }
-            continue;
-        }
-        if (c == '}') {
-            out += "\\}";
-            ++i;
-            continue;
-        }
-        if (std::isalpha(static_cast<unsigned char>(c))) {
-            literal(static_cast<unsigned char>(c));
-        } else {
-            out += c;
-        }
-        ++i;
-    }
-    if (!stack.empty()) return fail("missing closing )");
-    return t;
-}
-
-// libstdc++ matches by backtracking, recursing once per character (a label value of some
-// tens of kilobytes overflows the stack) and exponentially in the worst case; its
-// __polynomial flag selects its Thompson-NFA executor instead, which keeps ECMAScript's
-// leftmost-first submatches (RE2's too) with neither problem. Back-references, which that
-// executor lacks, are not RE2 and are refused by the translation above.
-#if defined(__GLIBCXX__)
-constexpr auto kRegexFlags = std::regex::ECMAScript | std::regex_constants::__polynomial;
-#else
-constexpr auto kRegexFlags = std::regex::ECMAScript;
-#endif
 
 struct CompiledRegex {
-    std::optional<std::regex> re;  // the anchored pattern; empty when it does not compile
-    std::vector<std::string> group_names;
-    std::string error;
+    explicit CompiledRegex(const std::string &pattern)
+        : re("^(?:" + pattern + ")$", regex_options()) {
+        if (!re.ok()) return;
+        group_names.resize(static_cast<std::size_t>(re.NumberOfCapturingGroups()) + 1);
+        // Every group's name, as Go's SubexpNames: with a name given twice, Expand takes the
+        // leftmost group of that name that matched (NamedCapturingGroups() keeps the leftmost
+        // one only).
+        for (const auto &[index, name] : re.CapturingGroupNames())
+            group_names[static_cast<std::size_t>(index)] = name;
+    }
+    bool ok() const { return re.ok(); }
+
+    re2::RE2 re;                           // the anchored pattern
+    std::vector<std::string> group_names;  // [i]: group i's name, "" if none ([0]: the match)
 };
 
-// One compiled regex per pattern, shared by every evaluation (std::regex is safe to match
-// from several threads at once).
+// One compiled regex per pattern, shared by every evaluation and every thread (RE2's
+// matching is thread-safe).
 std::shared_ptr<const CompiledRegex> compile_anchored(const std::string &pattern) {
     static std::mutex mutex;
     static std::unordered_map<std::string, std::shared_ptr<const CompiledRegex>> cache;
@@ -904,22 +597,83 @@ std::shared_ptr<const CompiledRegex> compile_anchored(const std::string &pattern
         std::lock_guard lock(mutex);
         if (auto it = cache.find(pattern); it != cache.end()) return it->second;
     }
-    auto compiled = std::make_shared<CompiledRegex>();
-    Translated t = translate_re2(pattern);
-    if (!t.error.empty()) {
-        compiled->error = t.error;
-    } else {
-        try {
-            compiled->re.emplace("(?:" + t.ecma + ")", kRegexFlags);
-            compiled->group_names = std::move(t.group_names);
-        } catch (const std::regex_error &e) {
-            compiled->error = e.what();
-        }
-    }
+    auto compiled = std::make_shared<const CompiledRegex>(pattern);
     std::lock_guard lock(mutex);
     if (cache.size() >= 4096) cache.clear();
-    cache.emplace(pattern, compiled);
-    return compiled;
+    return cache.emplace(pattern, std::move(compiled)).first->second;
+}
+
+// Go's utf8.DecodeRuneInString: the width of the valid UTF-8 sequence at s[i], or 0 when
+// none starts there (no overlong form, no surrogate, nothing past U+10FFFF).
+std::size_t utf8_width(std::string_view s, std::size_t i) {
+    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+    const unsigned char c = byte(i);
+    if (c < 0x80) return 1;
+    std::size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        if (c == 0xE0) lo = 0xA0;
+        if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;
+    } else {
+        return 0;
+    }
+    if (s.size() - i < n || byte(i + 1) < lo || byte(i + 1) > hi) return 0;
+    for (std::size_t k = 2; k < n; ++k)
+        if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
+    return n;
+}
+
+// A label value as RE2 is to match it: the value itself when it is valid UTF-8, else a copy
+// with U+FFFD for each invalid byte.
+class MatchText {
+  public:
+    explicit MatchText(std::string_view value) : value_(value) {
+        std::size_t i = 0;
+        for (std::size_t w; i < value.size() && (w = utf8_width(value, i)) != 0;) i += w;
+        if (i == value.size()) return;
+        copy_.reserve(value.size() + 8);
+        offsets_.reserve(value.size() + 9);
+        for (i = 0; i < value.size();) {
+            const std::size_t w = utf8_width(value, i);
+            const std::string_view piece = w != 0 ? value.substr(i, w) : "\xEF\xBF\xBD";
+            copy_ += piece;
+            offsets_.insert(offsets_.end(), piece.size(), i);
+            i += w != 0 ? w : 1;
+        }
+        offsets_.push_back(value.size());
+    }
+    re2::StringPiece text() const {
+        return offsets_.empty() ? re2::StringPiece(value_) : re2::StringPiece(copy_);
+    }
+    // The value's bytes for a submatch of text(), which starts and ends between characters.
+    std::string_view original(re2::StringPiece piece) const {
+        const auto begin = static_cast<std::size_t>(piece.data() - text().data());
+        if (offsets_.empty()) return value_.substr(begin, piece.size());
+        const std::size_t from = offsets_[begin], to = offsets_[begin + piece.size()];
+        return value_.substr(from, to - from);
+    }
+
+  private:
+    std::string_view value_;
+    std::string copy_;                  // when value_ is not valid UTF-8
+    std::vector<std::size_t> offsets_;  // copy_'s byte k comes from value_[offsets_[k]]
+};
+
+// Whether the anchored pattern matches the value; with `groups`, also its submatches (as
+// many as there are StringPieces, unmatched groups with a null data()).
+bool regex_match(const CompiledRegex &re, const MatchText &text,
+                 std::vector<re2::StringPiece> *groups = nullptr) {
+    const re2::StringPiece t = text.text();
+    return re.re.Match(t, 0, t.size(), re2::RE2::UNANCHORED,
+                       groups != nullptr ? groups->data() : nullptr,
+                       groups != nullptr ? static_cast<int>(groups->size()) : 0);
 }
 
 bool matcher_matches(const LabelMatcher &m, const CompiledRegex *re, const std::string &value) {
@@ -929,9 +683,9 @@ bool matcher_matches(const LabelMatcher &m, const CompiledRegex *re, const std::
         case LabelMatcher::Op::not_equal:
             return value != m.value;
         case LabelMatcher::Op::regex:
-            return re != nullptr && re->re && std::regex_match(value, *re->re);
+            return re != nullptr && re->ok() && regex_match(*re, MatchText(value));
         case LabelMatcher::Op::not_regex:
-            return re != nullptr && re->re && !std::regex_match(value, *re->re);
+            return re != nullptr && re->ok() && !regex_match(*re, MatchText(value));
     }
     return false;
 }
@@ -963,17 +717,39 @@ void MemoryStorage::add(Series series) {
     if (existing == series_.end()) series_.push_back(std::move(series));
 }
 
-std::vector<const Series *> MemoryStorage::select(const std::vector<LabelMatcher> &matchers) const {
-    std::vector<std::shared_ptr<const CompiledRegex>> regexes(matchers.size());
+struct MatcherSet::Impl {
+    std::vector<LabelMatcher> matchers;
+    std::vector<std::shared_ptr<const CompiledRegex>> regexes;
+};
+
+MatcherSet::MatcherSet(const std::vector<LabelMatcher> &matchers) {
+    auto impl = std::make_shared<Impl>();
+    impl->matchers = matchers;
+    impl->regexes.resize(matchers.size());
     for (std::size_t i = 0; i < matchers.size(); ++i)
-        if (is_regex(matchers[i])) regexes[i] = compile_anchored(matchers[i].value);
+        if (is_regex(matchers[i])) impl->regexes[i] = compile_anchored(matchers[i].value);
+    impl_ = std::move(impl);
+}
+
+MatcherSet::~MatcherSet() = default;
+
+bool MatcherSet::matches(const Labels &labels) const {
+    for (std::size_t i = 0; i < impl_->matchers.size(); ++i) {
+        const LabelMatcher &m = impl_->matchers[i];
+        if (!matcher_matches(m, impl_->regexes[i].get(), label_get(labels, m.name))) return false;
+    }
+    return true;
+}
+
+bool labels_match(const std::vector<LabelMatcher> &matchers, const Labels &labels) {
+    return MatcherSet(matchers).matches(labels);
+}
+
+std::vector<const Series *> MemoryStorage::select(const std::vector<LabelMatcher> &matchers) const {
+    MatcherSet set(matchers);
     std::vector<const Series *> out;
     for (const auto &s : series_) {
-        bool all = true;
-        for (std::size_t i = 0; i < matchers.size() && all; ++i)
-            all = matcher_matches(matchers[i], regexes[i].get(),
-                                  label_get(s.labels, matchers[i].name));
-        if (all) out.push_back(&s);
+        if (set.matches(s.labels)) out.push_back(&s);
     }
     return out;
 }
@@ -1515,7 +1291,8 @@ double bucket_quantile(double q, std::vector<Bucket> buckets) {
 }
 
 // Go's regexp.Regexp.Expand for label_replace()'s replacement: $1, ${1}, $name, ${name}, $$.
-std::string go_expand(std::string_view tmpl, const std::smatch &m,
+// m[i] is group i's submatch, empty when the group did not match; names[i] its name.
+std::string go_expand(std::string_view tmpl, const std::vector<std::optional<std::string_view>> &m,
                       const std::vector<std::string> &names) {
     std::string out;
     auto is_name_char = [](unsigned char c) { return std::isalnum(c) || c == '_' || c >= 0x80; };
@@ -1562,13 +1339,12 @@ std::string go_expand(std::string_view tmpl, const std::smatch &m,
         }
         if (name[0] == '0' && name.size() > 1) num = -1;
         if (num >= 0) {
-            if (static_cast<std::size_t>(num) < m.size() &&
-                m[static_cast<std::size_t>(num)].matched)
-                out += m[static_cast<std::size_t>(num)].str();
+            if (static_cast<std::size_t>(num) < m.size() && m[static_cast<std::size_t>(num)])
+                out += *m[static_cast<std::size_t>(num)];
         } else {
             for (std::size_t g = 0; g < names.size() && g < m.size(); ++g) {
-                if (names[g] == name && m[g].matched) {
-                    out += m[g].str();
+                if (names[g] == name && m[g]) {
+                    out += *m[g];
                     break;
                 }
             }
@@ -1713,8 +1489,8 @@ class Evaluator {
         for (const auto &m : vs.matchers) {
             if (!is_regex(m)) continue;
             auto re = compile_anchored(m.value);
-            if (!re->re)
-                fail(m.pos, "invalid regular expression \"" + m.value + "\": " + re->error);
+            if (!re->ok())
+                fail(m.pos, "invalid regular expression \"" + m.value + "\": " + re->re.error());
         }
         std::vector<const Series *> series = storage_.select(vs.matchers);
         std::sort(series.begin(), series.end(),
@@ -2206,15 +1982,20 @@ class Evaluator {
                          const std::string &replacement, const std::string &src,
                          const std::string &regex) {
         auto re = compile_anchored(regex);
-        if (!re->re) fail(node.pos, "invalid regular expression in label_replace(): " + regex);
+        if (!re->ok()) fail(node.pos, "invalid regular expression in label_replace(): " + regex);
         if (!valid_label_name(dst))
             fail(node.pos, "invalid destination label name in label_replace(): " + dst);
+        std::vector<re2::StringPiece> groups(re->group_names.size());
+        std::vector<std::optional<std::string_view>> submatches(groups.size());
         for (auto &s : in) {
             const std::string src_value = label_get(s.labels, src);
-            std::smatch m;
-            if (std::regex_match(src_value, m, *re->re)) {
-                const std::string res = go_expand(replacement, m, re->group_names);
-                label_set(s.labels, dst, res);
+            const MatchText text(src_value);
+            if (regex_match(*re, text, &groups)) {
+                for (std::size_t g = 0; g < groups.size(); ++g)
+                    submatches[g] = groups[g].data() != nullptr
+                                        ? std::optional(text.original(groups[g]))
+                                        : std::nullopt;
+                label_set(s.labels, dst, go_expand(replacement, submatches, re->group_names));
             }
             s.t = ts_;
         }
@@ -2477,9 +2258,13 @@ EvalResult evaluate(const Node &expr, const Storage &storage, std::int64_t t_ms,
         return out;
     } catch (const Failure &f) {
         return EvalError{f.pos, f.message};
-    } catch (const std::regex_error &e) {
-        return EvalError{expr.pos, std::string("regular expression: ") + e.what()};
     }
+}
+
+RegexCheck check_regex(const std::string &pattern) {
+    const auto re = compile_anchored(pattern);
+    if (!re->ok()) return RegexCheck{re->re.error(), false};
+    return RegexCheck{"", regex_match(*re, MatchText(""))};
 }
 
 }  // namespace pulse::promql

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <variant>
@@ -33,6 +34,22 @@ struct Series {
     Labels labels;
     std::vector<Point> points;  // ascending time
 };
+
+// Label matchers compiled once (their regular expressions), for a Storage that tests many
+// label sets against the same selector.
+class MatcherSet {
+  public:
+    explicit MatcherSet(const std::vector<LabelMatcher> &matchers);
+    ~MatcherSet();
+    // True when every matcher matches; an invalid regular expression matches nothing.
+    bool matches(const Labels &labels) const;
+
+  private:
+    struct Impl;
+    std::shared_ptr<const Impl> impl_;
+};
+
+bool labels_match(const std::vector<LabelMatcher> &matchers, const Labels &labels);
 
 // What the evaluator reads: the series matching every matcher.
 class Storage {
@@ -78,5 +95,15 @@ struct EvalOptions {
 // a matrix, is an error here, since a signal is an instant value.
 EvalResult evaluate(const Node &expr, const Storage &storage, std::int64_t t_ms,
                     const EvalOptions &options = {});
+
+// Label matchers and label_replace() run their patterns on RE2, which speaks the syntax of
+// Prometheus' Go regexp, anchored as Prometheus anchors them: ^(?:pattern)$. What RE2 makes
+// of `pattern` that way; the parser asks, so that what the evaluator cannot run is refused
+// at parse time, and the compiled pattern is kept for the evaluation.
+struct RegexCheck {
+    std::string error;           // RE2's error ("pattern too large - compile failed", ...)
+    bool matches_empty = false;  // when it compiles: whether it matches ""
+};
+RegexCheck check_regex(const std::string &pattern);
 
 }  // namespace pulse::promql

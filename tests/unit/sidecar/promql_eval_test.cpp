@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -504,7 +505,7 @@ TEST_F(PromqlEvalSelectorsTest, RegexesAreAnchoredAndSpeakRe2) {
     EXPECT_EQ(groups(re("group", "prod|canary")), V{"canary"});  // anchors around the whole
     EXPECT_EQ(groups(re("group", "c.*|p.*")), (V{"canary", "production"}));
     EXPECT_EQ(groups(nre("group", "can.*")), V{"production"});
-    // RE2 syntax that ECMAScript spells differently (issue prometheus#7994 cases too).
+    // RE2 syntax, run by RE2 (issue prometheus#7994 cases too).
     EXPECT_EQ(groups(re("group", "(?i:PRO).*")), V{"production"});
     EXPECT_EQ(groups(re("group", ".*?(?i:PRO).*")), V{"production"});
     EXPECT_EQ(groups(re("group", ".*(?i:DUC).*")), V{"production"});
@@ -518,6 +519,58 @@ TEST_F(PromqlEvalSelectorsTest, RegexesAreAnchoredAndSpeakRe2) {
     EXPECT_EQ(groups(re("group", "\\Qcanary\\E")), V{"canary"});
     EXPECT_EQ(groups(re("group", "c\\x61nary")), V{"canary"});
     EXPECT_EQ(groups(re("group", "[[:alpha:]]{6}")), V{"canary"});
+    EXPECT_EQ(groups(re("group", "\\pL+")), (V{"canary", "production"}));
+    EXPECT_EQ(groups(re("group", "[[:^digit:]]+")), (V{"canary", "production"}));
+    EXPECT_EQ(groups(re("group", "(?U)(c.+)(.*)")), V{"canary"});
+    EXPECT_EQ(groups(re("group", "\\143anary")), V{"canary"});  // octal
+}
+
+TEST(PromqlEvalSelectors, RegexesReadUtf8AsGoDoes) {
+    MemoryStorage st;
+    st.add(Series{{{"__name__", "s"}, {"v", "hello"}}, {{0, 1}}});
+    st.add(Series{{{"__name__", "s"}, {"v", "h\u00e9llo"}}, {{0, 2}}});        // héllo
+    st.add(Series{{{"__name__", "s"}, {"v", "h\u65e5llo"}}, {{0, 3}}});        // 日: 3 bytes
+    st.add(Series{{{"__name__", "s"}, {"v", "h\xffllo"}}, {{0, 4}}});          // invalid byte
+    st.add(Series{{{"__name__", "s"}, {"v", "h\xc3llo"}}, {{0, 5}}});          // truncated é
+    st.add(Series{{{"__name__", "s"}, {"v", "h\xed\xa0\x80llo"}}, {{0, 6}}});  // a surrogate
+    st.add(Series{{{"__name__", "s"}, {"v", "H\u00c9LLO"}}, {{0, 7}}});        // HÉLLO
+    auto values = [&](const std::string &pattern) {
+        std::vector<double> out;
+        const EvalResult r = evaluate(*sel("s", {re("v", pattern)}), st, 0);
+        if (const auto *v = std::get_if<InstantVector>(&r))
+            for (const auto &smp : *v) out.push_back(smp.v);
+        std::sort(out.begin(), out.end());
+        return out;
+    };
+    using V = std::vector<double>;
+    // `.` is one character, however many bytes it takes.
+    EXPECT_EQ(values("h.llo"), (V{1, 2, 3, 4, 5}));
+    EXPECT_EQ(values("h..llo"), V{});
+    EXPECT_EQ(values("h[\u00e9\u65e5]llo"), (V{2, 3}));
+    EXPECT_EQ(values("h\\x{e9}llo"), V{2});
+    EXPECT_EQ(values("(?i)h\u00c9llo"), (V{2, 7}));  // Unicode case folding
+    EXPECT_EQ(values("\\pL+"), (V{1, 2, 3, 7}));
+    // A byte that is not UTF-8 is one character U+FFFD, as Go reads it: a surrogate's three
+    // bytes are three.
+    EXPECT_EQ(values("h\\x{FFFD}llo"), (V{4, 5}));
+    EXPECT_EQ(values("h[^e]llo"), (V{2, 3, 4, 5}));
+    EXPECT_EQ(values("h...llo"), V{6});
+    EXPECT_EQ(values(".*"), (V{1, 2, 3, 4, 5, 6, 7}));
+    // label_replace() copies the value's own bytes.
+    const EvalResult r = evaluate(
+        *call("label_replace", {sel("s"), str("w"), str("[$1]"), str("v"), str("h(.+)l(.)o")}), st,
+        0);
+    ASSERT_TRUE(std::holds_alternative<InstantVector>(r)) << describe(r);
+    std::map<double, std::string> w;
+    for (const auto &smp : std::get<InstantVector>(r))
+        for (const auto &[n, v] : smp.labels)
+            if (n == "w") w[smp.v] = v;
+    EXPECT_EQ(w, (std::map<double, std::string>{{1, "[e]"},
+                                                {2, "[\u00e9]"},
+                                                {3, "[\u65e5]"},
+                                                {4, "[\xff]"},
+                                                {5, "[\xc3]"},
+                                                {6, "[\xed\xa0\x80]"}}));
 }
 
 TEST_F(PromqlEvalSelectorsTest, InvalidRegexIsAnErrorAtItsMatcher) {
@@ -546,13 +599,23 @@ TEST(PromqlEvalSelectors, LiteralBracesAndDotsFollowRe2) {
 
 TEST(PromqlEvalSelectors, LongValuesAndPathologicalPatterns) {
     // A backtracking matcher recurses once per character (200 kB would overflow the stack)
-    // and takes exponential time on (a*)*b; neither may happen.
+    // and takes exponential time on (a*)*b or (a+)+b; RE2 does neither.
     MemoryStorage st;
     st.add(Series{{{"__name__", "s"}, {"v", std::string(200000, 'a')}}, {{0, 1}}});
     st.add(Series{{{"__name__", "s"}, {"v", std::string(40, 'a')}}, {{0, 2}}});
+    st.add(Series{{{"__name__", "t"}, {"v", std::string(100000, 'a')}}, {{0, 3}}});
     EXPECT_EQ(std::get<InstantVector>(evaluate(*sel("s", {re("v", ".*")}), st, 0)).size(), 2u);
     EXPECT_EQ(only_value(evaluate(*sel("s", {re("v", "a{40}")}), st, 0)), 2);
     EXPECT_TRUE(is_empty(evaluate(*sel("s", {re("v", "(a*)*b")}), st, 0)));
+    EXPECT_TRUE(is_empty(evaluate(*sel("t", {re("v", "(a+)+b")}), st, 0)));
+    EXPECT_EQ(only_value(evaluate(*sel("t", {nre("v", "(a+)+b")}), st, 0)), 3);
+    EXPECT_EQ(only_value(evaluate(*sel("t", {re("v", "(a|aa)+")}), st, 0)), 3);
+    const EvalResult t = evaluate(
+        *call("label_replace", {sel("t"), str("w"), str("${1}-[$2]"), str("v"), str("(a+)+(b?)")}),
+        st, 0);
+    ASSERT_TRUE(std::holds_alternative<InstantVector>(t)) << describe(t);
+    EXPECT_EQ(std::get<InstantVector>(t).at(0).labels.back().second,
+              std::string(100000, 'a') + "-[]");
     const EvalResult r = evaluate(
         *call("label_replace", {sel("s"), str("w"), str("$2"), str("v"), str("(a*)(a{3})")}), st,
         0);
@@ -1764,6 +1827,13 @@ TEST_F(PromqlEvalFunctionsTest, LabelReplaceTemplateIsGos) {
     EXPECT_EQ(one("$1", "(?i)(SOURCE)-.*"), "source");
     EXPECT_EQ(one("[$1]", "source-value-1(\\d)?0?"), "[0]");  // leftmost-first, like RE2
     EXPECT_EQ(one("[$1]", "(s|so)(.*)"), "[s]");
+    // A name given twice: the leftmost group of that name that matched, as Go's Expand.
+    EXPECT_EQ(one("$n", "(?P<n>x).*|(?P<n>s)ource.*"), "s");
+    EXPECT_EQ(one("${n}-$n", "(?P<n>s)(?P<n>o).*"), "s-s");
+    EXPECT_EQ(one("$kind:$id", "(?P<kind>[a-z]+)-value-(?P<id>\\d+)"), "source:10");
+    // The pattern is anchored textually, ^(?:...)$, and searched for, as Go does:
+    // "s)|(x" is ^(?:s)|(x)$, which matches at the start of the value.
+    EXPECT_EQ(one("$0", "s)|(x"), "s");
 }
 
 TEST_F(PromqlEvalFunctionsTest, LabelReplaceCanRenameTheMetric) {
