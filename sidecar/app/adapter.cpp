@@ -19,6 +19,7 @@
 #include "custom_metrics.h"
 #include "kube_client.h"
 #include "openapi.h"
+#include "signal_engine.h"
 
 namespace pulse::sidecar {
 
@@ -31,7 +32,8 @@ constexpr const char *kJson = "application/json";
 bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+        if (std::tolower(static_cast<unsigned char>(a[i])) !=
+            std::tolower(static_cast<unsigned char>(b[i]))) {
             return false;
         }
     }
@@ -49,13 +51,18 @@ std::string one_line(std::string s) {
 void require_readable(const std::string &flag, const std::string &path) {
     if (path.empty()) throw std::runtime_error(flag + " is required");
     std::ifstream in(path);
-    if (!in) throw std::runtime_error("cannot read " + flag + " " + path + ": " + std::strerror(errno));
+    if (!in)
+        throw std::runtime_error("cannot read " + flag + " " + path + ": " + std::strerror(errno));
 }
 
-bool readable(const std::string &path) { return ::access(path.c_str(), R_OK) == 0; }
+bool readable(const std::string &path) {
+    return ::access(path.c_str(), R_OK) == 0;
+}
 
 // One whole line per write, so lines of concurrent requests do not interleave.
-void log_line(const std::string &text) { std::cerr << "pulse-sidecar adapter: " + one_line(text) + "\n"; }
+void log_line(const std::string &text) {
+    std::cerr << "pulse-sidecar adapter: " + one_line(text) + "\n";
+}
 
 HttpResponse json_response(int status, const json &doc) {
     return {status, kJson, doc.dump(-1, ' ', false, json::error_handler_t::replace) + "\n", {}};
@@ -76,37 +83,65 @@ std::string kube_message(const HttpResult &r) {
 
 // What the client is told when the Kubernetes API did not answer with 200.
 cm::ApiError kube_error(const HttpResult &r, const std::string &what) {
-    if (r.status == 0) return cm::api_error(503, "cannot reach the Kubernetes API to " + what + ": " + r.error);
+    if (r.status == 0)
+        return cm::api_error(503, "cannot reach the Kubernetes API to " + what + ": " + r.error);
     std::string msg = kube_message(r);
     switch (r.status) {
-        case 400: return cm::api_error(400, msg);
-        case 404: return cm::api_error(404, msg);
+        case 400:
+            return cm::api_error(400, msg);
+        case 404:
+            return cm::api_error(404, msg);
         case 401:
         case 403:
-            return cm::api_error(500, "the Kubernetes API refused the adapter's credentials (HTTP " +
-                                          std::to_string(r.status) + ") to " + what + ": " + msg);
+            return cm::api_error(500,
+                                 "the Kubernetes API refused the adapter's credentials (HTTP " +
+                                     std::to_string(r.status) + ") to " + what + ": " + msg);
         default:
-            return cm::api_error(500, "the Kubernetes API answered HTTP " + std::to_string(r.status) +
-                                          " to " + what + ": " + msg);
+            return cm::api_error(500, "the Kubernetes API answered HTTP " +
+                                          std::to_string(r.status) + " to " + what + ": " + msg);
     }
 }
 
-std::string kind_of(const std::string &path) {
+std::string kind_of(const std::string &path, const cm::Catalog &catalog) {
     if (path == "/healthz" || path == "/readyz") return "health";
     if (path == "/metrics") return "metrics";
     if (path == cm::kOpenApiPath) return "openapi";
     if (!cm::is_api_path(path)) return "other";
-    auto parsed = cm::parse_api_path(path);
+    auto parsed = cm::parse_api_path(path, catalog);
     if (auto *req = std::get_if<cm::ApiRequest>(&parsed)) {
         switch (req->kind) {
             case cm::RequestKind::group:
-            case cm::RequestKind::discovery: return "discovery";
-            case cm::RequestKind::pods: return "pods";
-            case cm::RequestKind::pod: return "pod";
-            case cm::RequestKind::namespace_: return "namespace";
+            case cm::RequestKind::discovery:
+                return "discovery";
+            case cm::RequestKind::pods:
+                return "pods";
+            case cm::RequestKind::pod:
+                return "pod";
+            case cm::RequestKind::namespace_:
+                return "namespace";
+            case cm::RequestKind::object:
+                return "object";
         }
     }
     return "other";
+}
+
+cm::Catalog catalog_from(const SidecarConfig &config) {
+    cm::Catalog catalog;
+    for (const SignalConfig &s : config.signals) {
+        cm::ConfigMetric m;
+        m.name = s.name;
+        m.window_seconds = (longest_range_ms(*s.parsed) + 999) / 1000;
+        for (const ObjectAttachment &o : s.objects)
+            m.objects.push_back({o.ns, o.resource, o.name, o.match});
+        catalog.metrics.push_back(std::move(m));
+    }
+    return catalog;
+}
+
+double unix_now() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 }  // namespace
@@ -117,25 +152,30 @@ struct Adapter::Metrics {
         prometheus::BuildCounter()
             .Name("pulse_adapter_requests_total")
             .Help(
-                "Requests answered, by kind (discovery, openapi, pods, pod, namespace, health, "
-                "metrics, other) and HTTP code.")
+                "Requests answered, by kind (discovery, openapi, pods, pod, namespace, object, "
+                "health, metrics, other) and HTTP code.")
             .Register(registry);
-    prometheus::Family<prometheus::Histogram> &duration = prometheus::BuildHistogram()
-        .Name("pulse_adapter_request_duration_seconds")
-        .Help("Time to answer a request, by kind.")
-        .Register(registry);
-    prometheus::Family<prometheus::Counter> &left_out = prometheus::BuildCounter()
-        .Name("pulse_adapter_pods_left_out_total")
-        .Help("Pods left out of an answer, by reason.")
-        .Register(registry);
-    prometheus::Family<prometheus::Counter> &kube_errors = prometheus::BuildCounter()
-        .Name("pulse_adapter_kube_api_errors_total")
-        .Help("Kubernetes API requests that failed or did not answer 200 (404s of single pods included).")
-        .Register(registry);
+    prometheus::Family<prometheus::Histogram> &duration =
+        prometheus::BuildHistogram()
+            .Name("pulse_adapter_request_duration_seconds")
+            .Help("Time to answer a request, by kind.")
+            .Register(registry);
+    prometheus::Family<prometheus::Counter> &left_out =
+        prometheus::BuildCounter()
+            .Name("pulse_adapter_pods_left_out_total")
+            .Help("Pods left out of an answer, by reason.")
+            .Register(registry);
+    prometheus::Family<prometheus::Counter> &kube_errors =
+        prometheus::BuildCounter()
+            .Name("pulse_adapter_kube_api_errors_total")
+            .Help(
+                "Kubernetes API requests that failed or did not answer 200 (404s of single pods "
+                "included).")
+            .Register(registry);
 
     Metrics() {
-        for (const char *r : {"not_running", "terminating", "no_ip", "bad_port_annotation", "fetch_failed",
-                              "malformed", "stale", "draining", "no_value"}) {
+        for (const char *r : {"not_running", "terminating", "no_ip", "bad_port_annotation",
+                              "fetch_failed", "malformed", "stale", "draining", "no_value"}) {
             left_out.Add({{"reason", r}});
         }
         kube_errors.Add({});
@@ -156,7 +196,8 @@ struct Collected {
 
 }  // namespace
 
-Adapter::Adapter(AdapterOptions options) : options_(std::move(options)), metrics_(std::make_unique<Metrics>()) {
+Adapter::Adapter(AdapterOptions options)
+    : options_(std::move(options)), metrics_(std::make_unique<Metrics>()) {
     require_readable("--tls-cert", options_.tls_cert);
     require_readable("--tls-key", options_.tls_key);
     require_readable("--client-ca", options_.client_ca);
@@ -165,7 +206,8 @@ Adapter::Adapter(AdapterOptions options) : options_(std::move(options)), metrics
         const char *port = std::getenv("KUBERNETES_SERVICE_PORT");
         if (host == nullptr || *host == '\0' || port == nullptr || *port == '\0') {
             throw std::runtime_error(
-                "no --kube-api given and not in a cluster (KUBERNETES_SERVICE_HOST/_PORT are not set)");
+                "no --kube-api given and not in a cluster (KUBERNETES_SERVICE_HOST/_PORT are not "
+                "set)");
         }
         std::string h = host;
         if (h.find(':') != std::string::npos) h = "[" + h + "]";
@@ -187,11 +229,18 @@ Adapter::Adapter(AdapterOptions options) : options_(std::move(options)), metrics
     if (options_.sidecar_port < 1 || options_.sidecar_port > 65535) {
         throw std::runtime_error("--sidecar-port must be a port number (1-65535)");
     }
-    kube_ = std::make_unique<KubeClient>(
-        KubeOptions{options_.kube_api, options_.kube_token_file, options_.kube_ca, options_.kube_timeout});
+    kube_ = std::make_unique<KubeClient>(KubeOptions{options_.kube_api, options_.kube_token_file,
+                                                     options_.kube_ca, options_.kube_timeout});
+    if (options_.config) {
+        catalog_ = catalog_from(*options_.config);
+        engine_ = std::make_unique<SignalEngine>(*options_.config, metrics_->registry,
+                                                 "pulse-sidecar adapter: ");
+    }
 }
 
-Adapter::~Adapter() { stop(); }
+Adapter::~Adapter() {
+    stop();
+}
 
 void Adapter::start() {
     HttpServerOptions http;
@@ -203,35 +252,44 @@ void Adapter::start() {
     // Only a verified client's metric requests wait on the Kubernetes API and the pods'
     // sidecars; probes, discovery, the OpenAPI document and refusals are answered at once
     // on the I/O threads.
-    http.answers_at_once = [](const HttpRequest &r) {
+    http.answers_at_once = [this](const HttpRequest &r) {
         if (!r.client_subject) return true;
-        std::string kind = kind_of(r.path);
+        std::string kind = kind_of(r.path, catalog_);
         return kind != "pods" && kind != "pod" && kind != "namespace";
     };
     cm::openapi_v2_document();  // built before the first request
+    if (engine_) engine_->start();
     server_ = std::make_unique<HttpServer>(std::move(http),
                                            [this](const HttpRequest &r) { return handle(r); });
 }
 
-void Adapter::stop() { server_.reset(); }
+void Adapter::stop() {
+    server_.reset();
+    if (engine_) engine_->stop();
+}
 
-int Adapter::port() const { return server_ ? server_->port() : 0; }
+int Adapter::port() const {
+    return server_ ? server_->port() : 0;
+}
 
 HttpResponse Adapter::handle(const HttpRequest &req) {
     auto start = std::chrono::steady_clock::now();
     Outcome outcome;
-    outcome.kind = kind_of(req.path);
+    outcome.kind = kind_of(req.path, catalog_);
     HttpResponse res;
     try {
         res = route(req, outcome);
     } catch (const std::exception &e) {
         res = status_response(cm::api_error(500, std::string("internal error: ") + e.what()));
     }
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    metrics_->requests.Add({{"kind", outcome.kind}, {"code", std::to_string(res.status)}}).Increment();
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    metrics_->requests.Add({{"kind", outcome.kind}, {"code", std::to_string(res.status)}})
+        .Increment();
     metrics_->duration
         .Add({{"kind", outcome.kind}},
-             prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10})
+             prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                     0.25, 0.5, 1, 2.5, 5, 10})
         .Observe(seconds);
 
     // One line per request: method, path, status, who (only from a verified client), time.
@@ -244,13 +302,79 @@ HttpResponse Adapter::handle(const HttpRequest &req) {
     }
     char ms[32];
     std::snprintf(ms, sizeof ms, "%.1fms", seconds * 1000);
-    std::string line = req.method + " " + req.path +
-                       (req.query.empty() ? "" : "?" + req.query) + " " + std::to_string(res.status) +
-                       " user=" + user + " groups=" + (groups.empty() ? "-" : groups) +
-                       " client=" + (req.client_subject ? *req.client_subject : std::string("none")) + " " + ms +
+    std::string line = req.method + " " + req.path + (req.query.empty() ? "" : "?" + req.query) +
+                       " " + std::to_string(res.status) + " user=" + user +
+                       " groups=" + (groups.empty() ? "-" : groups) + " client=" +
+                       (req.client_subject ? *req.client_subject : std::string("none")) + " " + ms +
                        (outcome.note.empty() ? "" : " " + outcome.note);
     log_line(line);
     return res;
+}
+
+HttpResponse Adapter::object_metric(const cm::ApiRequest &api, const cm::MetricSelector &selector,
+                                    Outcome &outcome) {
+    const cm::ConfigMetric *metric = catalog_.find(api.metric);
+    bool one = api.object != "*";
+    auto not_found = [&](const std::string &why) {
+        cm::ApiError e = cm::metric_not_found(api.metric, api.resource, one ? api.object : "");
+        if (!why.empty()) e.message += ": " + why;
+        outcome.note = why.empty() ? "not attached" : why;
+        return status_response(e);
+    };
+    std::vector<const cm::ObjectTarget *> targets;
+    for (const cm::ObjectTarget &o : metric->objects) {
+        if (o.ns == api.ns && cm::same_resource(api.resource, o.resource) &&
+            (!one || o.name == api.object))
+            targets.push_back(&o);
+    }
+    if (targets.empty() && one) return not_found("");
+
+    const SidecarConfig &config = *options_.config;
+    std::size_t index = 0;
+    while (config.signals[index].name != api.metric) ++index;
+    double longest_interval = 0;
+    for (const SourceConfig &s : config.sources)
+        longest_interval = std::max(longest_interval, s.interval);
+    auto snapshot = engine_->snapshot();
+    // Honest staleness: an evaluation older than three of the longest interval means the
+    // scrapes stopped; no value then, never the old one.
+    std::string stale;
+    if (snapshot->evaluated_unix <= 0) {
+        stale = "not evaluated yet";
+    } else if (unix_now() - snapshot->evaluated_unix > 3 * longest_interval) {
+        char buf[96];
+        std::snprintf(buf, sizeof buf, "the last evaluation is %.1fs old",
+                      unix_now() - snapshot->evaluated_unix);
+        stale = buf;
+    }
+    const SignalValue &value = snapshot->values[index];
+    std::vector<cm::MetricPoint> points;
+    if (stale.empty()) {
+        for (const cm::ObjectTarget *o : targets) {
+            auto required = o->match;
+            required.insert(required.end(), selector.labels.begin(), selector.labels.end());
+            auto v = sum_matching(value, required);
+            if (!v) continue;
+            cm::ResourceKind kind = cm::resource_kind(o->resource);
+            cm::MetricPoint p;
+            p.kind = kind.kind;
+            p.api_version = kind.api_version;
+            p.ns = o->ns;
+            p.name = o->name;
+            p.timestamp_unix = snapshot->evaluated_unix;
+            p.window_seconds = metric->window_seconds;
+            p.value = *v;
+            points.push_back(std::move(p));
+        }
+    }
+    if (points.empty() && one) {
+        return not_found(!stale.empty()                 ? stale
+                         : !value.absent_reason.empty() ? value.absent_reason
+                                                        : "no series has the object's labels");
+    }
+    outcome.note =
+        "objects=" + std::to_string(points.size()) + "/" + std::to_string(targets.size());
+    return json_response(200, cm::metric_value_list(api.version, api.metric, selector, points));
 }
 
 HttpResponse Adapter::route(const HttpRequest &req, Outcome &outcome) {
@@ -264,11 +388,16 @@ HttpResponse Adapter::route(const HttpRequest &req, Outcome &outcome) {
         // exited). Kubernetes API trouble is answered per request, not by unreadiness.
         if (path == "/readyz") return {200, "text/plain; charset=utf-8", "ready\n", {}};
         prometheus::TextSerializer serializer;
-        return {200, "text/plain; version=0.0.4; charset=utf-8", serializer.Serialize(metrics_->registry.Collect()), {}};
+        return {200,
+                "text/plain; version=0.0.4; charset=utf-8",
+                serializer.Serialize(metrics_->registry.Collect()),
+                {}};
     }
     if (!req.client_subject) {
-        return status_response(cm::api_error(
-            401, "Unauthorized: a client certificate signed by the --client-ca (the aggregator's front-proxy CA) is required"));
+        return status_response(
+            cm::api_error(401,
+                          "Unauthorized: a client certificate signed by the --client-ca (the "
+                          "aggregator's front-proxy CA) is required"));
     }
     if (!get) {
         auto e = cm::api_error(405, "the custom metrics API answers GET only");
@@ -279,15 +408,19 @@ HttpResponse Adapter::route(const HttpRequest &req, Outcome &outcome) {
     // The aggregator fetches it with its front-proxy certificate, as every API request.
     if (path == cm::kOpenApiPath)
         return cm::openapi_v2_answer(req.header("Accept"), req.header("If-None-Match"));
-    auto parsed = cm::parse_api_path(path);
+    auto parsed = cm::parse_api_path(path, catalog_);
     if (auto *e = std::get_if<cm::ApiError>(&parsed)) return status_response(*e);
     const cm::ApiRequest &api = std::get<cm::ApiRequest>(parsed);
     if (api.kind == cm::RequestKind::group) return json_response(200, cm::api_group());
-    if (api.kind == cm::RequestKind::discovery) return json_response(200, cm::discovery(api.version));
+    if (api.kind == cm::RequestKind::discovery)
+        return json_response(200, cm::discovery(api.version, catalog_));
 
-    auto sel = cm::parse_metric_selector(req.param("metricLabelSelector").value_or(""));
+    auto sel = cm::parse_metric_selector(req.param("metricLabelSelector").value_or(""),
+                                         catalog_.find(api.metric) != nullptr);
     if (auto *e = std::get_if<cm::ApiError>(&sel)) return status_response(*e);
     const cm::MetricSelector &selector = std::get<cm::MetricSelector>(sel);
+
+    if (api.kind == cm::RequestKind::object) return object_metric(api, selector, outcome);
 
     // Reads the pods' /signals in parallel and keeps the fresh values.
     auto collect = [&](const std::vector<cm::PodInfo> &pods) {
@@ -300,7 +433,10 @@ HttpResponse Adapter::route(const HttpRequest &req, Outcome &outcome) {
         };
         for (const cm::PodInfo &pod : pods) {
             if (auto why = cm::pod_ineligible(pod)) {
-                leave_out(pod, pod.terminating ? "terminating" : pod.phase != "Running" ? "not_running" : "no_ip",
+                leave_out(pod,
+                          pod.terminating          ? "terminating"
+                          : pod.phase != "Running" ? "not_running"
+                                                   : "no_ip",
                           *why);
                 continue;
             }
@@ -318,7 +454,9 @@ HttpResponse Adapter::route(const HttpRequest &req, Outcome &outcome) {
             const cm::PodInfo &pod = *targets[i];
             const HttpResult &r = results[i];
             if (r.status != 200) {
-                std::string why = r.status == 0 ? r.error : "GET " + urls[i] + ": HTTP " + std::to_string(r.status);
+                std::string why = r.status == 0
+                                      ? r.error
+                                      : "GET " + urls[i] + ": HTTP " + std::to_string(r.status);
                 leave_out(pod, "fetch_failed", "its sidecar did not answer: " + why);
                 log_line("pod " + pod.ns + "/" + pod.name + " left out: " + why);
                 continue;
@@ -330,19 +468,23 @@ HttpResponse Adapter::route(const HttpRequest &req, Outcome &outcome) {
                 continue;
             }
             const cm::SidecarReading &rd = std::get<cm::SidecarReading>(reading);
-            if (auto why = cm::reading_unusable(rd)) {
+            if (auto why = cm::reading_unusable(rd, api.metric)) {
                 leave_out(pod, why->c_str(), "its sidecar's numbers are " + *why);
                 continue;
             }
             auto point = cm::pod_point(pod, rd, api.metric, selector);
             if (!point) {
-                leave_out(pod, "no_value", selector.server ? "its sidecar has no value for server " + *selector.server
-                                                           : "its sidecar has no value for it");
+                leave_out(pod, "no_value",
+                          selector.server
+                              ? "its sidecar has no value for server " + *selector.server
+                          : !selector.labels.empty() ? "its sidecar has no series with those labels"
+                                                     : "its sidecar has no value for it");
                 continue;
             }
             out.points.push_back(std::move(*point));
         }
-        outcome.note = "pods=" + std::to_string(out.points.size()) + "/" + std::to_string(pods.size());
+        outcome.note =
+            "pods=" + std::to_string(out.points.size()) + "/" + std::to_string(pods.size());
         return out;
     };
 
@@ -384,29 +526,34 @@ HttpResponse Adapter::route(const HttpRequest &req, Outcome &outcome) {
             if (auto missing = namespace_missing()) return status_response(*missing);
         }
         Collected c = collect(pods);
-        return json_response(200, cm::metric_value_list(api.version, api.metric, selector, c.points));
+        return json_response(200,
+                             cm::metric_value_list(api.version, api.metric, selector, c.points));
     }
 
     if (api.kind == cm::RequestKind::pod) {
         HttpResult r = kube_->get("/api/v1/namespaces/" + api.ns + "/pods/" + api.pod);
         if (r.status != 200) {
             metrics_->kube_errors.Add({}).Increment();
-            if (r.status == 404) return status_response(cm::api_error(404, "pods \"" + api.pod + "\" not found"));
+            if (r.status == 404)
+                return status_response(cm::api_error(404, "pods \"" + api.pod + "\" not found"));
             return status_response(kube_error(r, "get pod " + api.ns + "/" + api.pod));
         }
         auto pod = cm::parse_pod(r.body, options_.sidecar_port_annotation);
         if (auto *e = std::get_if<std::string>(&pod)) {
-            return status_response(cm::api_error(500, "cannot read the Kubernetes API's pod: " + *e));
+            return status_response(
+                cm::api_error(500, "cannot read the Kubernetes API's pod: " + *e));
         }
         cm::PodInfo &p = std::get<cm::PodInfo>(pod);
         if (p.ns.empty()) p.ns = api.ns;
         Collected c = collect({p});
         if (c.points.empty()) {
             cm::ApiError e = cm::metric_not_found(api.metric, "pods", api.pod);
-            if (auto it = c.why_not.find(p.name); it != c.why_not.end()) e.message += ": " + it->second;
+            if (auto it = c.why_not.find(p.name); it != c.why_not.end())
+                e.message += ": " + it->second;
             return status_response(e);
         }
-        return json_response(200, cm::metric_value_list(api.version, api.metric, selector, c.points));
+        return json_response(200,
+                             cm::metric_value_list(api.version, api.metric, selector, c.points));
     }
 
     // The namespace form: one value for the namespace from its fresh pulse pods.

@@ -8,12 +8,14 @@
 #include <memory>
 #include <string>
 
+#include "custom_metrics.h"
 #include "http_server.h"
 #include "signal_config.h"
 
 namespace pulse::sidecar {
 
 class KubeClient;
+class SignalEngine;
 
 struct AdapterOptions {
     std::string listen = "0.0.0.0:6443";
@@ -22,8 +24,8 @@ struct AdapterOptions {
     std::string kube_api, kube_token_file, kube_ca;
     int sidecar_port = 9145;
     std::string sidecar_port_annotation = "pulse.dev/sidecar-port";  // empty: never read
-    double fetch_timeout = 1;        // seconds, each pod's /signals read
-    double kube_timeout = 10;        // seconds, each Kubernetes API request
+    double fetch_timeout = 1;            // seconds, each pod's /signals read
+    double kube_timeout = 10;            // seconds, each Kubernetes API request
     std::string namespace_pod_selector;  // pods the namespace form aggregates ("" = all)
     int threads = 16;  // API requests answered at once (each lists pods and reads sidecars)
     HttpLimits http;   // the HTTP front's limits and deadlines
@@ -33,11 +35,13 @@ struct AdapterOptions {
 };
 
 // The in-cluster locations used when the --kube-* flags are not given.
-inline constexpr const char *kServiceAccountToken = "/var/run/secrets/kubernetes.io/serviceaccount/token";
-inline constexpr const char *kServiceAccountCa = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
+inline constexpr const char *kServiceAccountToken =
+    "/var/run/secrets/kubernetes.io/serviceaccount/token";
+inline constexpr const char *kServiceAccountCa =
+    "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
 
 class Adapter {
-public:
+  public:
     // Resolves the Kubernetes API settings and checks the files; throws std::runtime_error
     // with a message naming the flag when something is missing.
     explicit Adapter(AdapterOptions options);
@@ -52,15 +56,20 @@ public:
 
     HttpResponse handle(const HttpRequest &request);
 
-private:
+  private:
     struct Metrics;
     struct Outcome;
 
     HttpResponse route(const HttpRequest &request, Outcome &outcome);
+    // An Object metric: a config signal evaluated here, for the object it is attached to.
+    HttpResponse object_metric(const cm::ApiRequest &api, const cm::MetricSelector &selector,
+                               Outcome &outcome);
 
     AdapterOptions options_;
     std::unique_ptr<KubeClient> kube_;
     std::unique_ptr<Metrics> metrics_;
+    cm::Catalog catalog_;  // the config's signals; empty without --config
+    std::unique_ptr<SignalEngine> engine_;
     std::unique_ptr<HttpServer> server_;
 };
 

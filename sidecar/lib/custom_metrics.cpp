@@ -99,7 +99,7 @@ std::map<std::string, double> signal_values(const json &object) {
 }
 
 json described_object(const MetricPoint &p) {
-    json o = {{"kind", p.kind}, {"name", p.name}, {"apiVersion", "/v1"}};
+    json o = {{"kind", p.kind}, {"name", p.name}, {"apiVersion", p.api_version}};
     if (p.kind != "Namespace") o["namespace"] = p.ns;
     return o;
 }
@@ -133,6 +133,53 @@ Aggregation aggregation_for(std::string_view signal) {
     return Aggregation::max;
 }
 
+const ConfigMetric *Catalog::find(std::string_view name) const {
+    for (const ConfigMetric &m : metrics) {
+        if (m.name == name) return &m;
+    }
+    return nullptr;
+}
+
+ResourceKind resource_kind(std::string_view resource) {
+    struct Known {
+        std::string_view resource, kind, group, version;
+    };
+    static constexpr Known kKnown[] = {
+        {"deployments", "Deployment", "apps", "v1"},
+        {"statefulsets", "StatefulSet", "apps", "v1"},
+        {"replicasets", "ReplicaSet", "apps", "v1"},
+        {"daemonsets", "DaemonSet", "apps", "v1"},
+        {"jobs", "Job", "batch", "v1"},
+        {"cronjobs", "CronJob", "batch", "v1beta1"},
+        {"services", "Service", "", "v1"},
+        {"replicationcontrollers", "ReplicationController", "", "v1"},
+        {"configmaps", "ConfigMap", "", "v1"},
+        {"ingresses", "Ingress", "networking.k8s.io", "v1"},
+    };
+    for (const Known &k : kKnown) {
+        if (k.resource != resource) continue;
+        std::string group(k.group);
+        return {std::string(k.kind),
+                group.empty() ? "/" + std::string(k.version) : group + "/" + std::string(k.version),
+                std::string(resource) + (group.empty() ? "" : "." + group)};
+    }
+    std::string kind(resource);
+    if (kind.size() > 1 && kind.back() == 's') kind.pop_back();
+    if (!kind.empty() && kind[0] >= 'a' && kind[0] <= 'z')
+        kind[0] = static_cast<char>(kind[0] - 32);
+    return {kind, "", std::string(resource)};
+}
+
+bool same_resource(std::string_view requested, std::string_view configured) {
+    std::size_t dot = requested.find('.');
+    if (requested.substr(0, dot) != configured) return false;
+    if (dot == std::string_view::npos) return true;
+    // A group written in the path must be the resource's (deployments.apps, not .extensions)
+    // when the table knows it.
+    ResourceKind k = resource_kind(configured);
+    return k.qualified == requested || k.qualified == configured;
+}
+
 bool is_instantaneous(std::string_view signal) {
     return signal == "pulse_requests_in_flight" || signal == "pulse_websocket_connections" ||
            signal == "pulse_connection_saturation";
@@ -142,16 +189,26 @@ bool is_instantaneous(std::string_view signal) {
 
 std::string_view reason_for_code(int code) {
     switch (code) {
-        case 400: return "BadRequest";
-        case 401: return "Unauthorized";
-        case 403: return "Forbidden";
-        case 404: return "NotFound";
-        case 405: return "MethodNotAllowed";
-        case 406: return "NotAcceptable";
-        case 429: return "TooManyRequests";
-        case 503: return "ServiceUnavailable";
-        case 504: return "Timeout";
-        default: return "InternalError";
+        case 400:
+            return "BadRequest";
+        case 401:
+            return "Unauthorized";
+        case 403:
+            return "Forbidden";
+        case 404:
+            return "NotFound";
+        case 405:
+            return "MethodNotAllowed";
+        case 406:
+            return "NotAcceptable";
+        case 429:
+            return "TooManyRequests";
+        case 503:
+            return "ServiceUnavailable";
+        case 504:
+            return "Timeout";
+        default:
+            return "InternalError";
     }
 }
 
@@ -159,7 +216,8 @@ ApiError api_error(int code, std::string message) {
     return ApiError{code, std::string(reason_for_code(code)), std::move(message)};
 }
 
-ApiError metric_not_found(std::string_view metric, std::string_view resource, std::string_view name) {
+ApiError metric_not_found(std::string_view metric, std::string_view resource,
+                          std::string_view name) {
     std::string m = "the server could not find the metric " + std::string(metric) + " for " +
                     std::string(resource);
     if (!name.empty()) m += " " + std::string(name);
@@ -167,21 +225,24 @@ ApiError metric_not_found(std::string_view metric, std::string_view resource, st
 }
 
 json status_json(const ApiError &error) {
-    return json{{"kind", "Status"},       {"apiVersion", "v1"},      {"metadata", json::object()},
-                {"status", "Failure"},    {"message", error.message}, {"reason", error.reason},
+    return json{{"kind", "Status"},    {"apiVersion", "v1"},       {"metadata", json::object()},
+                {"status", "Failure"}, {"message", error.message}, {"reason", error.reason},
                 {"code", error.code}};
 }
 
 // ---- request paths -------------------------------------------------------------------
 
-bool valid_namespace_name(std::string_view name) { return dns_label(name, 63); }
+bool valid_namespace_name(std::string_view name) {
+    return dns_label(name, 63);
+}
 
 bool valid_pod_name(std::string_view name) {
     if (name.empty() || name.size() > 253) return false;
     std::size_t start = 0;
     for (;;) {
         std::size_t dot = name.find('.', start);
-        std::string_view part = name.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+        std::string_view part = name.substr(
+            start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
         if (!dns_label(part, 63)) return false;
         if (dot == std::string_view::npos) return true;
         start = dot + 1;
@@ -194,7 +255,8 @@ bool is_api_path(std::string_view raw_path) {
            (raw_path.size() == prefix.size() || raw_path[prefix.size()] == '/');
 }
 
-std::variant<ApiRequest, ApiError> parse_api_path(std::string_view raw_path) {
+std::variant<ApiRequest, ApiError> parse_api_path(std::string_view raw_path,
+                                                  const Catalog &catalog) {
     auto not_found = [] { return api_error(404, std::string(kNotFoundPath)); };
     if (raw_path.empty() || raw_path.front() != '/') return not_found();
     std::string_view rest = raw_path.substr(1);
@@ -237,7 +299,19 @@ std::variant<ApiRequest, ApiError> parse_api_path(std::string_view raw_path) {
         req.ns = seg[4];
         req.metric = seg[7];
         if (seg[5] != "pods") {
-            return metric_not_found(req.metric, seg[5], seg[6] == "*" ? "" : seg[6]);
+            const ConfigMetric *m = catalog.find(req.metric);
+            bool attached =
+                m != nullptr &&
+                std::any_of(m->objects.begin(), m->objects.end(), [&](const ObjectTarget &o) {
+                    return same_resource(seg[5], o.resource);
+                });
+            if (!attached) return metric_not_found(req.metric, seg[5], seg[6] == "*" ? "" : seg[6]);
+            if (!valid_namespace_name(req.ns))
+                return api_error(404, "namespaces \"" + req.ns + "\" not found");
+            req.kind = RequestKind::object;
+            req.resource = seg[5];
+            req.object = seg[6];
+            return req;
         }
         resource = "pods";
         if (seg[6] == "*") {
@@ -252,10 +326,14 @@ std::variant<ApiRequest, ApiError> parse_api_path(std::string_view raw_path) {
     } else {
         return not_found();
     }
-    if (!is_signal(req.metric)) {
+    // Config signals are per pod only: the namespace form sums or maxes the built-in ones.
+    bool known =
+        is_signal(req.metric) || (resource == "pods" && catalog.find(req.metric) != nullptr);
+    if (!known) {
         return metric_not_found(req.metric, resource, req.kind == RequestKind::pod ? req.pod : "");
     }
-    if (!valid_namespace_name(req.ns)) return api_error(404, "namespaces \"" + req.ns + "\" not found");
+    if (!valid_namespace_name(req.ns))
+        return api_error(404, "namespaces \"" + req.ns + "\" not found");
     if (req.kind == RequestKind::pod && !valid_pod_name(req.pod)) {
         return api_error(404, "pods \"" + req.pod + "\" not found");
     }
@@ -264,9 +342,56 @@ std::variant<ApiRequest, ApiError> parse_api_path(std::string_view raw_path) {
 
 // ---- metricLabelSelector -------------------------------------------------------------
 
-std::variant<MetricSelector, ApiError> parse_metric_selector(std::string_view text) {
+namespace {
+
+bool label_name_ok(std::string_view n) {
+    if (n.empty()) return false;
+    for (std::size_t i = 0; i < n.size(); ++i) {
+        char c = n[i];
+        bool ok = c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                  (i > 0 && c >= '0' && c <= '9');
+        if (!ok) return false;
+    }
+    return true;
+}
+
+// "k=v,k2==v2" for a config signal's series.
+std::variant<MetricSelector, ApiError> parse_label_equalities(std::string_view text) {
+    MetricSelector out;
+    auto bad = [&] {
+        return api_error(
+            400,
+            "metricLabelSelector \"" + std::string(text) +
+                "\" is not supported: only label=value requirements, separated by commas, are");
+    };
+    std::string_view rest = text;
+    while (true) {
+        std::size_t comma = rest.find(',');
+        std::string_view part = trim(rest.substr(0, comma));
+        std::size_t eq = part.find('=');
+        if (eq == std::string_view::npos) return bad();
+        std::string_view key = trim(part.substr(0, eq));
+        std::string_view value = part.substr(eq + 1);
+        if (!value.empty() && value.front() == '=') value.remove_prefix(1);
+        value = trim(value);
+        if (!label_name_ok(key) || (!key.empty() && key.back() == '!')) return bad();
+        for (char c : value) {
+            if (c == '=' || c == '!' || c == '(' || c == ')' || c == ' ') return bad();
+        }
+        out.labels.emplace_back(std::string(key), std::string(value));
+        if (comma == std::string_view::npos) break;
+        rest = rest.substr(comma + 1);
+    }
+    std::sort(out.labels.begin(), out.labels.end());
+    return out;
+}
+
+}  // namespace
+
+std::variant<MetricSelector, ApiError> parse_metric_selector(std::string_view text, bool config) {
     std::string_view t = trim(text);
     if (t.empty()) return MetricSelector{};
+    if (config) return parse_label_equalities(t);
     auto bad = [&] {
         return api_error(400, "metricLabelSelector \"" + std::string(text) +
                                   "\" is not supported: only server=NAME (the signal of one nginx "
@@ -280,12 +405,20 @@ std::variant<MetricSelector, ApiError> parse_metric_selector(std::string_view te
     value = trim(value);
     if (key != "server" || value.empty()) return bad();
     for (char c : value) {
-        if (c == ',' || c == '=' || c == '!' || c == ' ' || c == '\t' || c == '(' || c == ')') return bad();
+        if (c == ',' || c == '=' || c == '!' || c == ' ' || c == '\t' || c == '(' || c == ')')
+            return bad();
     }
-    return MetricSelector{std::string(value)};
+    MetricSelector out;
+    out.server = std::string(value);
+    return out;
 }
 
 json selector_json(const MetricSelector &selector) {
+    if (!selector.labels.empty()) {
+        json match = json::object();
+        for (const auto &[k, v] : selector.labels) match[k] = v;
+        return json{{"matchLabels", std::move(match)}};
+    }
     if (!selector.server) return nullptr;
     return json{{"matchLabels", {{"server", *selector.server}}}};
 }
@@ -295,7 +428,8 @@ json selector_json(const MetricSelector &selector) {
 std::variant<std::vector<PodInfo>, std::string> parse_pod_list(std::string_view body,
                                                                std::string_view annotation) {
     json doc = json::parse(body, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) return std::string("the pod list is not a JSON object");
+    if (doc.is_discarded() || !doc.is_object())
+        return std::string("the pod list is not a JSON object");
     const json *items = member(doc, "items");
     if (items == nullptr) return std::string("the pod list has no items");
     std::vector<PodInfo> pods;
@@ -318,7 +452,8 @@ std::variant<PodInfo, std::string> parse_pod(std::string_view body, std::string_
 std::optional<std::string> pod_ineligible(const PodInfo &pod) {
     if (pod.terminating) return std::string("the pod is terminating");
     if (pod.phase != "Running") {
-        return "the pod is not running (phase " + (pod.phase.empty() ? std::string("unknown") : pod.phase) + ")";
+        return "the pod is not running (phase " +
+               (pod.phase.empty() ? std::string("unknown") : pod.phase) + ")";
     }
     if (pod.ip.empty()) return std::string("the pod has no IP yet");
     return std::nullopt;
@@ -343,7 +478,8 @@ std::variant<int, std::string> sidecar_port(const PodInfo &pod, int default_port
 }
 
 std::string signals_url(std::string_view ip, int port) {
-    std::string host = ip.find(':') != std::string_view::npos ? "[" + std::string(ip) + "]" : std::string(ip);
+    std::string host =
+        ip.find(':') != std::string_view::npos ? "[" + std::string(ip) + "]" : std::string(ip);
     return "http://" + host + ":" + std::to_string(port) + "/signals";
 }
 
@@ -351,12 +487,15 @@ std::string signals_url(std::string_view ip, int port) {
 
 std::variant<SidecarReading, std::string> parse_signals(std::string_view body) {
     json doc = json::parse(body, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) return std::string("the /signals answer is not a JSON object");
+    if (doc.is_discarded() || !doc.is_object())
+        return std::string("the /signals answer is not a JSON object");
     SidecarReading r;
     const json *stale = member(doc, "stale");
-    if (stale == nullptr || !stale->is_boolean()) return std::string("the /signals answer has no \"stale\"");
+    if (stale == nullptr || !stale->is_boolean())
+        return std::string("the /signals answer has no \"stale\"");
     r.stale = stale->get<bool>();
-    if (const json *d = member(doc, "draining"); d != nullptr && d->is_boolean()) r.draining = d->get<bool>();
+    if (const json *d = member(doc, "draining"); d != nullptr && d->is_boolean())
+        r.draining = d->get<bool>();
     const json *ts = member(doc, "timestamp_unix");
     if (ts == nullptr) return std::string("the /signals answer has no \"timestamp_unix\"");
     if (ts->is_number() && std::isfinite(ts->get<double>())) {
@@ -369,17 +508,63 @@ std::variant<SidecarReading, std::string> parse_signals(std::string_view body) {
         r.window_seconds = std::isfinite(v) && v > 0 ? v : 0;
     }
     const json *pod = member(doc, "pod");
-    if (pod == nullptr || !pod->is_object()) return std::string("the /signals answer has no \"pod\" object");
+    if (pod == nullptr || !pod->is_object())
+        return std::string("the /signals answer has no \"pod\" object");
     r.pod = signal_values(*pod);
     if (const json *servers = member(doc, "servers"); servers != nullptr && servers->is_object()) {
         for (const auto &[name, set] : servers->items()) {
             if (set.is_object()) r.servers[name] = signal_values(set);
         }
     }
+    if (const json *config = member(doc, "config_signals"); config != nullptr) {
+        if (!config->is_object())
+            return std::string("the /signals answer's \"config_signals\" is not an object");
+        for (const auto &[name, entry] : config->items()) {
+            std::string where = "the /signals answer's config_signals." + name;
+            const json *series = member(entry, "series");
+            const json *stale_ = member(entry, "stale");
+            if (series == nullptr || !series->is_array() || stale_ == nullptr ||
+                !stale_->is_boolean())
+                return where + " has no \"series\" list or \"stale\"";
+            ConfigReading c;
+            c.stale = stale_->get<bool>();
+            const json *ts_ = member(entry, "timestamp_unix");
+            if (ts_ != nullptr && ts_->is_number() && std::isfinite(ts_->get<double>())) {
+                c.timestamp_unix = ts_->get<double>();
+            } else {
+                c.stale = true;
+            }
+            if (const json *w = member(entry, "window_seconds"); w != nullptr && w->is_number()) {
+                double v = w->get<double>();
+                c.window_seconds = std::isfinite(v) && v > 0 ? v : 0;
+            }
+            for (const json &s : *series) {
+                const json *labels = member(s, "labels");
+                const json *value = member(s, "value");
+                if (labels == nullptr || !labels->is_object() || value == nullptr)
+                    return where + " has a series without \"labels\" or \"value\"";
+                std::map<std::string, std::string> ls;
+                for (const auto &[k, v] : labels->items()) {
+                    if (!v.is_string()) return where + " has a label value that is not a string";
+                    ls[k] = v.get<std::string>();
+                }
+                if (!value->is_number() || !std::isfinite(value->get<double>())) continue;
+                c.series.emplace_back(std::move(ls), value->get<double>());
+            }
+            r.config[name] = std::move(c);
+        }
+    }
     return r;
 }
 
-std::optional<std::string> reading_unusable(const SidecarReading &reading) {
+std::optional<std::string> reading_unusable(const SidecarReading &reading,
+                                            std::string_view metric) {
+    if (!metric.empty() && !is_signal(metric)) {
+        if (reading.draining) return std::string("draining");
+        auto it = reading.config.find(std::string(metric));
+        if (it != reading.config.end() && it->second.stale) return std::string("stale");
+        return std::nullopt;
+    }
     if (reading.stale) return std::string("stale");
     if (reading.draining) return std::string("draining");
     return std::nullopt;
@@ -387,6 +572,20 @@ std::optional<std::string> reading_unusable(const SidecarReading &reading) {
 
 std::optional<double> reading_value(const SidecarReading &reading, std::string_view metric,
                                     const MetricSelector &selector) {
+    if (!is_signal(metric)) {
+        auto it = reading.config.find(std::string(metric));
+        if (it == reading.config.end()) return std::nullopt;
+        std::optional<double> sum;
+        for (const auto &[labels, value] : it->second.series) {
+            bool all =
+                std::all_of(selector.labels.begin(), selector.labels.end(), [&](const auto &kv) {
+                    auto l = labels.find(kv.first);
+                    return l != labels.end() && l->second == kv.second;
+                });
+            if (all) sum = sum.value_or(0) + value;
+        }
+        return sum;
+    }
     const std::map<std::string, double> *set = &reading.pod;
     if (selector.server) {
         auto it = reading.servers.find(*selector.server);
@@ -420,8 +619,8 @@ std::string rfc3339_seconds(double unix_seconds) {
     std::tm tm{};
     gmtime_r(&secs, &tm);
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     return buf;
 }
 
@@ -435,6 +634,11 @@ std::optional<MetricPoint> pod_point(const PodInfo &pod, const SidecarReading &r
     p.name = pod.name;
     p.timestamp_unix = reading.timestamp_unix;
     p.window_seconds = is_instantaneous(metric) ? 0 : std::llround(reading.window_seconds);
+    if (auto it = reading.config.find(std::string(metric));
+        !is_signal(metric) && it != reading.config.end()) {
+        p.timestamp_unix = it->second.timestamp_unix;
+        p.window_seconds = std::llround(it->second.window_seconds);
+    }
     p.value = *value;
     return p;
 }
@@ -473,7 +677,8 @@ json metric_value_list(ApiVersion version, std::string_view metric, const Metric
             item["window"] = p.window_seconds;
             item["selector"] = selector_json(selector);
         } else {
-            item["metric"] = json{{"name", std::string(metric)}, {"selector", selector_json(selector)}};
+            item["metric"] =
+                json{{"name", std::string(metric)}, {"selector", selector_json(selector)}};
             item["windowSeconds"] = p.window_seconds;
         }
         items.push_back(std::move(item));
@@ -484,15 +689,29 @@ json metric_value_list(ApiVersion version, std::string_view metric, const Metric
                 {"items", std::move(items)}};
 }
 
-json discovery(ApiVersion version) {
+json discovery(ApiVersion version, const Catalog &catalog) {
     json resources = json::array();
+    auto add = [&](const std::string &name, bool namespaced) {
+        resources.push_back(json{{"name", name},
+                                 {"singularName", ""},
+                                 {"namespaced", namespaced},
+                                 {"kind", "MetricValueList"},
+                                 {"verbs", json::array({"get"})}});
+    };
     for (const char *resource : {"pods", "namespaces"}) {
         for (const SignalName &s : kSignals) {
-            resources.push_back(json{{"name", std::string(resource) + "/" + std::string(s.name)},
-                                     {"singularName", ""},
-                                     {"namespaced", std::string_view(resource) == "pods"},
-                                     {"kind", "MetricValueList"},
-                                     {"verbs", json::array({"get"})}});
+            add(std::string(resource) + "/" + std::string(s.name),
+                std::string_view(resource) == "pods");
+        }
+    }
+    for (const ConfigMetric &m : catalog.metrics) {
+        add("pods/" + m.name, true);
+        std::vector<std::string> seen;
+        for (const ObjectTarget &o : m.objects) {
+            std::string name = resource_kind(o.resource).qualified + "/" + m.name;
+            if (std::find(seen.begin(), seen.end(), name) != seen.end()) continue;
+            seen.push_back(name);
+            add(name, true);
         }
     }
     return json{{"kind", "APIResourceList"},
@@ -516,8 +735,8 @@ std::string query_escape(std::string_view value) {
     std::string out;
     for (char ch : value) {
         auto c = static_cast<unsigned char>(ch);
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-            c == '.' || c == '_' || c == '~') {
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~') {
             out.push_back(ch);
         } else {
             out.push_back('%');

@@ -30,6 +30,42 @@ std::optional<ApiVersion> parse_version(std::string_view name);
 // True for the nine signal names of signal_names.h.
 bool is_signal(std::string_view name);
 
+// ---- the config's signals (docs/workers.md) ------------------------------------------
+
+// A Kubernetes object a config signal is served for, as an Object metric.
+struct ObjectTarget {
+    std::string ns;
+    std::string resource;  // plural, lowercase, as in the config: "deployments"
+    std::string name;
+    std::vector<std::pair<std::string, std::string>> match;  // the series' labels it takes
+};
+
+struct ConfigMetric {
+    std::string name;
+    std::int64_t window_seconds = 0;  // the expression's longest range
+    std::vector<ObjectTarget> objects;
+};
+
+// What the adapter serves besides the built-in signals: the --config's signals, as Pods
+// metrics read from each pod's sidecar and, where attached, as Object metrics.
+struct Catalog {
+    std::vector<ConfigMetric> metrics;
+    const ConfigMetric *find(std::string_view name) const;
+};
+
+// The Kind and apiVersion of a resource's objects ("deployments" -> Deployment, apps/v1),
+// and the resource as the HPA names it in the path ("deployments.apps"). Resources outside
+// the built-in table get a Kind from their name and no group.
+struct ResourceKind {
+    std::string kind;
+    std::string api_version;
+    std::string qualified;  // resource[.group]
+};
+ResourceKind resource_kind(std::string_view resource);
+
+// True when the path's resource ("deployments", "deployments.apps") is the configured one.
+bool same_resource(std::string_view requested, std::string_view configured);
+
 // How the namespace form combines the pods' values: the sum for quantities that add up
 // over pods (requests per second, requests in flight, websocket connections), the
 // maximum for the others (quantiles, ratios, saturation: the worst pod).
@@ -65,6 +101,7 @@ enum class RequestKind {
     pods,        // .../<v>/namespaces/{ns}/pods/*/{metric}
     pod,         // .../<v>/namespaces/{ns}/pods/{name}/{metric}
     namespace_,  // .../<v>/namespaces/{ns}/metrics/{metric}
+    object,      // .../<v>/namespaces/{ns}/{resource}/{name|*}/{metric}, a config signal
 };
 
 struct ApiRequest {
@@ -73,6 +110,8 @@ struct ApiRequest {
     std::string ns;
     std::string pod;  // only for RequestKind::pod
     std::string metric;
+    std::string resource;  // only for RequestKind::object: as written ("deployments.apps")
+    std::string object;    // only for RequestKind::object: the name, or "*"
 };
 
 // True for paths under /apis/custom.metrics.k8s.io (the part that needs a client).
@@ -80,8 +119,9 @@ bool is_api_path(std::string_view raw_path);
 
 // Parses the path as sent (percent-encoded: `*` may arrive as %2A); each segment is
 // decoded on its own. Unknown paths, versions and metrics, and names no namespace or pod
-// can have, are 404 Status errors.
-std::variant<ApiRequest, ApiError> parse_api_path(std::string_view raw_path);
+// can have, are 404 Status errors. `catalog`: the config's signals, also known metrics.
+std::variant<ApiRequest, ApiError> parse_api_path(std::string_view raw_path,
+                                                  const Catalog &catalog = {});
 
 // Kubernetes names: a DNS-1123 label (namespaces) and subdomain (pods).
 bool valid_namespace_name(std::string_view name);
@@ -91,13 +131,17 @@ bool valid_pod_name(std::string_view name);
 
 struct MetricSelector {
     std::optional<std::string> server;  // nullopt: the pod-level signal
+    // For a config signal: the series whose labels include these (sum of them).
+    std::vector<std::pair<std::string, std::string>> labels;
 };
 
-// "" selects the pod-level signal, "server=NAME" (or "server==NAME") the signal of that
-// nginx server; anything else is a 400 Status.
-std::variant<MetricSelector, ApiError> parse_metric_selector(std::string_view text);
+// For a built-in signal: "" selects the pod-level signal, "server=NAME" (or
+// "server==NAME") the signal of that nginx server. For a config signal (`config`):
+// equality requirements "k=v,k2==v2" on the series' labels. Anything else is a 400 Status.
+std::variant<MetricSelector, ApiError> parse_metric_selector(std::string_view text,
+                                                             bool config = false);
 
-// The item's selector as a metav1.LabelSelector: null, or {"matchLabels": {"server": NAME}}.
+// The item's selector as a metav1.LabelSelector: null, or {"matchLabels": {...}}.
 nlohmann::json selector_json(const MetricSelector &selector);
 
 // ---- pods (the Kubernetes API's answers) ---------------------------------------------
@@ -105,9 +149,9 @@ nlohmann::json selector_json(const MetricSelector &selector);
 struct PodInfo {
     std::string ns;
     std::string name;
-    std::string phase;  // "Running", "Pending", ...
-    std::string ip;     // status.podIP, empty when none yet
-    bool terminating = false;                  // metadata.deletionTimestamp is set
+    std::string phase;                           // "Running", "Pending", ...
+    std::string ip;                              // status.podIP, empty when none yet
+    bool terminating = false;                    // metadata.deletionTimestamp is set
     std::optional<std::string> port_annotation;  // the sidecar port annotation's value
 };
 
@@ -131,6 +175,15 @@ std::string signals_url(std::string_view ip, int port);
 
 // ---- each sidecar's /signals answer --------------------------------------------------
 
+// One config signal in a sidecar's /signals ("config_signals").
+struct ConfigReading {
+    double timestamp_unix = 0;  // the evaluation the series come from
+    bool stale = true;
+    double window_seconds = 0;
+    // Labels and value of each series; null (non-finite) values are left out.
+    std::vector<std::pair<std::map<std::string, std::string>, double>> series;
+};
+
 struct SidecarReading {
     double timestamp_unix = 0;  // the scrape the numbers come from
     bool stale = true;
@@ -138,14 +191,17 @@ struct SidecarReading {
     double window_seconds = 0;
     std::map<std::string, double> pod;  // null (non-finite) values are left out
     std::map<std::string, std::map<std::string, double>> servers;
+    std::map<std::string, ConfigReading> config;  // by signal name
 };
 
 // An error message when the body is not a /signals document. A document without a good
 // scrape yet (timestamp null) is read as stale.
 std::variant<SidecarReading, std::string> parse_signals(std::string_view body);
 
-// "stale" or "draining" when the pod's numbers must not be used, else nullopt.
-std::optional<std::string> reading_unusable(const SidecarReading &reading);
+// "stale" or "draining" when the pod's numbers must not be used, else nullopt. A config
+// signal's freshness is its own: a pod without nginx still serves it.
+std::optional<std::string> reading_unusable(const SidecarReading &reading,
+                                            std::string_view metric = {});
 
 // The signal's value for the pod, or for one of its nginx servers; nullopt when absent.
 std::optional<double> reading_value(const SidecarReading &reading, std::string_view metric,
@@ -161,8 +217,9 @@ std::string format_quantity(double value);
 std::string rfc3339_seconds(double unix_seconds);
 
 struct MetricPoint {
-    std::string kind = "Pod";  // or "Namespace"
-    std::string ns;            // the namespace (for kind Namespace: its own name)
+    std::string kind = "Pod";  // or "Namespace", or an Object metric's kind
+    std::string api_version = "/v1";
+    std::string ns;  // the namespace (for kind Namespace: its own name)
     std::string name;
     double timestamp_unix = 0;
     std::int64_t window_seconds = 0;
@@ -187,8 +244,9 @@ nlohmann::json metric_value_list(ApiVersion version, std::string_view metric,
                                  const std::vector<MetricPoint> &points);
 
 // The APIResourceList: pods/<signal> (namespaced) and namespaces/<signal> (not) for each
-// signal, kind MetricValueList, verbs ["get"].
-nlohmann::json discovery(ApiVersion version);
+// signal, pods/<signal> for each config signal and <resource>/<signal> for the resources
+// config signals are attached to; kind MetricValueList, verbs ["get"].
+nlohmann::json discovery(ApiVersion version, const Catalog &catalog = {});
 
 // The APIGroup for /apis/custom.metrics.k8s.io (v1beta2 preferred).
 nlohmann::json api_group();

@@ -18,8 +18,9 @@ using nlohmann::json;
 
 ApiRequest ok_path(const std::string &path) {
     auto r = parse_api_path(path);
-    EXPECT_TRUE(std::holds_alternative<ApiRequest>(r)) << path << ": "
-                                                       << (std::holds_alternative<ApiError>(r) ? std::get<ApiError>(r).message : "");
+    EXPECT_TRUE(std::holds_alternative<ApiRequest>(r))
+        << path << ": "
+        << (std::holds_alternative<ApiError>(r) ? std::get<ApiError>(r).message : "");
     return std::holds_alternative<ApiRequest>(r) ? std::get<ApiRequest>(r) : ApiRequest{};
 }
 
@@ -44,8 +45,9 @@ TEST(CustomMetricsPath, GroupAndDiscovery) {
 
 TEST(CustomMetricsPath, PodsWildcardLiteralAndEncoded) {
     for (const char *star : {"*", "%2A", "%2a"}) {
-        auto r = ok_path(std::string("/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/") + star +
-                         "/pulse_requests_per_second");
+        auto r =
+            ok_path(std::string("/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/") +
+                    star + "/pulse_requests_per_second");
         EXPECT_EQ(r.kind, RequestKind::pods) << star;
         EXPECT_EQ(r.version, ApiVersion::v1beta2);
         EXPECT_EQ(r.ns, "default");
@@ -55,7 +57,8 @@ TEST(CustomMetricsPath, PodsWildcardLiteralAndEncoded) {
 }
 
 TEST(CustomMetricsPath, SinglePod) {
-    auto r = ok_path("/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/pods/web-7d9f-x2/pulse_error_ratio");
+    auto r = ok_path(
+        "/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/pods/web-7d9f-x2/pulse_error_ratio");
     EXPECT_EQ(r.kind, RequestKind::pod);
     EXPECT_EQ(r.version, ApiVersion::v1beta1);
     EXPECT_EQ(r.ns, "shop");
@@ -64,7 +67,8 @@ TEST(CustomMetricsPath, SinglePod) {
 }
 
 TEST(CustomMetricsPath, NamespaceForms) {
-    auto r = ok_path("/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/metrics/pulse_requests_in_flight");
+    auto r = ok_path(
+        "/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/metrics/pulse_requests_in_flight");
     EXPECT_EQ(r.kind, RequestKind::namespace_);
     EXPECT_EQ(r.ns, "shop");
     EXPECT_EQ(r.metric, "pulse_requests_in_flight");
@@ -81,7 +85,8 @@ TEST(CustomMetricsPath, UnknownMetricIsNotFoundInTheApiserverWording) {
     EXPECT_EQ(e.message, "the server could not find the metric nope for pods web-1");
     e = bad_path("/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/metrics/nope");
     EXPECT_EQ(e.message, "the server could not find the metric nope for namespaces");
-    e = bad_path("/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/services/*/pulse_error_ratio");
+    e = bad_path(
+        "/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/services/*/pulse_error_ratio");
     EXPECT_EQ(e.code, 404);
     EXPECT_EQ(e.message, "the server could not find the metric pulse_error_ratio for services");
     e = bad_path("/apis/custom.metrics.k8s.io/v1beta2/nodes/n1/pulse_error_ratio");
@@ -89,14 +94,15 @@ TEST(CustomMetricsPath, UnknownMetricIsNotFoundInTheApiserverWording) {
 }
 
 TEST(CustomMetricsPath, OtherPathsAreNotFound) {
-    for (const char *p : {"", "/", "/apis", "/apis/metrics.k8s.io/v1beta1", "/apis/custom.metrics.k8s.io/v1",
-                          "/apis/custom.metrics.k8s.io/v1beta2/namespaces",
-                          "/apis/custom.metrics.k8s.io/v1beta2/namespaces/default",
-                          "/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods",
-                          "/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/*",
-                          "/apis/custom.metrics.k8s.io/v1beta2//namespaces/default/pods/*/pulse_error_ratio",
-                          "/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/*/pulse_error_ratio/x/y",
-                          "/apis/custom.metrics.k8s.ioX/v1beta2"}) {
+    for (const char *p :
+         {"", "/", "/apis", "/apis/metrics.k8s.io/v1beta1", "/apis/custom.metrics.k8s.io/v1",
+          "/apis/custom.metrics.k8s.io/v1beta2/namespaces",
+          "/apis/custom.metrics.k8s.io/v1beta2/namespaces/default",
+          "/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods",
+          "/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/*",
+          "/apis/custom.metrics.k8s.io/v1beta2//namespaces/default/pods/*/pulse_error_ratio",
+          "/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/*/pulse_error_ratio/x/y",
+          "/apis/custom.metrics.k8s.ioX/v1beta2"}) {
         auto e = bad_path(p);
         EXPECT_EQ(e.code, 404) << p;
         EXPECT_EQ(e.reason, "NotFound") << p;
@@ -104,13 +110,17 @@ TEST(CustomMetricsPath, OtherPathsAreNotFound) {
 }
 
 TEST(CustomMetricsPath, ImpossibleNamesAreNotFound) {
-    auto e = bad_path("/apis/custom.metrics.k8s.io/v1beta2/namespaces/Bad_NS/pods/*/pulse_error_ratio");
+    auto e =
+        bad_path("/apis/custom.metrics.k8s.io/v1beta2/namespaces/Bad_NS/pods/*/pulse_error_ratio");
     EXPECT_EQ(e.code, 404);
     EXPECT_EQ(e.message, "namespaces \"Bad_NS\" not found");
-    e = bad_path("/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/a%2Fb/pulse_error_ratio");
+    e = bad_path(
+        "/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/a%2Fb/pulse_error_ratio");
     EXPECT_EQ(e.code, 404);
     EXPECT_EQ(e.message, "pods \"a/b\" not found");
-    e = bad_path("/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/..%2F..%2Fx/pulse_error_ratio");
+    e = bad_path(
+        "/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods/..%2F..%2Fx/"
+        "pulse_error_ratio");
     EXPECT_EQ(e.code, 404);
 }
 
@@ -151,17 +161,19 @@ TEST(CustomMetricsSelector, EmptyIsThePod) {
 }
 
 TEST(CustomMetricsSelector, ServerEqualsName) {
-    for (const char *s : {"server=shop.example", "server==shop.example", " server = shop.example "}) {
+    for (const char *s :
+         {"server=shop.example", "server==shop.example", " server = shop.example "}) {
         auto r = parse_metric_selector(s);
         ASSERT_TRUE(std::holds_alternative<MetricSelector>(r)) << s;
         EXPECT_EQ(std::get<MetricSelector>(r).server, "shop.example") << s;
     }
-    EXPECT_EQ(selector_json(MetricSelector{"web"}), json::parse(R"({"matchLabels":{"server":"web"}})"));
+    EXPECT_EQ(selector_json(MetricSelector{"web", {}}),
+              json::parse(R"({"matchLabels":{"server":"web"}})"));
 }
 
 TEST(CustomMetricsSelector, AnythingElseIsBadRequest) {
-    for (const char *s : {"server", "server=", "server!=web", "location=/", "server in (a,b)", "server=a,x=b",
-                          "!server", "server=a b"}) {
+    for (const char *s : {"server", "server=", "server!=web", "location=/", "server in (a,b)",
+                          "server=a,x=b", "!server", "server=a b"}) {
         auto r = parse_metric_selector(s);
         ASSERT_TRUE(std::holds_alternative<ApiError>(r)) << s;
         const ApiError &e = std::get<ApiError>(r);
@@ -224,7 +236,9 @@ TEST(CustomMetricsPods, EmptyAndNullItems) {
 
 TEST(CustomMetricsPods, MalformedLists) {
     for (const char *body : {"", "not json", "[]", "{}", R"({"items": 3})"}) {
-        EXPECT_TRUE(std::holds_alternative<std::string>(parse_pod_list(body, kDefaultPortAnnotation))) << body;
+        EXPECT_TRUE(
+            std::holds_alternative<std::string>(parse_pod_list(body, kDefaultPortAnnotation)))
+            << body;
     }
 }
 
@@ -286,10 +300,10 @@ TEST(CustomMetricsSignals, ParsesTheSidecarDocument) {
 TEST(CustomMetricsSignals, ValuesForThePodAndForAServer) {
     auto s = std::get<SidecarReading>(parse_signals(kSignalsDoc));
     EXPECT_EQ(reading_value(s, "pulse_requests_per_second", {}), 812.4);
-    EXPECT_EQ(reading_value(s, "pulse_requests_per_second", MetricSelector{"api"}), 12.3);
-    EXPECT_FALSE(reading_value(s, "pulse_requests_per_second", MetricSelector{"nope"}));
+    EXPECT_EQ(reading_value(s, "pulse_requests_per_second", MetricSelector{"api", {}}), 12.3);
+    EXPECT_FALSE(reading_value(s, "pulse_requests_per_second", MetricSelector{"nope", {}}));
     EXPECT_FALSE(reading_value(s, "pulse_request_duration_p95_seconds", {}));
-    EXPECT_FALSE(reading_value(s, "pulse_error_ratio", MetricSelector{"api"}));
+    EXPECT_FALSE(reading_value(s, "pulse_error_ratio", MetricSelector{"api", {}}));
 }
 
 TEST(CustomMetricsSignals, StaleDrainingAndNeverScraped) {
@@ -305,9 +319,11 @@ TEST(CustomMetricsSignals, StaleDrainingAndNeverScraped) {
 }
 
 TEST(CustomMetricsSignals, MalformedAnswers) {
-    for (const char *body : {"", "<html>", "[]", R"({"pod": {}})", R"({"stale": "no", "timestamp_unix": 1, "pod": {}})",
-                             R"({"stale": false, "pod": {}})", R"({"stale": false, "timestamp_unix": 1})",
-                             R"({"stale": false, "timestamp_unix": 1, "pod": []})"}) {
+    for (const char *body :
+         {"", "<html>", "[]", R"({"pod": {}})",
+          R"({"stale": "no", "timestamp_unix": 1, "pod": {}})", R"({"stale": false, "pod": {}})",
+          R"({"stale": false, "timestamp_unix": 1})",
+          R"({"stale": false, "timestamp_unix": 1, "pod": []})"}) {
         EXPECT_TRUE(std::holds_alternative<std::string>(parse_signals(body))) << body;
     }
 }
@@ -359,9 +375,10 @@ TEST(CustomMetricsPoints, AggregationRules) {
     EXPECT_EQ(aggregation_for("pulse_requests_per_second"), Aggregation::sum);
     EXPECT_EQ(aggregation_for("pulse_requests_in_flight"), Aggregation::sum);
     EXPECT_EQ(aggregation_for("pulse_websocket_connections"), Aggregation::sum);
-    for (const char *m : {"pulse_request_duration_p50_seconds", "pulse_request_duration_p95_seconds",
-                          "pulse_request_duration_p99_seconds", "pulse_upstream_duration_p95_seconds",
-                          "pulse_error_ratio", "pulse_connection_saturation"}) {
+    for (const char *m :
+         {"pulse_request_duration_p50_seconds", "pulse_request_duration_p95_seconds",
+          "pulse_request_duration_p99_seconds", "pulse_upstream_duration_p95_seconds",
+          "pulse_error_ratio", "pulse_connection_saturation"}) {
         EXPECT_EQ(aggregation_for(m), Aggregation::max) << m;
     }
     for (const auto &s : kSignals) EXPECT_TRUE(is_signal(s.name));
@@ -398,7 +415,8 @@ MetricPoint pod_point_fixture() {
 }
 
 TEST(CustomMetricsDocuments, V1beta1Shape) {
-    json doc = metric_value_list(ApiVersion::v1beta1, "pulse_requests_per_second", {}, {pod_point_fixture()});
+    json doc = metric_value_list(ApiVersion::v1beta1, "pulse_requests_per_second", {},
+                                 {pod_point_fixture()});
     json want = json::parse(R"({
       "kind": "MetricValueList", "apiVersion": "custom.metrics.k8s.io/v1beta1", "metadata": {},
       "items": [{
@@ -413,8 +431,8 @@ TEST(CustomMetricsDocuments, V1beta1Shape) {
 }
 
 TEST(CustomMetricsDocuments, V1beta2Shape) {
-    json doc = metric_value_list(ApiVersion::v1beta2, "pulse_requests_per_second", MetricSelector{"shop"},
-                                 {pod_point_fixture()});
+    json doc = metric_value_list(ApiVersion::v1beta2, "pulse_requests_per_second",
+                                 MetricSelector{"shop", {}}, {pod_point_fixture()});
     json want = json::parse(R"({
       "kind": "MetricValueList", "apiVersion": "custom.metrics.k8s.io/v1beta2", "metadata": {},
       "items": [{
@@ -448,12 +466,22 @@ TEST(CustomMetricsDocuments, Discovery) {
         EXPECT_EQ(d["groupVersion"], "custom.metrics.k8s.io/" + std::string(version_name(v)));
         ASSERT_EQ(d["resources"].size(), 2 * kSignals.size());
         for (const auto &s : kSignals) {
-            json pods = {{"name", "pods/" + std::string(s.name)}, {"singularName", ""}, {"namespaced", true},
-                         {"kind", "MetricValueList"}, {"verbs", {"get"}}};
-            json nss = {{"name", "namespaces/" + std::string(s.name)}, {"singularName", ""}, {"namespaced", false},
-                        {"kind", "MetricValueList"}, {"verbs", {"get"}}};
-            EXPECT_NE(std::find(d["resources"].begin(), d["resources"].end(), pods), d["resources"].end()) << s.name;
-            EXPECT_NE(std::find(d["resources"].begin(), d["resources"].end(), nss), d["resources"].end()) << s.name;
+            json pods = {{"name", "pods/" + std::string(s.name)},
+                         {"singularName", ""},
+                         {"namespaced", true},
+                         {"kind", "MetricValueList"},
+                         {"verbs", {"get"}}};
+            json nss = {{"name", "namespaces/" + std::string(s.name)},
+                        {"singularName", ""},
+                        {"namespaced", false},
+                        {"kind", "MetricValueList"},
+                        {"verbs", {"get"}}};
+            EXPECT_NE(std::find(d["resources"].begin(), d["resources"].end(), pods),
+                      d["resources"].end())
+                << s.name;
+            EXPECT_NE(std::find(d["resources"].begin(), d["resources"].end(), nss),
+                      d["resources"].end())
+                << s.name;
         }
     }
 }
@@ -467,7 +495,8 @@ TEST(CustomMetricsDocuments, ApiGroupPrefersV1beta2) {
 }
 
 TEST(CustomMetricsDocuments, StatusShape) {
-    EXPECT_EQ(status_json(api_error(404, "x not found")), json::parse(R"({"kind": "Status", "apiVersion": "v1",
+    EXPECT_EQ(status_json(api_error(404, "x not found")),
+              json::parse(R"({"kind": "Status", "apiVersion": "v1",
         "metadata": {}, "status": "Failure", "message": "x not found", "reason": "NotFound", "code": 404})"));
     EXPECT_EQ(api_error(400, "").reason, "BadRequest");
     EXPECT_EQ(api_error(401, "").reason, "Unauthorized");

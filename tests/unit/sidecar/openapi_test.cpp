@@ -305,7 +305,7 @@ TEST(OpenApi, SchemasFitTheAnswers) {
     p.value = 1.5;
     for (ApiVersion v : {ApiVersion::v1beta1, ApiVersion::v1beta2}) {
         std::string name(version_name(v));
-        for (const MetricSelector &selector : {MetricSelector{}, MetricSelector{"web"}}) {
+        for (const MetricSelector &selector : {MetricSelector{}, MetricSelector{"web", {}}}) {
             json list = metric_value_list(v, "pulse_error_ratio", selector, {p});
             expect_fits(list, defs[cm_def(name, "MetricValueList")], name + " list");
             const json &item = list["items"][0];
