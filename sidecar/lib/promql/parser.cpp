@@ -6,6 +6,8 @@
 // checkAST's order, and the first error found is the one reported.
 #include "parser.h"
 
+#include "evaluator.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -29,11 +31,9 @@ namespace {
 // Deeper trees are refused rather than risking the stack (the parser, the type checks and
 // the tree's destruction all recurse once per level).
 constexpr std::size_t kMaxNesting = 1000;
-// The evaluator runs regular expressions with std::regex, which compiles and matches
-// recursively and refuses NFAs of more than 100000 states: patterns are bounded for it.
-constexpr std::size_t kMaxRegexBytes = 8192;
-constexpr int kMaxRegexGroupDepth = 100;
-constexpr double kMaxRegexSize = 50000;  // estimated NFA states
+// Go's regexp/syntax refuses parse trees higher than this (maxHeight): "expression nests
+// too deeply".
+constexpr int kMaxRegexHeight = 1000;
 
 // ---- Go's rune handling and quoting (%q, %#U), which Prometheus' messages use ----------
 
@@ -1023,63 +1023,81 @@ bool is_unicode_class_name(std::string_view name) {
 // Prometheus compiles a label matcher's pattern as Go's regexp (RE2 syntax, Perl flags)
 // anchored, ^(?:pattern)$, then parses the pattern alone; label_replace() compiles the
 // anchored form only. Re2Check follows Go's regexp/syntax parser to find the same first
-// error, worded as Go words it, and works out whether the pattern matches "" (the
-// non-empty matcher rule). pulse's evaluator translates RE2 to std::regex; what its
-// translation does not cover (evaluator.cpp's translate_re2), or what would exceed
-// std::regex's limits, is reported as not supported by pulse.
-
-struct Re2Result {
-    std::string go_error;     // "missing closing ): `^(?:(a)$`"; empty when Go accepts it
-    std::string unsupported;  // what pulse does not support; empty when all is supported
-    bool matches_empty = false;
-};
+// error, worded as Go words it, positions (the `...` part) included. The evaluator runs
+// the patterns on RE2 (Debian's libre2), which speaks the same syntax; regex_problem()
+// below also asks RE2, for the few patterns Go accepts and RE2 does not.
 
 class Re2Check {
   public:
     explicit Re2Check(std::string_view s) : s_(s) {}
 
-    Re2Result run() {
-        Re2Result r;
+    // Go's error ("missing closing ): `^(?:(a)$`"), or nothing when Go accepts the pattern.
+    std::optional<std::string> run() {
         try {
-            const Frag f = alternation();
+            alternation();
             if (i_ < s_.size()) go_fail("unexpected )", s_);  // the only way to stop early
-            r.matches_empty = f.nullable;
-            if (unsupported_.empty() && f.size > kMaxRegexSize)
-                unsupported_ = "a pattern this large (over " +
-                               std::to_string(static_cast<long>(kMaxRegexSize)) + " states)";
-            r.unsupported = unsupported_;
         } catch (const GoError &e) {
-            r.go_error = e.text;
-        } catch (const Unsupported &e) {
-            r.unsupported = e.what;
+            return e.text;
         }
-        return r;
+        return std::nullopt;
     }
 
   private:
+    // A parsed piece, as the node Go's parser makes of it, for Go's limits on counted
+    // repetitions (repeatIsValid) and on the tree's height (checkHeight). The height
+    // follows Go's tree: a run of literal characters is one node, a concatenation or an
+    // alternation inside another is merged into it, single characters and classes in an
+    // alternation become one class, a non-capturing group adds no node. Go's factoring of
+    // common prefixes in an alternation (xa|xb(c) as x(?:a|b(c))) is not followed: with
+    // hundreds of such alternations nested, Go may find the limit a little earlier.
     struct Frag {
-        bool nullable;    // matches at position 0 of ""
-        double size;      // estimated NFA states
+        enum class Kind {
+            rune,       // one literal character
+            literal,    // a run of literal characters
+            cls,        // a character class, `.`, \d and the like
+            leaf,       // another node without parts (^, \b, an empty match, ...)
+            concat,     // a concatenation (of 2 parts or more)
+            alternate,  // an alternation (of 2 parts or more)
+            other,      // a capture or a repetition
+        };
+        Kind kind = Kind::leaf;
+        int height = 1;   // Go's calcHeight of the node
         double need = 0;  // the least n for which Go's repeatIsValid(re, n) holds
     };
+    using Kind = Frag::Kind;
     struct GoError {
         std::string text;
-    };
-    struct Unsupported {
-        std::string what;
     };
 
     [[noreturn]] static void go_fail(std::string_view code, std::string_view expr) {
         throw GoError{std::string(code) + ": `" + std::string(expr) + "`"};
     }
-    // Recorded, and reported if Go finds no error later on.
-    void note_unsupported(std::string what) {
-        if (unsupported_.empty()) unsupported_ = std::move(what);
+    // A node of this height: Go refuses a tree higher than maxHeight, naming the whole
+    // expression.
+    Frag node(Kind kind, int height, double need) const {
+        if (height > kMaxRegexHeight) go_fail("expression nests too deeply", s_);
+        return Frag{kind, height, need};
     }
 
-    static Frag cat(Frag a, Frag b) {
-        return {a.nullable && b.nullable, a.size + b.size, std::max(a.need, b.need)};
-    }
+    // A concatenation or an alternation being built: how many parts Go's node would have
+    // (2 stands for 2 or more) and the highest of them.
+    struct Parts {
+        int count = 0;
+        int highest = 0;
+        double need = 0;
+        Frag only;  // the part, while there is one
+        void add(const Frag &f, bool merged_part) {
+            need = std::max(need, f.need);
+            if (merged_part) {  // a concatenation in a concatenation, ...: its parts
+                count += 2;
+                highest = std::max(highest, f.height - 1);
+                return;
+            }
+            only = f;
+            ++count;
+            highest = std::max(highest, f.height);
+        }
+    };
 
     // nextRune: a rune, or Go's invalid UTF-8 error (with the rest of the pattern).
     Rune rune_at(std::size_t j) const {
@@ -1089,13 +1107,22 @@ class Re2Check {
     }
 
     Frag alternation() {
-        Frag f = concat();
-        while (i_ < s_.size() && s_[i_] == '|') {
+        Parts parts;
+        bool classes = false;  // single characters and classes: merged into one class
+        for (;;) {
+            const Frag f = concat();
+            if (f.kind == Kind::rune || f.kind == Kind::cls) {
+                parts.need = std::max(parts.need, f.need);
+                if (!classes) parts.add(Frag{Kind::cls, 1, f.need}, false);
+                classes = true;
+            } else {
+                parts.add(f, f.kind == Kind::alternate);
+            }
+            if (i_ >= s_.size() || s_[i_] != '|') break;
             ++i_;
-            const Frag g = concat();
-            f = {f.nullable || g.nullable, f.size + g.size + 1, std::max(f.need, g.need)};
         }
-        return f;
+        if (parts.count == 1) return parts.only;
+        return node(Kind::alternate, parts.highest + 1, parts.need);
     }
 
     // {n}, {n,}, {n,m} at i: where it ends, or false when the '{' is a literal.
@@ -1119,12 +1146,22 @@ class Re2Check {
     }
 
     Frag concat() {
-        Frag acc{true, 0};
-        Frag last{true, 0};
+        Parts parts;
+        bool literal_end = false;  // the last part is literal text, which the next one joins
+        auto commit = [&](const Frag &f) {
+            const bool literal = f.kind == Kind::rune || f.kind == Kind::literal;
+            if (literal && literal_end) {
+                parts.only.kind = Kind::literal;
+            } else {
+                parts.add(f, f.kind == Kind::concat);
+            }
+            literal_end = literal;
+        };
+        Frag last;
         bool has_last = false;                        // an item that a repetition can apply to
         std::size_t last_repeat = std::string::npos;  // where the repetition just before started
         auto push = [&](Frag f) {
-            if (has_last) acc = cat(acc, last);
+            if (has_last) commit(last);
             last = f;
             has_last = true;
         };
@@ -1147,8 +1184,6 @@ class Re2Check {
                             s_.substr(last_repeat, end - last_repeat));
                 if (!has_last)
                     go_fail("missing argument to repetition operator", s_.substr(i_, end - i_));
-                const double times =
-                    max >= 0 ? static_cast<double>(max) : static_cast<double>(std::max(min, 1L));
                 double need = last.need;
                 if (c == '{') {
                     // Go refuses nested counted repetitions of more than 1000 copies in all.
@@ -1161,7 +1196,7 @@ class Re2Check {
                     if ((min >= 2 || max >= 2) && need > 1000)
                         go_fail("invalid repeat count", s_.substr(i_, end - i_));
                 }
-                last = Frag{min == 0 || last.nullable, last.size * times + 1, need};
+                last = node(Kind::other, last.height + 1, need);
                 last_repeat = i_;
                 i_ = end;
                 continue;
@@ -1173,13 +1208,15 @@ class Re2Check {
                 std::size_t to = s_.find("\\E", from);
                 i_ = to == std::string_view::npos ? s_.size() : to + 2;
                 if (to == std::string_view::npos) to = s_.size();
-                for (std::size_t j = from; j < to; j += rune_at(j).width) push(Frag{false, 1});
+                for (std::size_t j = from; j < to; j += rune_at(j).width) push(Frag{Kind::rune});
                 continue;
             }
             if (auto f = atom()) push(*f);
         }
-        if (has_last) acc = cat(acc, last);
-        return acc;
+        if (has_last) commit(last);
+        if (parts.count == 0) return Frag{Kind::leaf};  // an empty match
+        if (parts.count == 1) return parts.only;
+        return node(Kind::concat, parts.highest + 1, parts.need);
     }
 
     // One item; nullopt for a flags-only group such as (?i).
@@ -1193,32 +1230,30 @@ class Re2Check {
             case '^':
             case '$':
                 ++i_;
-                return Frag{true, 1};
+                return Frag{Kind::leaf};
             case '.':
                 ++i_;
-                return Frag{false, 1};
+                return Frag{Kind::cls};
             case '\\':
                 break;
             default:
                 i_ += rune_at(i_).width;
-                return Frag{false, 1};  // '{' too, as a literal
+                return Frag{Kind::rune};  // '{' too, as a literal
         }
         if (i_ + 1 < s_.size()) {
             switch (s_[i_ + 1]) {
                 case 'A':
                 case 'z':
                 case 'B':
-                    i_ += 2;
-                    return Frag{true, 1};
                 case 'b':
                     i_ += 2;
-                    return Frag{false, 1};  // no word boundary in ""
+                    return Frag{Kind::leaf};
                 case 'C':
                     go_fail("invalid escape sequence", s_.substr(i_, 2));
                 case 'p':
                 case 'P':
                     unicode_class();
-                    return Frag{false, 1};
+                    return Frag{Kind::cls};
                 case 'd':
                 case 'D':
                 case 's':
@@ -1226,13 +1261,13 @@ class Re2Check {
                 case 'w':
                 case 'W':
                     i_ += 2;
-                    return Frag{false, 1};
+                    return Frag{Kind::cls};
                 default:
                     break;
             }
         }
         escape();
-        return Frag{false, 1};
+        return Frag{Kind::rune};
     }
 
     std::optional<Frag> group() {
@@ -1265,9 +1300,6 @@ class Re2Check {
                     const Rune r = rune_at(j);
                     j += r.width;
                     if (r.value == 'i' || r.value == 's' || r.value == 'm' || r.value == 'U') {
-                        if (r.value == 'm' || r.value == 'U')
-                            note_unsupported("the flag " +
-                                             std::string(1, static_cast<char>(r.value)));
                         saw = true;
                         continue;
                     }
@@ -1287,14 +1319,16 @@ class Re2Check {
         } else {
             ++i_;
         }
-        if (++depth_ > kMaxRegexGroupDepth + 1)  // +1: the anchoring group
-            throw Unsupported{"groups nested more than " + std::to_string(kMaxRegexGroupDepth) +
-                              " deep"};
+        const bool capture = open + 1 >= s_.size() || s_[open + 1] != '?' || s_[open + 2] == 'P';
+        // Re2Check recurses once per group: deeper nesting than Go's height limit is refused
+        // with Go's words. Go itself refuses it unless the groups are all redundant, as in
+        // (?:(?:(?:a))), which adds no node to its tree.
+        if (++depth_ > kMaxRegexHeight) go_fail("expression nests too deeply", s_);
         const Frag inner = alternation();
         --depth_;
         if (i_ >= s_.size()) go_fail("missing closing )", s_);
         ++i_;  // ')'
-        return Frag{inner.nullable, inner.size + 1, inner.need};
+        return capture ? node(Kind::other, inner.height + 1, inner.need) : inner;
     }
 
     // \pN, \p{Name}, \PN, \P{^Name} (i_ at the '\').
@@ -1324,7 +1358,6 @@ class Re2Check {
             if (!is_unicode_class_name(name))
                 go_fail("invalid character class range", s_.substr(start, end - start));
         }
-        note_unsupported("the Unicode class " + std::string(s_.substr(start, end - start)));
         i_ = end;
     }
 
@@ -1343,7 +1376,6 @@ class Re2Check {
         } else if (c.value == '0' || (c.value >= '1' && c.value <= '7' && octal(j))) {
             value = c.value - '0';
             for (int k = 0; k < 2 && octal(j); ++k, ++j) value = value * 8 + (s_[j] - '0');
-            note_unsupported("the octal escape " + std::string(s_.substr(start, j - start)));
         } else if (c.value == 'x') {
             if (j >= s_.size()) invalid();
             const Rune d = rune_at(j);
@@ -1402,8 +1434,6 @@ class Re2Check {
                     if (negated) bare.remove_prefix(1);
                     if (std::find(std::begin(kPosix), std::end(kPosix), bare) == std::end(kPosix))
                         go_fail("invalid character class range", name);
-                    if (negated || bare == "ascii" || bare == "word")
-                        note_unsupported("the class " + std::string(name));
                     i_ = close + 2;
                     continue;
                 }
@@ -1426,7 +1456,7 @@ class Re2Check {
             }
         }
         ++i_;  // ']'
-        return Frag{false, 1};
+        return Frag{Kind::cls};
     }
 
     std::int32_t class_char(std::size_t whole) {
@@ -1440,12 +1470,13 @@ class Re2Check {
     std::string_view s_;
     std::size_t i_ = 0;
     int depth_ = 0;
-    std::string unsupported_;
 };
 
 // A label matcher's or label_replace()'s pattern, checked as Prometheus checks it (see
-// Re2Check); `anchored_only` for label_replace(). The problem, if any: Go's error, or what
-// pulse does not support.
+// Re2Check); `anchored_only` for label_replace(). The problem, if any: Go's error, or
+// RE2's when RE2 refuses what Go accepts (a pattern too large for the evaluator's memory
+// budget per pattern, where Go's limit is higher). For a matcher, whether it matches "",
+// as RE2 answers it (the non-empty matcher rule).
 struct RegexProblem {
     bool go = false;  // Prometheus refuses it too
     std::string text;
@@ -1453,17 +1484,12 @@ struct RegexProblem {
 
 std::optional<RegexProblem> regex_problem(const std::string &pattern, bool anchored_only,
                                           bool *matches_empty) {
-    if (pattern.size() > kMaxRegexBytes)
-        return RegexProblem{false,
-                            "a pattern longer than " + std::to_string(kMaxRegexBytes) + " bytes"};
-    const Re2Result anchored = Re2Check("^(?:" + pattern + ")$").run();
-    if (!anchored.go_error.empty()) return RegexProblem{true, anchored.go_error};
-    if (!anchored_only) {
-        const Re2Result alone = Re2Check(pattern).run();
-        if (!alone.go_error.empty()) return RegexProblem{true, alone.go_error};
-    }
-    if (!anchored.unsupported.empty()) return RegexProblem{false, anchored.unsupported};
-    if (matches_empty != nullptr) *matches_empty = anchored.matches_empty;
+    if (auto e = Re2Check("^(?:" + pattern + ")$").run()) return RegexProblem{true, *e};
+    if (!anchored_only)
+        if (auto e = Re2Check(pattern).run()) return RegexProblem{true, *e};
+    const RegexCheck re2 = check_regex(pattern);
+    if (!re2.error.empty()) return RegexProblem{false, re2.error};
+    if (matches_empty != nullptr) *matches_empty = re2.matches_empty;
     return std::nullopt;
 }
 
@@ -2057,8 +2083,9 @@ class Parser {
             if (m.op == LabelMatcher::Op::regex || m.op == LabelMatcher::Op::not_regex) {
                 if (const auto problem = regex_problem(m.value, false, &matches_empty))
                     fail(t->pos, problem->go ? "error parsing regexp: " + problem->text
-                                             : "regular expression " + go_quote(m.value) + ": " +
-                                                   problem->text + " is not supported by pulse");
+                                             : "regular expression " + go_quote(m.value) +
+                                                   " is not supported by pulse: RE2 refuses it (" +
+                                                   problem->text + ")");
             }
             const bool positive =
                 m.op == LabelMatcher::Op::equal || m.op == LabelMatcher::Op::regex;
@@ -2117,8 +2144,9 @@ class Parser {
                     fail(info(c->args[4].get()).outer,
                          problem->go ? "invalid regular expression in label_replace(): " + regex
                                      : "regular expression " + go_quote(regex) +
-                                           " in label_replace(): " + problem->text +
-                                           " is not supported by pulse");
+                                           " in label_replace() is not supported by pulse: RE2 "
+                                           "refuses it (" +
+                                           problem->text + ")");
                 if (!is_label_name(dst))
                     fail(info(c->args[1].get()).outer,
                          "invalid destination label name in label_replace(): " + dst);
