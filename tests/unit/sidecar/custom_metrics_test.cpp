@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <limits>
+#include <set>
 #include <string>
 
 #include "signal_names.h"
@@ -510,6 +511,166 @@ TEST(CustomMetricsDocuments, QueryEscape) {
     EXPECT_EQ(query_escape("app=web,tier in (a,b)"), "app%3Dweb%2Ctier%20in%20%28a%2Cb%29");
     EXPECT_EQ(query_escape("a-b_c.d~e"), "a-b_c.d~e");
     EXPECT_EQ(query_escape("x&y#z"), "x%26y%23z");
+}
+
+// ---- the config's signals -------------------------------------------------------------
+
+Catalog workers_catalog() {
+    Catalog c;
+    ConfigMetric waiting;
+    waiting.name = "pulse_jobs_waiting";
+    waiting.objects.push_back({"shop", "deployments", "workers-emails", {{"job", "emails"}}});
+    waiting.objects.push_back({"shop", "deployments", "workers-thumbs", {{"job", "thumbs"}}});
+    ConfigMetric rate;
+    rate.name = "pulse_jobs_done_per_second";
+    rate.window_seconds = 60;
+    c.metrics = {waiting, rate};
+    return c;
+}
+
+TEST(CustomMetricsConfig, ObjectPathsForAttachedResources) {
+    Catalog c = workers_catalog();
+    auto r = parse_api_path(
+        "/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/deployments.apps/workers-emails/"
+        "pulse_jobs_waiting",
+        c);
+    ASSERT_TRUE(std::holds_alternative<ApiRequest>(r));
+    ApiRequest req = std::get<ApiRequest>(r);
+    EXPECT_EQ(req.kind, RequestKind::object);
+    EXPECT_EQ(req.ns, "shop");
+    EXPECT_EQ(req.resource, "deployments.apps");
+    EXPECT_EQ(req.object, "workers-emails");
+    EXPECT_EQ(req.metric, "pulse_jobs_waiting");
+    auto star = parse_api_path(
+        "/apis/custom.metrics.k8s.io/v1beta1/namespaces/shop/deployments/%2A/pulse_jobs_waiting",
+        c);
+    ASSERT_TRUE(std::holds_alternative<ApiRequest>(star));
+    EXPECT_EQ(std::get<ApiRequest>(star).object, "*");
+    // Not attached to that resource, another group, or a metric with no object.
+    for (const char *path :
+         {"/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/statefulsets.apps/x/"
+          "pulse_jobs_waiting",
+          "/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/deployments.extensions/x/"
+          "pulse_jobs_waiting",
+          "/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/deployments.apps/x/"
+          "pulse_jobs_done_per_second",
+          "/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/metrics/pulse_jobs_waiting"}) {
+        auto e = parse_api_path(path, c);
+        ASSERT_TRUE(std::holds_alternative<ApiError>(e)) << path;
+        EXPECT_EQ(std::get<ApiError>(e).code, 404) << path;
+    }
+    // Without the catalog, the config's metrics are unknown.
+    EXPECT_EQ(
+        bad_path("/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/pods/*/pulse_jobs_waiting")
+            .code,
+        404);
+    auto pods = parse_api_path(
+        "/apis/custom.metrics.k8s.io/v1beta2/namespaces/shop/pods/*/pulse_jobs_done_per_second", c);
+    ASSERT_TRUE(std::holds_alternative<ApiRequest>(pods));
+    EXPECT_EQ(std::get<ApiRequest>(pods).kind, RequestKind::pods);
+}
+
+TEST(CustomMetricsConfig, ResourceKinds) {
+    EXPECT_EQ(resource_kind("deployments").kind, "Deployment");
+    EXPECT_EQ(resource_kind("deployments").api_version, "apps/v1");
+    EXPECT_EQ(resource_kind("deployments").qualified, "deployments.apps");
+    EXPECT_EQ(resource_kind("services").api_version, "/v1");
+    EXPECT_EQ(resource_kind("services").qualified, "services");
+    EXPECT_EQ(resource_kind("widgets").kind, "Widget");
+    EXPECT_TRUE(same_resource("deployments", "deployments"));
+    EXPECT_TRUE(same_resource("deployments.apps", "deployments"));
+    EXPECT_FALSE(same_resource("deployments.extensions", "deployments"));
+    EXPECT_FALSE(same_resource("deploymentsx", "deployments"));
+    EXPECT_TRUE(same_resource("widgets.example.com", "widgets"));
+}
+
+TEST(CustomMetricsConfig, LabelEqualitySelectors) {
+    auto r = parse_metric_selector(" job=emails , queue==high ", true);
+    ASSERT_TRUE(std::holds_alternative<MetricSelector>(r));
+    MetricSelector sel = std::get<MetricSelector>(r);
+    EXPECT_FALSE(sel.server);
+    ASSERT_EQ(sel.labels.size(), 2u);
+    EXPECT_EQ(sel.labels[0], (std::pair<std::string, std::string>{"job", "emails"}));
+    EXPECT_EQ(sel.labels[1], (std::pair<std::string, std::string>{"queue", "high"}));
+    EXPECT_EQ(selector_json(sel),
+              json::parse(R"({"matchLabels":{"job":"emails","queue":"high"}})"));
+    for (const char *bad : {"job in (a)", "job!=a", "job", "1job=a", "job=a b", "!job", "job=a,"}) {
+        auto e = parse_metric_selector(bad, true);
+        ASSERT_TRUE(std::holds_alternative<ApiError>(e)) << bad;
+        EXPECT_EQ(std::get<ApiError>(e).code, 400) << bad;
+    }
+}
+
+TEST(CustomMetricsConfig, ReadsConfigSignalsFromASidecar) {
+    const char *doc = R"({"timestamp_unix": null, "stale": true, "draining": false,
+        "window_seconds": 30, "pod": {}, "servers": {},
+        "config_signals": {
+          "pulse_jobs_waiting": {"timestamp_unix": 1000.5, "stale": false, "window_seconds": 0,
+            "series": [{"labels": {"job": "emails"}, "value": 3},
+                       {"labels": {"job": "thumbs"}, "value": 4},
+                       {"labels": {"job": "emails", "queue": "low"}, "value": 2},
+                       {"labels": {"job": "nan"}, "value": null}]},
+          "pulse_old": {"timestamp_unix": 900, "stale": true, "window_seconds": 60, "series": []}}})";
+    auto r = parse_signals(doc);
+    ASSERT_TRUE(std::holds_alternative<SidecarReading>(r)) << std::get<std::string>(r);
+    SidecarReading reading = std::get<SidecarReading>(r);
+    // nginx is stale here (a worker pod), the config signal is not.
+    EXPECT_EQ(reading_unusable(reading), "stale");
+    EXPECT_FALSE(reading_unusable(reading, "pulse_jobs_waiting"));
+    EXPECT_EQ(reading_unusable(reading, "pulse_old"), "stale");
+    MetricSelector emails;
+    emails.labels = {{"job", "emails"}};
+    EXPECT_EQ(reading_value(reading, "pulse_jobs_waiting", emails), 5);  // both emails series
+    EXPECT_EQ(reading_value(reading, "pulse_jobs_waiting", MetricSelector{}), 9);
+    MetricSelector none;
+    none.labels = {{"job", "nope"}};
+    EXPECT_FALSE(reading_value(reading, "pulse_jobs_waiting", none));
+    EXPECT_FALSE(reading_value(reading, "pulse_missing", emails));
+    PodInfo pod{"shop", "w-1", "Running", "10.0.0.1", false, std::nullopt};
+    auto point = pod_point(pod, reading, "pulse_jobs_waiting", emails);
+    ASSERT_TRUE(point);
+    EXPECT_EQ(point->timestamp_unix, 1000.5);
+    EXPECT_EQ(point->window_seconds, 0);
+    reading.draining = true;
+    EXPECT_EQ(reading_unusable(reading, "pulse_jobs_waiting"), "draining");
+
+    for (
+        const char *badDoc :
+        {R"({"timestamp_unix": 1, "stale": false, "pod": {}, "config_signals": []})",
+         R"({"timestamp_unix": 1, "stale": false, "pod": {}, "config_signals": {"x": {"series": 1, "stale": false}}})",
+         R"({"timestamp_unix": 1, "stale": false, "pod": {}, "config_signals": {"x": {"series": [{"value": 1}], "stale": false}}})",
+         R"({"timestamp_unix": 1, "stale": false, "pod": {}, "config_signals": {"x": {"series": [{"labels": {"a": 1}, "value": 1}], "stale": false}}})"}) {
+        EXPECT_TRUE(std::holds_alternative<std::string>(parse_signals(badDoc))) << badDoc;
+    }
+}
+
+TEST(CustomMetricsConfig, DiscoveryListsPodAndObjectResources) {
+    json doc = discovery(ApiVersion::v1beta2, workers_catalog());
+    std::set<std::string> names;
+    for (const auto &r : doc["resources"]) {
+        names.insert(r["name"].get<std::string>());
+        EXPECT_EQ(r["kind"], "MetricValueList");
+    }
+    EXPECT_TRUE(names.count("pods/pulse_jobs_waiting"));
+    EXPECT_TRUE(names.count("deployments.apps/pulse_jobs_waiting"));
+    EXPECT_TRUE(names.count("pods/pulse_jobs_done_per_second"));
+    EXPECT_FALSE(names.count("namespaces/pulse_jobs_waiting"));
+    EXPECT_EQ(doc["resources"].size(), 2 * kSignals.size() + 3);
+}
+
+TEST(CustomMetricsConfig, ObjectItemShape) {
+    MetricPoint p;
+    p.kind = "Deployment";
+    p.api_version = "apps/v1";
+    p.ns = "shop";
+    p.name = "workers-emails";
+    p.timestamp_unix = 1000;
+    p.value = 7;
+    json doc = metric_value_list(ApiVersion::v1beta2, "pulse_jobs_waiting", MetricSelector{}, {p});
+    EXPECT_EQ(doc["items"][0]["describedObject"],
+              json::parse(R"({"kind":"Deployment","apiVersion":"apps/v1","namespace":"shop",
+                              "name":"workers-emails"})"));
+    EXPECT_EQ(doc["items"][0]["value"], "7000m");
 }
 
 }  // namespace
