@@ -123,7 +123,7 @@ def test_rules_pass_promtool():
     rc, out = promtool("check", "rules", *RULE_FILES)
     assert rc == 0, out
     assert ("SUCCESS: 13 rules found" in out and "SUCCESS: 7 rules found" in out
-            and "SUCCESS: 3 rules found" in out), out
+            and "SUCCESS: 4 rules found" in out), out
 
 
 def test_rules_unit_tests_pass():
@@ -143,7 +143,8 @@ def test_every_alert_is_tested_firing_and_not_firing():
         "PulseHighErrorRatio", "PulseLatencyP95OverObjective", "PulseScrapeTargetDown",
         "PulseSeriesDropped", "PulseSeriesBudgetNearlyFull", "PulseSignalsStale",
         "PulseHPAAtMaxReplicas",
-        "PulseJobQueueGrowingAtMaxReplicas", "PulseJobsFailing", "PulseSourceDown"})
+        "PulseJobQueueGrowingAtMaxReplicas", "PulseJobsFailing", "PulseSourceDown",
+        "PulseJobsSignalMissing"})
     firing, silent = set(), set()
     for path in UNIT_TESTS:
         for test in load_yaml(path)["tests"]:
@@ -172,18 +173,27 @@ def test_every_recording_rule_is_tested():
      'nginx_http_request_duration_seconds_bucket{location!="websocket"}',
      "nginx_http_request_duration_seconds_bucket"),
     # the workers: a threshold, the comparison with the maximum, each of the two
-    # kube-state-metrics name sets, the failed list's growth, the source's `for`
+    # kube-state-metrics name sets, the failed list's growth, the source's `for`, the
+    # missing signal of any HPA but a job's
     ("pulse-workers.yml", "PulseJobQueueGrowingAtMaxReplicas", "* 60 > 0", "* 60 > 5"),
     ("pulse-workers.yml", "PulseJobQueueGrowingAtMaxReplicas", ">= on (namespace, hpa)", "> on (namespace, hpa)"),
     ("pulse-workers.yml", "PulseJobQueueGrowingAtMaxReplicas",
-     '"job", "$1", "horizontalpodautoscaler", "workers-(.+)"', '"job", "$1", "horizontalpodautoscaler", "(.+)"'),
+     'kube_horizontalpodautoscaler_spec_max_replicas,\n              "job", "$1", "horizontalpodautoscaler", "workers-(.+)"',
+     'kube_horizontalpodautoscaler_spec_max_replicas,\n              "job", "$1", "horizontalpodautoscaler", "(.+)"'),
     ("pulse-workers.yml", "PulseJobQueueGrowingAtMaxReplicas",
-     '"job", "$1", "hpa", "workers-(.+)"', '"job", "$1", "hpa", "(.+)"'),
+     'kube_hpa_spec_max_replicas,\n              "job", "$1", "hpa", "workers-(.+)"',
+     'kube_hpa_spec_max_replicas,\n              "job", "$1", "hpa", "(.+)"'),
+    ("pulse-workers.yml", "PulseJobsSignalMissing",
+     '{hpa=~"workers-.+"},\n              "job", "$1", "hpa", "workers-(.+)"',
+     '{hpa=~"workers-.+"},\n              "job", "$1", "hpa", "(.+)"'),
     ("pulse-workers.yml", "PulseJobsFailing", "max by (job) (pulse_jobs_failed",
      "sum by (job) (pulse_jobs_failed"),
     ("pulse-workers.yml", "PulseJobsFailing", "min_over_time(pulse_jobs_failed[15m])",
      "min_over_time(pulse_jobs_failed[20m])"),
     ("pulse-workers.yml", "PulseSourceDown", "for: 5m", "for: 2m"),
+    ("pulse-workers.yml", "PulseJobsSignalMissing",
+     'kube_horizontalpodautoscaler_spec_max_replicas{horizontalpodautoscaler=~"workers-.+"}',
+     "kube_horizontalpodautoscaler_spec_max_replicas"),
 ], ids=lambda v: v if isinstance(v, str) and v.startswith("Pulse") else None)
 def test_unit_tests_catch_a_changed_rule(tmp_path, rule_file, alert, old, new):
     """The unit tests have teeth: change a rule, and they fail."""
