@@ -181,6 +181,17 @@ SignalConfig read_signal(const Reader &r, const YAML::Node &node, std::size_t in
                    context + ".name: \"" + s.name + "\" is one of the built-in nginx signals");
         }
     }
+    // The sidecar's and the adapter's own families live on the same /metrics.
+    for (std::string_view prefix : {"pulse_source_", "pulse_scrape_", "pulse_adapter_"}) {
+        if (s.name.rfind(prefix, 0) == 0) {
+            r.fail(node["name"], context + ".name: \"" + s.name +
+                                     "\" is reserved: names starting " + std::string(prefix) +
+                                     " are pulse's own metrics");
+        }
+    }
+    if (s.name == "pulse_draining" || s.name == "pulse_signals_evaluation_seconds") {
+        r.fail(node["name"], context + ".name: \"" + s.name + "\" is one of pulse's own metrics");
+    }
     context += " (" + s.name + ")";
     s.help = r.string(node, "help", context, false);
     s.expr = r.string(node, "expr", context, true);

@@ -88,6 +88,13 @@ TEST(SignalConfig, DuplicatesAndBuiltInNamesAreRefused) {
     EXPECT_EQ(
         error_of("sources:\n  - {name: r, url: 'http://a/m'}\n  - {name: r, url: 'http://b/m'}\n"),
         "workers.yaml:3: sources[1].name: \"r\" is defined twice");
+    EXPECT_EQ(error_of("signals:\n  - {name: pulse_source_up, expr: up}\n"),
+              "workers.yaml:2: signals[0].name: \"pulse_source_up\" is reserved: names starting "
+              "pulse_source_ are pulse's own metrics");
+    EXPECT_EQ(error_of("signals:\n  - {name: pulse_draining, expr: up}\n"),
+              "workers.yaml:2: signals[0].name: \"pulse_draining\" is one of pulse's own metrics");
+    EXPECT_NE(error_of("signals:\n  - {name: pulse_adapter_requests_total, expr: up}\n"),
+              "no error");
 }
 
 TEST(SignalConfig, BadSettingsAreNamed) {
