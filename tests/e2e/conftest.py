@@ -22,8 +22,11 @@ from pathlib import Path
 
 import pytest
 
+import yaml
+
 import kube_env as ke
 import pulse_harness as ph
+from workers_harness import Redis, RedisExporter
 
 REPO = Path(__file__).resolve().parents[2]
 WEB_NS = "shop"
@@ -35,15 +38,26 @@ HPA_BEHAVIOR = {
 }
 TARGET_RPS = 20  # averageValue per pod
 SIDECAR_FLAGS = ("--interval", "1s", "--window", "6s", "--stale-after", "3s")
+# The workers' HPAs: the manifests' cadence in seconds instead of minutes.
+WORKER_BEHAVIOR = {
+    "scaleUp": {"selectPolicy": "Max", "stabilizationWindowSeconds": 0,
+                "policies": [{"type": "Pods", "value": 1, "periodSeconds": 6}]},
+    "scaleDown": {"selectPolicy": "Max", "stabilizationWindowSeconds": 15,
+                  "policies": [{"type": "Pods", "value": 1, "periodSeconds": 6}]},
+}
+WORKER_MAX = 4
+# The queues the workers' exporter names (conf/kubernetes/workers/jobs/redis-exporter.yaml).
+WORKER_QUEUES = ("queue:emails", "queue:thumbnails", "failed:emails", "failed:thumbnails")
+# The web stack's legacy overlay and the workers on top of it: what a 1.19/1.20 cluster runs.
+OVERLAY = "conf/kubernetes/workers/legacy-1.19"
 
 
 def rendered_overlay():
-    out = subprocess.run([str(ph.kubectl()), "kustomize", str(REPO / "conf/kubernetes/overlays/legacy-1.19")],
+    out = subprocess.run([str(ph.kubectl()), "kustomize", str(REPO / OVERLAY)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          env={"PATH": "/usr/bin:/bin", "KUBECONFIG": "/dev/null"})
     if out.returncode != 0:
-        raise ke.E2EError(f"kubectl kustomize legacy-1.19: {out.stderr}")
-    import yaml
+        raise ke.E2EError(f"kubectl kustomize {OVERLAY}: {out.stderr}")
     return [d for d in yaml.safe_load_all(out.stdout) if d]
 
 
@@ -53,11 +67,16 @@ def with_test_values(objects, pki):
     kept = []
     for o in objects:
         kind, name = o["kind"], o["metadata"]["name"]
-        if kind == "Deployment" and name == "pulse-adapter":
-            continue
+        if kind == "Deployment" and name in ("pulse-adapter", "redis-exporter"):
+            continue  # run as processes by the test
         if kind == "APIService":
             o["spec"]["caBundle"] = ca_bundle
-        if kind == "HorizontalPodAutoscaler":
+        if kind == "HorizontalPodAutoscaler" and name.startswith("workers-"):
+            assert o["apiVersion"] == "autoscaling/v2beta2", o["apiVersion"]
+            assert o["spec"]["metrics"][0]["type"] == "Object", o["spec"]["metrics"]
+            o["spec"]["behavior"] = json.loads(json.dumps(WORKER_BEHAVIOR))
+            o["spec"]["maxReplicas"] = WORKER_MAX
+        elif kind == "HorizontalPodAutoscaler":
             assert o["apiVersion"] == "autoscaling/v2beta2", o["apiVersion"]
             o["spec"]["behavior"] = json.loads(json.dumps(HPA_BEHAVIOR))
             o["spec"]["maxReplicas"] = 6
@@ -77,7 +96,7 @@ def cluster():
     ke.require_private_netns()
     c = Cluster()
     base = ph.build_dir() / "e2e"
-    for old in ("adapter", "pods", "edge"):  # logs of an earlier run say nothing of this one
+    for old in ("adapter", "pods", "edge", "workers", "worker-pods"):  # logs of an earlier run say nothing of this one
         shutil.rmtree(base / old, ignore_errors=True)
     c.cp = ke.ControlPlane(base / "cluster").start()
     c.kubelet = None
@@ -91,17 +110,39 @@ def cluster():
             "apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "pulse-adapter", "namespace": "pulse"},
             "subsets": [{"addresses": [{"ip": ke.ADAPTER_IP}],
                          "ports": [{"name": "https", "port": ke.ADAPTER_PORT, "protocol": "TCP"}]}]})
-        c.adapter = Adapter(c.cp, base / "adapter").start()
-        c.kubelet = ke.FakeKubelet(c.cp, WEB_NS, base / "pods", SIDECAR_FLAGS).start()
+        # The workers' queues: a real Redis and Debian's exporter, as processes in the
+        # test's network namespace; the adapter reads the manifests' config with the
+        # exporter's address and a 1 s interval.
+        c.redis = Redis(base=base / "workers" / "redis").start()
+        c.exporter = RedisExporter(c.redis, check_keys=(), check_single_keys=WORKER_QUEUES,
+                                   base=base / "workers" / "exporter").start()
+        config = yaml.safe_load(next(o for o in c.objects if o["kind"] == "ConfigMap"
+                                     and o["metadata"]["name"].startswith("pulse-workers"))
+                                ["data"]["workers.yaml"])
+        config["sources"][0].update(url=c.exporter.url, interval="1s", timeout="1s")
+        (base / "adapter").mkdir(parents=True, exist_ok=True)
+        c.workers_config = base / "adapter" / "workers.yaml"
+        c.workers_config.write_text(yaml.safe_dump(config))
+        c.adapter = Adapter(c.cp, base / "adapter", config=c.workers_config).start()
+        c.kubelet = ke.FakeKubelet(c.cp, WEB_NS, base / "pods", SIDECAR_FLAGS,
+                                   selector="app.kubernetes.io/component=web").start()
+        # The workers' pods: an address and a status, no processes (the queue is the signal).
+        c.worker_kubelet = ke.FakeKubelet(c.cp, WEB_NS, base / "worker-pods", processes=False,
+                                          net="10.244.2.",
+                                          selector="app.kubernetes.io/component=worker").start()
         c.edge_kubelet = ke.FakeKubelet(c.cp, "ingress", base / "edge", processes=False,
                                         net="10.244.1.").start()
         yield c
     finally:
-        for k in (c.kubelet, getattr(c, "edge_kubelet", None)):
+        for k in (c.kubelet, getattr(c, "edge_kubelet", None),
+                  getattr(c, "worker_kubelet", None)):
             if k is not None:
                 k.stop()
         if c.adapter is not None:
             c.adapter.stop()
+        for p in (getattr(c, "exporter", None), getattr(c, "redis", None)):
+            if p is not None:
+                p.stop()
         c.cp.stop()
 
 
@@ -110,8 +151,9 @@ class Adapter:
     service account's token, the cluster's CA, and the front-proxy CA that kube-apiserver
     publishes in kube-system/extension-apiserver-authentication as its --client-ca."""
 
-    def __init__(self, cp, dir):
+    def __init__(self, cp, dir, config=None):
         self.cp = cp
+        self.config = config
         self.dir = Path(dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.proc = None
@@ -138,7 +180,8 @@ class Adapter:
             "--client-ca", self.dir / "client-ca.crt",
             "--kube-api", f"https://{ke.API_IP}:{self.cp.port}", "--kube-token-file", self.dir / "token",
             "--kube-ca", pki.path("ca.crt"), "--sidecar-port", str(ke.SIDECAR_PORT),
-            "--fetch-timeout", "1s"], self.dir).start()
+            "--fetch-timeout", "1s", *(["--config", self.config] if self.config else [])],
+            self.dir).start()
         ke.wait_port(ke.ADAPTER_IP, ke.ADAPTER_PORT, self.proc, what="the adapter")
         return self
 

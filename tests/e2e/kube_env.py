@@ -24,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
@@ -411,8 +412,9 @@ class FakeKubelet:
     address only (PlainPod)."""
 
     def __init__(self, cp, namespace, dir, sidecar_flags=(), interval=0.3, processes=True,
-                 net=POD_NET):
+                 net=POD_NET, selector=None):
         self.cp, self.ns, self.net = cp, namespace, net
+        self.selector = selector  # a label selector: only these pods are this kubelet's
         self.dir = Path(dir)
         self.processes = processes
         self.hold_new_unready = False
@@ -444,7 +446,8 @@ class FakeKubelet:
 
     def sync(self):
         with self.lock:
-            items = self.cp.api.get(f"/api/v1/namespaces/{self.ns}/pods")["items"]
+            query = f"?labelSelector={urllib.parse.quote(self.selector)}" if self.selector else ""
+            items = self.cp.api.get(f"/api/v1/namespaces/{self.ns}/pods{query}")["items"]
             live = {}
             for pod in items:
                 name = pod["metadata"]["name"]

@@ -39,11 +39,13 @@ def hpa(cp):
 
 
 def conditions(doc):
-    return {c["type"]: (c["status"], c.get("reason", "")) for c in doc.get("status", {}).get("conditions", [])}
+    # A new HPA's status has `conditions: null` until its first sync.
+    return {c["type"]: (c["status"], c.get("reason", ""))
+            for c in (doc.get("status") or {}).get("conditions") or []}
 
 
 def ready_pods(cluster):
-    pods = cluster.cp.api.get(f"/api/v1/namespaces/{WEB_NS}/pods")["items"]
+    pods = cluster.cp.api.get(f"/api/v1/namespaces/{WEB_NS}/pods?{SELECTOR}")["items"]
     out = []
     for p in pods:
         if p["metadata"].get("deletionTimestamp") or p.get("status", {}).get("phase") != "Running":
@@ -395,3 +397,108 @@ def test_the_edge_pdb_lets_one_pod_go_at_a_time_and_web_pods_are_evictable(clust
     status, doc = evict(cp, WEB_NS, web_pod)
     assert status == 201, doc
     wait_replicas(cluster, 2)
+
+
+# ---------------------------------------------------------------------------------------
+# The workers: an HPA on an Object metric, the queue's length, served by the adapter from
+# its own scrapes of a real Redis exporter (docs/workers.md).
+
+
+def worker_replicas(cp, job):
+    return cp.api.get(f"/apis/apps/v1/namespaces/{WEB_NS}/deployments/workers-{job}")["spec"].get("replicas")
+
+
+def worker_hpa(cp, job):
+    return cp.api.get(f"/apis/autoscaling/v2beta2/namespaces/{WEB_NS}/horizontalpodautoscalers/workers-{job}")
+
+
+def worker_target(cluster, job):
+    doc = next(o for o in cluster.objects if o["kind"] == "HorizontalPodAutoscaler"
+               and o["metadata"]["name"] == f"workers-{job}")
+    return float(doc["spec"]["metrics"][0]["object"]["target"]["averageValue"])
+
+
+def set_queue(cluster, queue, n):
+    r = cluster.redis
+    r.cli("DEL", queue)
+    if n:
+        r.push(queue, n)
+
+
+def test_workers_scale_on_their_queue_as_an_object_metric(cluster):
+    from conftest import WORKER_BEHAVIOR, WORKER_MAX
+    cp = cluster.cp
+    target = worker_target(cluster, "emails")
+    set_queue(cluster, "queue:emails", 0)
+    set_queue(cluster, "queue:thumbnails", 0)
+    # The controller reads the metric through the aggregator: ScalingActive, at minReplicas.
+    ph.wait_for(lambda: conditions(worker_hpa(cp, "emails")).get("ScalingActive", ("",))[0] == "True",
+                timeout=120, interval=1, message="the workers' HPA reads the object metric")
+    assert worker_replicas(cp, "emails") == 1
+    # Through kubectl and the aggregator, the value the HPA reads.
+    doc = json.loads(cp.kubectl("get", "--raw", f"{V1}/namespaces/{WEB_NS}/deployments.apps/workers-emails/"
+                                "pulse_jobs_waiting").stdout)
+    assert doc["items"][0]["value"] == "0" and doc["items"][0]["describedObject"]["kind"] == "Deployment"
+
+    jobs = int(3.5 * target)  # ceil(3.5) = 4 workers, which is also WORKER_MAX
+    expected = min(math.ceil(jobs / target), WORKER_MAX)
+    up_period = WORKER_BEHAVIOR["scaleUp"]["policies"][0]["periodSeconds"]
+    down_window = WORKER_BEHAVIOR["scaleDown"]["stabilizationWindowSeconds"]
+    points, t0 = [], time.monotonic()
+
+    def track(n):
+        if not points or points[-1][1] != n:
+            points.append((time.monotonic() - t0, n))
+        return n
+
+    set_queue(cluster, "queue:emails", jobs)
+    ph.wait_for(lambda: track(worker_replicas(cp, "emails")) == expected, timeout=180, interval=0.25,
+                message=f"{expected} email workers")
+    at_peak = worker_hpa(cp, "emails")
+    metric = at_peak["status"]["currentMetrics"][0]["object"]
+    assert metric["metric"]["name"] == "pulse_jobs_waiting"
+    # The controller reports the per-pod average it computed: ceil(total / its replicas).
+    status_replicas = at_peak["status"]["currentReplicas"]
+    average = ph_quantity(metric["current"]["averageValue"])
+    assert abs(average * status_replicas - jobs) < status_replicas, (metric, status_replicas)
+    raw = json.loads(cp.kubectl("get", "--raw", f"{V2}/namespaces/{WEB_NS}/deployments.apps/workers-emails/"
+                                "pulse_jobs_waiting").stdout)
+    assert raw["items"][0]["value"] == f"{jobs * 1000}m", raw
+    # The thumbnails' HPA read its own queue: still one worker.
+    assert worker_replicas(cp, "thumbnails") == 1
+
+    # The exporter stops: no value, the HPA holds its count (never reads 0 and scales down).
+    cluster.exporter.stop()
+    try:
+        ph.wait_for(lambda: conditions(worker_hpa(cp, "emails")).get("ScalingActive", ("", ""))
+                    == ("False", "FailedGetObjectMetric"), timeout=120, interval=0.5,
+                    message="the HPA sees the metric missing")
+        held = [worker_replicas(cp, "emails") for _ in range(int(down_window / 0.5) + 4)
+                if time.sleep(0.5) is None]
+        assert set(held) == {expected}, held
+    finally:
+        cluster.exporter.start()
+    # Back: the controller reads the queue again (and records a recommendation for it
+    # at each sync) before the queue drains.
+    ph.wait_for(lambda: conditions(worker_hpa(cp, "emails")).get("ScalingActive", ("",))[0] == "True",
+                timeout=120, interval=0.5, message="the HPA reads the metric again")
+    sync = float(cp.hpa_sync.rstrip("s"))
+    time.sleep(2 * sync)
+    assert worker_replicas(cp, "emails") == expected
+
+    # The queue drains: down to minReplicas, only after the stabilization window (counted
+    # from the last sync that still saw the jobs, at most one sync period before).
+    set_queue(cluster, "queue:emails", 0)
+    drained = time.monotonic() - t0
+    ph.wait_for(lambda: track(worker_replicas(cp, "emails")) == 1, timeout=240, interval=0.25,
+                message="back to one email worker")
+    print("email workers over time (s: replicas):", points)
+    ups = [(t, n) for (t, n), (_, before) in zip(points[1:], points) if n > before]
+    downs = [(t, n) for (t, n), (_, before) in zip(points[1:], points) if n < before]
+    assert [n for _, n in ups] == list(range(2, expected + 1)), points
+    for (t1, _), (t2, _) in zip(ups, ups[1:]):
+        assert t2 - t1 >= up_period - 1, points
+    assert [n for _, n in downs] == list(range(expected - 1, 0, -1)), points
+    assert downs[0][0] - drained >= down_window - sync - 1, (drained, points)
+    for (t1, _), (t2, _) in zip(downs, downs[1:]):
+        assert t2 - t1 >= WORKER_BEHAVIOR["scaleDown"]["policies"][0]["periodSeconds"] - 1, points
