@@ -1,0 +1,588 @@
+// The sidecar's window of scraped series (sidecar/lib/series_window.h): the labels a series
+// gets (target labels, exported_*, empty ones dropped), its identity, staleness markers,
+// what is kept for the selectors, pruning, select(), and instance_of(). Where the window
+// claims to answer as Prometheus' TSDB would, it is compared with a promql::MemoryStorage
+// holding every sample that TSDB would hold.
+#include "series_window.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "exposition_parser.h"
+#include "promql/evaluator.h"
+#include "promql/parser.h"
+
+namespace pulse::sidecar {
+namespace {
+
+using promql::LabelMatcher;
+using promql::Labels;
+
+constexpr std::int64_t kS = 1000;
+constexpr std::int64_t kM = 60 * kS;
+constexpr std::int64_t kLookback = 5 * kM;
+
+Exposition expo(std::string_view text) {
+    auto r = parse_exposition(text, TextFormat::prometheus_0_0_4);
+    if (auto *e = std::get_if<ParseError>(&r)) {
+        ADD_FAILURE() << "exposition line " << e->line << ": " << e->message << "\n" << text;
+        return {};
+    }
+    return std::get<Exposition>(std::move(r));
+}
+
+// One selector per text: "x", "y{k=\"v\"}", "x[1m]".
+std::vector<promql::VectorSelector> selectors(std::initializer_list<std::string_view> texts) {
+    std::vector<promql::VectorSelector> out;
+    for (std::string_view t : texts) {
+        auto r = promql::parse(t);
+        if (auto *e = std::get_if<promql::ParseError>(&r)) {
+            ADD_FAILURE() << t << ": " << e->describe(t);
+            continue;
+        }
+        const auto *s = std::get_if<promql::VectorSelector>(&std::get<promql::NodePtr>(r)->value);
+        if (!s) {
+            ADD_FAILURE() << t << " is not a selector";
+            continue;
+        }
+        out.push_back(*s);
+    }
+    return out;
+}
+
+promql::InstantVector eval(const promql::Storage &storage, std::string_view expr,
+                           std::int64_t t_ms) {
+    auto parsed = promql::parse(expr);
+    if (auto *e = std::get_if<promql::ParseError>(&parsed)) {
+        ADD_FAILURE() << expr << ": " << e->describe(expr);
+        return {};
+    }
+    auto r = promql::evaluate(*std::get<promql::NodePtr>(parsed), storage, t_ms);
+    if (auto *e = std::get_if<promql::EvalError>(&r)) {
+        ADD_FAILURE() << expr << ": " << e->message;
+        return {};
+    }
+    if (!std::holds_alternative<promql::InstantVector>(r)) {
+        ADD_FAILURE() << expr << ": not a vector";
+        return {};
+    }
+    auto v = std::get<promql::InstantVector>(std::move(r));
+    std::sort(v.begin(), v.end(), [](const auto &a, const auto &b) { return a.labels < b.labels; });
+    return v;
+}
+
+// "label=value,..." of the series' labels, for compact expectations.
+std::string label_string(const Labels &labels) {
+    std::string out;
+    for (const auto &[n, v] : labels) out += (out.empty() ? "" : ",") + n + "=" + v;
+    return out;
+}
+
+std::string value_of(const Labels &labels, std::string_view name) {
+    for (const auto &[n, v] : labels) {
+        if (n == name) return v;
+    }
+    return "<none>";
+}
+
+LabelMatcher eq(std::string n, std::string v) {
+    return {std::move(n), LabelMatcher::Op::equal, std::move(v), 0};
+}
+LabelMatcher ne(std::string n, std::string v) {
+    return {std::move(n), LabelMatcher::Op::not_equal, std::move(v), 0};
+}
+LabelMatcher re(std::string n, std::string v) {
+    return {std::move(n), LabelMatcher::Op::regex, std::move(v), 0};
+}
+
+// The selected series' label strings, sorted.
+std::vector<std::string> selected(const SeriesWindow &w, const std::vector<LabelMatcher> &m) {
+    std::vector<std::string> out;
+    for (const promql::Series *s : w.select(m)) out.push_back(label_string(s->labels));
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// The one series select() returns for `m` (nullptr, with a failure, when not exactly one).
+const promql::Series *one(const SeriesWindow &w, const std::vector<LabelMatcher> &m) {
+    auto found = w.select(m);
+    if (found.size() != 1) {
+        ADD_FAILURE() << "select found " << found.size() << " series, expected 1";
+        return nullptr;
+    }
+    return found[0];
+}
+
+// ---- labels and identity --------------------------------------------------------------------
+
+TEST(SeriesWindow, AddsTargetLabelsAndRenamesExposedJobAndInstance) {
+    SeriesWindow w({{"redis", "127.0.0.1:9121"}, {"api", "api.internal:443"}},
+                   selectors({"x", "plain"}));
+    Exposition e = expo(
+        "x{job=\"queue\",instance=\"10.0.0.7:80\",k=\"v\"} 1\n"
+        "plain 2\n");
+    w.ingest(0, e, 1000);
+    w.ingest(1, e, 1000);
+
+    EXPECT_EQ(
+        selected(w, {eq("__name__", "x")}),
+        (std::vector<std::string>{"__name__=x,exported_instance=10.0.0.7:80,exported_job=queue,"
+                                  "instance=127.0.0.1:9121,job=redis,k=v",
+                                  "__name__=x,exported_instance=10.0.0.7:80,exported_job=queue,"
+                                  "instance=api.internal:443,job=api,k=v"}));
+    EXPECT_EQ(selected(w, {eq("__name__", "plain")}),
+              (std::vector<std::string>{"__name__=plain,instance=127.0.0.1:9121,job=redis",
+                                        "__name__=plain,instance=api.internal:443,job=api"}));
+
+    // Labels are sorted by name (promql::Labels' contract), and target_of names the target.
+    for (const promql::Series *s : w.select({eq("__name__", "x")})) {
+        EXPECT_TRUE(std::is_sorted(s->labels.begin(), s->labels.end()));
+        EXPECT_EQ(w.target_of(s), value_of(s->labels, "job") == "redis" ? 0u : 1u);
+    }
+    // The evaluator sees the target's job, and the exposed one under exported_job.
+    auto v = eval(w, "x{job=\"api\", exported_job=\"queue\"}", 1000);
+    ASSERT_EQ(v.size(), 1u);
+    EXPECT_EQ(value_of(v[0].labels, "instance"), "api.internal:443");
+    EXPECT_EQ(v[0].v, 1);
+    EXPECT_TRUE(eval(w, "x{job=\"queue\"}", 1000).empty());
+    EXPECT_EQ(w.series_count(), 4u);
+}
+
+// Prometheus (scrape.go, resolveConflictingExposedLabels) prefixes "exported_" again while
+// the name is taken: x{job="a",exported_job="b"} from target job "t" is stored as
+// {job="t", exported_job="b", exported_exported_job="a"}. The window instead writes two
+// labels named exported_job (series_window.cpp, entry_for: `if (n == "job") n =
+// "exported_job"` without checking that the exposition already has exported_job), a label
+// set with a duplicate name. Disabled until series_window.cpp is fixed.
+TEST(SeriesWindow, DISABLED_ExposedExportedJobPushesTheRenamedJobFurther) {
+    SeriesWindow w({{"t", "h:80"}}, selectors({"x"}));
+    w.ingest(0, expo("x{job=\"a\",exported_job=\"b\"} 1\n"), 1000);
+    EXPECT_EQ(selected(w, {eq("__name__", "x")}),
+              (std::vector<std::string>{
+                  "__name__=x,exported_exported_job=a,exported_job=b,instance=h:80,job=t"}));
+}
+
+TEST(SeriesWindow, DropsEmptyLabelValues) {
+    SeriesWindow w({{"app", "h:80"}}, selectors({"x"}));
+    w.ingest(0, expo("x{a=\"\",b=\"1\",job=\"\",instance=\"\"} 1\n"), 1000);
+    EXPECT_EQ(selected(w, {eq("__name__", "x")}),
+              (std::vector<std::string>{"__name__=x,b=1,instance=h:80,job=app"}));
+    // And the same series without the empty label is the same series.
+    w.ingest(0, expo("x{b=\"1\"} 2\n"), 2000);
+    EXPECT_EQ(w.series_count(), 1u);
+    auto v = eval(w, "x", 2000);
+    ASSERT_EQ(v.size(), 1u);
+    EXPECT_EQ(v[0].v, 2);
+    // A selector asking for a="" matches it (an absent label is ""), one for a!="" does not.
+    EXPECT_EQ(eval(w, "x{a=\"\"}", 2000).size(), 1u);
+    EXPECT_TRUE(eval(w, "x{a!=\"\"}", 2000).empty());
+}
+
+TEST(SeriesWindow, SameSeriesWithLabelsInAnotherOrderIsOneSeries) {
+    SeriesWindow w({{"app", "h:80"}}, selectors({"x[1m]"}));
+    w.ingest(0, expo("x{a=\"1\",b=\"2\"} 1\n"), 1000);
+    w.ingest(0, expo("x{b=\"2\",a=\"1\"} 2\n"), 2000);
+    EXPECT_EQ(w.series_count(), 1u);
+    const promql::Series *s = one(w, {eq("__name__", "x")});
+    ASSERT_NE(s, nullptr);
+    // Two samples, and no staleness marker: the second scrape did not lose the series.
+    ASSERT_EQ(s->points.size(), 2u);
+    EXPECT_EQ(s->points[0].t_ms, 1000);
+    EXPECT_EQ(s->points[0].v, 1);
+    EXPECT_EQ(s->points[1].t_ms, 2000);
+    EXPECT_EQ(s->points[1].v, 2);
+}
+
+TEST(SeriesWindow, DuplicateSamplesInOneScrapeKeepTheFirst) {
+    SeriesWindow w({{"app", "h:80"}}, selectors({"x[1m]"}));
+    // The same series three times, once with its labels in another order.
+    Exposition e;
+    MetricFamily f;
+    f.name = "x";
+    f.samples.push_back({"x", {{"a", "1"}, {"b", "2"}}, 10, std::nullopt});
+    f.samples.push_back({"x", {{"b", "2"}, {"a", "1"}}, 20, std::nullopt});
+    f.samples.push_back({"x", {{"a", "1"}, {"b", "2"}}, 30, std::nullopt});
+    f.samples.push_back({"x", {{"a", "9"}}, 40, std::nullopt});
+    e.families.push_back(f);
+    w.ingest(0, e, 1000);
+    EXPECT_EQ(w.series_count(), 2u);
+    EXPECT_EQ(w.sample_count(), 2u);
+    const promql::Series *s = one(w, {eq("__name__", "x"), eq("a", "1")});
+    ASSERT_NE(s, nullptr);
+    ASSERT_EQ(s->points.size(), 1u);
+    EXPECT_EQ(s->points[0].v, 10);
+
+    // The next scrape: one sample each again, the duplicate series not taken for gone.
+    w.ingest(0, e, 2000);
+    EXPECT_EQ(w.sample_count(), 4u);
+    ASSERT_EQ(s->points.size(), 2u);
+    EXPECT_EQ(s->points[1].v, 10);
+    EXPECT_FALSE(std::isnan(s->points[1].v));
+}
+
+// ---- staleness ------------------------------------------------------------------------------
+
+TEST(SeriesWindow, SeriesMissingFromTheNextScrapeGetsAStalenessMarker) {
+    // x is read over a range (its samples are kept), y by instant selectors only.
+    SeriesWindow w({{"app", "h:80"}}, selectors({"x[1m]", "y"}));
+    w.ingest(0,
+             expo("x{k=\"a\"} 1\n"
+                  "x{k=\"b\"} 2\n"
+                  "y{k=\"a\"} 3\n"
+                  "y{k=\"b\"} 4\n"),
+             1000);
+    ASSERT_EQ(eval(w, "x", 1000).size(), 2u);
+    ASSERT_EQ(eval(w, "y", 1000).size(), 2u);
+    EXPECT_EQ(eval(w, "y{k=\"b\"}", 1000).at(0).v, 4);
+
+    w.ingest(0,
+             expo("x{k=\"a\"} 5\n"
+                  "y{k=\"a\"} 6\n"),
+             2000);
+    // At once: without the marker, the lookback would keep returning b for 5 minutes.
+    auto x = eval(w, "x", 2000);
+    ASSERT_EQ(x.size(), 1u);
+    EXPECT_EQ(value_of(x[0].labels, "k"), "a");
+    EXPECT_EQ(x[0].v, 5);
+    auto y = eval(w, "y", 2000);
+    ASSERT_EQ(y.size(), 1u);
+    EXPECT_EQ(value_of(y[0].labels, "k"), "a");
+    EXPECT_EQ(y[0].v, 6);
+    EXPECT_TRUE(eval(w, "x{k=\"b\"}", 2500).empty());
+    // Before the marker, b's value was there (x keeps its samples).
+    auto before = eval(w, "x{k=\"b\"}", 1999);
+    ASSERT_EQ(before.size(), 1u);
+    EXPECT_EQ(before[0].v, 2);
+
+    const promql::Series *b = one(w, {eq("__name__", "x"), eq("k", "b")});
+    ASSERT_NE(b, nullptr);
+    ASSERT_EQ(b->points.size(), 2u);
+    EXPECT_EQ(b->points[1].t_ms, 2000);
+    EXPECT_TRUE(promql::is_stale_marker(b->points[1].v));
+    const promql::Series *yb = one(w, {eq("__name__", "y"), eq("k", "b")});
+    ASSERT_NE(yb, nullptr);
+    ASSERT_EQ(yb->points.size(), 1u);  // its last sample, which is the marker
+    EXPECT_TRUE(promql::is_stale_marker(yb->points[0].v));
+
+    // One marker only: still missing from the next scrape, it gets nothing more.
+    w.ingest(0, expo("x{k=\"a\"} 7\ny{k=\"a\"} 8\n"), 3000);
+    EXPECT_EQ(b->points.size(), 2u);
+    // Back again, it is returned again.
+    w.ingest(0, expo("x{k=\"a\"} 9\nx{k=\"b\"} 10\ny{k=\"a\"} 11\ny{k=\"b\"} 12\n"), 4000);
+    x = eval(w, "x", 4000);
+    ASSERT_EQ(x.size(), 2u);
+    EXPECT_EQ(x[1].v, 10);
+    EXPECT_EQ(eval(w, "y", 4000).size(), 2u);
+    // Its samples in the last minute: 2 and 10, the marker left out.
+    EXPECT_EQ(eval(w, "avg_over_time(x{k=\"b\"}[1m])", 4000).at(0).v, 6);
+    EXPECT_EQ(eval(w, "min_over_time(x{k=\"b\"}[1m])", 4000).at(0).v, 2);
+}
+
+TEST(SeriesWindow, FailedScrapeMarksEverySeriesOfItsTargetStale) {
+    SeriesWindow w({{"a", "a:80"}, {"b", "b:80"}}, selectors({"x[1m]", "y"}));
+    Exposition e = expo("x{k=\"1\"} 1\nx{k=\"2\"} 2\ny 3\nunread 4\n");
+    w.ingest(0, e, 1000);
+    w.ingest(1, e, 1000);
+    ASSERT_EQ(eval(w, "x", 1000).size(), 4u);
+    ASSERT_EQ(eval(w, "y", 1000).size(), 2u);
+    std::size_t samples = w.sample_count();
+    EXPECT_EQ(samples, 6u);
+
+    w.fail(0, 2000);
+    auto x = eval(w, "x", 2000);
+    ASSERT_EQ(x.size(), 2u);
+    EXPECT_EQ(value_of(x[0].labels, "job"), "b");
+    EXPECT_EQ(value_of(x[1].labels, "job"), "b");
+    auto y = eval(w, "y", 2000);
+    ASSERT_EQ(y.size(), 1u);
+    EXPECT_EQ(value_of(y[0].labels, "job"), "b");
+    for (const promql::Series *s : w.select({eq("job", "a")})) {
+        EXPECT_TRUE(promql::is_stale_marker(s->points.back().v)) << label_string(s->labels);
+        EXPECT_EQ(s->points.back().t_ms, 2000);
+    }
+    // x's two series get a marker each; y's last sample is now its marker.
+    EXPECT_EQ(w.sample_count(), samples + 2);
+
+    // Failing again adds nothing: the series were already marked.
+    w.fail(0, 3000);
+    EXPECT_EQ(w.sample_count(), samples + 2);
+    // A good scrape brings them back.
+    w.ingest(0, e, 4000);
+    EXPECT_EQ(eval(w, "x", 4000).size(), 4u);  // b's are 3 s old: still within the lookback
+    EXPECT_EQ(eval(w, "x{job=\"a\"}", 4000).size(), 2u);
+    EXPECT_EQ(eval(w, "y", 4000).size(), 2u);
+}
+
+// ---- what is kept -----------------------------------------------------------------------------
+
+TEST(SeriesWindow, KeepsNothingForUnreadSeriesAndTheLastSampleForInstantOnes) {
+    SeriesWindow w({{"app", "h:80"}}, selectors({"y{k=\"a\"}"}));
+    for (int i = 0; i < 5; ++i) {
+        w.ingest(0,
+                 expo("y{k=\"a\"} " + std::to_string(10 + i) + "\ny{k=\"b\"} " +
+                      std::to_string(20 + i) + "\nz " + std::to_string(30 + i) + "\n"),
+                 1000 * (i + 1));
+    }
+    EXPECT_EQ(w.series_count(), 3u);  // known, but only one holds anything
+    EXPECT_EQ(w.sample_count(), 1u);
+    const promql::Series *a = one(w, {eq("__name__", "y"), eq("k", "a")});
+    ASSERT_NE(a, nullptr);
+    ASSERT_EQ(a->points.size(), 1u);
+    EXPECT_EQ(a->points[0].t_ms, 5000);
+    EXPECT_EQ(a->points[0].v, 14);
+    EXPECT_TRUE(w.select({eq("__name__", "y"), eq("k", "b")}).empty());
+    EXPECT_TRUE(w.select({eq("__name__", "z")}).empty());
+    EXPECT_EQ(eval(w, "y{k=\"a\"}", 5000).at(0).v, 14);
+}
+
+TEST(SeriesWindow, RangeSelectorKeepsAboutItsRangeAndAnswersAsAllSamplesWould) {
+    // x read over 1m (and by an instant selector, which needs less), y instant, z unread.
+    const ScrapeTarget target{"app", "h:9100"};
+    SeriesWindow w({target}, selectors({"x[1m]", "x", "y"}));
+    promql::Series full_a, full_b;  // everything Prometheus' TSDB would hold for x
+    full_a.labels = {{"__name__", "x"}, {"instance", "h:9100"}, {"job", "app"}, {"k", "a"}};
+    full_b.labels = {{"__name__", "x"}, {"instance", "h:9100"}, {"job", "app"}, {"k", "b"}};
+
+    const std::int64_t t0 = 1'700'000'000'000;
+    double a = 100, b = 0;
+    std::vector<std::int64_t> times;
+    for (int i = 0; i < 200; ++i) {
+        std::int64_t t = t0 + i * kS;
+        times.push_back(t);
+        // a: a counter with uneven increments and a reset at 150.
+        a = i == 150 ? 3 : a + (i * 7919 % 13) + 0.25 * (i % 4);
+        // b: gone from scrapes 100 to 119 (one staleness marker, at 100), then back.
+        bool b_present = i < 100 || i >= 120;
+        b += 1.5;
+        std::string text = "x{k=\"a\"} " + std::to_string(a) + "\n";
+        if (b_present) text += "x{k=\"b\"} " + std::to_string(b) + "\n";
+        text += "y " + std::to_string(i) + "\nz 1\n";
+        Exposition e = expo(text);
+        // The value as parsed, for the full storage.
+        full_a.points.push_back({t, e.families.at(0).samples.at(0).value});
+        if (b_present)
+            full_b.points.push_back({t, e.families.at(0).samples.at(1).value});
+        else if (i == 100)
+            full_b.points.push_back({t, promql::stale_marker()});
+        w.ingest(0, e, t);  // no prune(): the trimming on ingest alone bounds x
+    }
+    promql::MemoryStorage full;
+    full.add(full_a);
+    full.add(full_b);
+
+    // About a minute of x: its 61 samples in [t - 1m, t], and at most as many older ones not
+    // yet trimmed; y one sample, z none.
+    std::size_t held = w.sample_count();
+    EXPECT_GE(held, 61u + 61u + 1u);
+    EXPECT_LE(held, 2 * 122u + 1u);
+    w.prune(times.back());
+    EXPECT_EQ(w.sample_count(), 61u + 61u + 1u);
+    EXPECT_EQ(w.series_count(), 4u);
+
+    // Over the window (evaluated at the last scrape, as the sidecar does, and a little after)
+    // the same answers as over every sample. The window now only holds the last minute, so
+    // this is checked at the last scrapes; the loop below checks every scrape.
+    for (const char *expr : {"rate(x[1m])", "increase(x[1m])", "delta(x[1m])",
+                             "avg_over_time(x[1m])", "min_over_time(x[1m])", "x"}) {
+        for (std::int64_t t : {times.back(), times.back() + 500}) {
+            auto got = eval(w, expr, t);
+            auto want = eval(full, expr, t);
+            ASSERT_EQ(got.size(), want.size()) << expr;
+            ASSERT_EQ(got.size(), 2u) << expr;
+            for (std::size_t i = 0; i < got.size(); ++i) {
+                EXPECT_EQ(label_string(got[i].labels), label_string(want[i].labels)) << expr;
+                EXPECT_EQ(got[i].v, want[i].v) << expr << " at " << t;
+            }
+        }
+    }
+    // By hand: the smallest of a's samples in [t - 1m, t] (the reset at 150 is in it), and
+    // their mean.
+    double lowest = full_a.points[139].v, total = 0;
+    for (std::size_t i = 139; i < 200; ++i) {
+        lowest = std::min(lowest, full_a.points[i].v);
+        total += full_a.points[i].v;
+    }
+    EXPECT_EQ(eval(w, "min_over_time(x{k=\"a\"}[1m])", times.back()).at(0).v, lowest);
+    EXPECT_NEAR(eval(w, "avg_over_time(x{k=\"a\"}[1m])", times.back()).at(0).v, total / 61,
+                1e-12 * total / 61);
+}
+
+TEST(SeriesWindow, RateOverTheWindowEqualsRateOverAllSamplesAtEveryScrape) {
+    SeriesWindow w({{"app", "h:9100"}}, selectors({"x[1m]"}));
+    promql::MemoryStorage full;
+    promql::Series a, b;
+    a.labels = {{"__name__", "x"}, {"instance", "h:9100"}, {"job", "app"}, {"k", "a"}};
+    b.labels = {{"__name__", "x"}, {"instance", "h:9100"}, {"job", "app"}, {"k", "b"}};
+    const std::int64_t t0 = 1'700'000'000'000;
+    // Built first (MemoryStorage takes whole series), then scraped one by one.
+    std::vector<std::string> texts;
+    double va = 100, vb = 0;
+    for (int i = 0; i < 200; ++i) {
+        std::int64_t t = t0 + i * kS;
+        va = i == 150 ? 3 : va + (i * 7919 % 13) + 0.25 * (i % 4);
+        vb += 0.5 * (i % 3);
+        bool b_present = i < 100 || i >= 120;
+        a.points.push_back({t, va});
+        if (b_present)
+            b.points.push_back({t, vb});
+        else if (i == 100)
+            b.points.push_back({t, promql::stale_marker()});
+        char line[160];
+        std::snprintf(line, sizeof line, "x{k=\"a\"} %.17g\n", va);
+        std::string text = line;
+        if (b_present) {
+            std::snprintf(line, sizeof line, "x{k=\"b\"} %.17g\n", vb);
+            text += line;
+        }
+        texts.push_back(text);
+    }
+    full.add(a);
+    full.add(b);
+
+    std::size_t compared = 0;
+    for (int i = 0; i < 200; ++i) {
+        std::int64_t t = t0 + i * kS;
+        w.ingest(0, expo(texts[i]), t);
+        // Trimmed on ingest (a at scrapes 121 and 191), and once by prune().
+        if (i == 130) w.prune(t);
+        for (const char *expr :
+             {"rate(x[1m])", "increase(x[1m])", "min_over_time(x[1m])", "avg_over_time(x[1m])"}) {
+            auto got = eval(w, expr, t);
+            auto want = eval(full, expr, t);
+            ASSERT_EQ(got.size(), want.size()) << expr << " at scrape " << i;
+            for (std::size_t j = 0; j < got.size(); ++j) {
+                EXPECT_EQ(label_string(got[j].labels), label_string(want[j].labels));
+                EXPECT_EQ(got[j].v, want[j].v) << expr << " at scrape " << i;
+                ++compared;
+            }
+        }
+        // By hand for a: the smallest of every scrape in [t - 1m, t] (the first sample of the
+        // range included: a grows but at the reset).
+        double lowest = a.points[i].v;
+        for (int j = std::max(0, i - 60); j <= i; ++j) lowest = std::min(lowest, a.points[j].v);
+        EXPECT_EQ(eval(w, "min_over_time(x{k=\"a\"}[1m])", t).at(0).v, lowest) << i;
+    }
+    EXPECT_GT(compared, 3u * 150u);
+}
+
+// ---- pruning --------------------------------------------------------------------------------
+
+TEST(SeriesWindow, PruneForgetsSeriesGoneLongerThanTheRangeAndTheLookback) {
+    SeriesWindow w({{"app", "h:80"}}, selectors({"x[1m]", "y", "alive"}));
+    const std::int64_t t0 = 10'000'000;
+    w.ingest(0, expo("x 1\ny 2\nz 3\nalive 4\n"), t0);
+    w.ingest(0, expo("alive 5\n"), t0 + kS);  // x, y and z leave: stale at t0 + 1s
+    EXPECT_EQ(w.series_count(), 4u);
+
+    // Gone for exactly range + lookback: their samples are out of reach, but they are kept.
+    const std::int64_t edge = t0 + kS + kM + kLookback;
+    w.ingest(0, expo("alive 6\n"), edge);
+    w.prune(edge);
+    EXPECT_EQ(w.series_count(), 4u);
+    EXPECT_EQ(w.sample_count(), 1u);  // alive's last sample
+    EXPECT_TRUE(w.select({eq("__name__", "x")}).empty());
+
+    // A millisecond later they are forgotten; the series still scraped is not.
+    w.prune(edge + 1);
+    EXPECT_EQ(w.series_count(), 1u);
+    EXPECT_EQ(selected(w, {re("__name__", ".+")}),
+              (std::vector<std::string>{"__name__=alive,instance=h:80,job=app"}));
+    EXPECT_EQ(eval(w, "alive", edge + 1).at(0).v, 6);
+
+    // A forgotten series that comes back is a series again.
+    w.ingest(0, expo("alive 7\nx 8\n"), edge + 2);
+    EXPECT_EQ(w.series_count(), 2u);
+    auto x = eval(w, "x", edge + 2);
+    ASSERT_EQ(x.size(), 1u);
+    EXPECT_EQ(x[0].v, 8);
+    // Only the new sample: the old 1 is not back.
+    EXPECT_EQ(eval(w, "min_over_time(x[1m])", edge + 2).at(0).v, 8);
+}
+
+TEST(SeriesWindow, PruneKeepsTheRangeOfSeriesStillScraped) {
+    SeriesWindow w({{"app", "h:80"}}, selectors({"x[30s]", "y"}));
+    for (int i = 0; i <= 100; ++i) w.ingest(0, expo("x " + std::to_string(i) + "\ny 1\n"), i * kS);
+    w.prune(100 * kS);
+    // [70s, 100s]: 31 samples of x, and y's last.
+    EXPECT_EQ(w.sample_count(), 32u);
+    const promql::Series *x = one(w, {eq("__name__", "x")});
+    ASSERT_NE(x, nullptr);
+    EXPECT_EQ(x->points.front().t_ms, 70 * kS);
+    EXPECT_EQ(x->points.back().t_ms, 100 * kS);
+    // Far later, a series still in its target's last scrape is never forgotten.
+    w.prune(100 * kS + 10 * kLookback);
+    EXPECT_EQ(w.series_count(), 2u);
+    EXPECT_EQ(w.sample_count(), 0u);
+}
+
+// ---- select ---------------------------------------------------------------------------------
+
+TEST(SeriesWindow, SelectWithAndWithoutAMetricNameEquality) {
+    SeriesWindow w({{"app", "h:80"}}, selectors({"x", "y{k=\"v\"}", "z[1m]"}));
+    w.ingest(0,
+             expo("x{k=\"v\"} 1\nx{k=\"w\"} 2\ny{k=\"v\"} 3\ny{k=\"w\"} 4\nz{k=\"v\"} 5\n"
+                  "u{k=\"v\"} 6\n"),
+             1000);
+    auto names = [&](const std::vector<LabelMatcher> &m) {
+        std::vector<std::string> out;
+        for (const promql::Series *s : w.select(m))
+            out.push_back(value_of(s->labels, "__name__") + "/" + value_of(s->labels, "k"));
+        std::sort(out.begin(), out.end());
+        return out;
+    };
+    using V = std::vector<std::string>;
+    // By name.
+    EXPECT_EQ(names({eq("__name__", "x")}), (V{"x/v", "x/w"}));
+    EXPECT_EQ(names({eq("__name__", "y")}), (V{"y/v"}));  // y{k="w"}: no selector reads it
+    EXPECT_EQ(names({eq("__name__", "u")}), V{});
+    EXPECT_EQ(names({eq("__name__", "nope")}), V{});
+    EXPECT_EQ(names({eq("__name__", "x"), eq("k", "w")}), (V{"x/w"}));
+    EXPECT_EQ(names({eq("k", "w"), eq("__name__", "x")}), (V{"x/w"}));  // name not first
+    EXPECT_EQ(names({eq("__name__", "x"), eq("k", "none")}), V{});
+    // Without a name equality: every series holding samples is considered.
+    EXPECT_EQ(names({eq("k", "v")}), (V{"x/v", "y/v", "z/v"}));
+    EXPECT_EQ(names({ne("k", "v")}), (V{"x/w"}));
+    EXPECT_EQ(names({re("__name__", "x|z")}), (V{"x/v", "x/w", "z/v"}));
+    EXPECT_EQ(names({ne("__name__", "x")}), (V{"y/v", "z/v"}));
+    EXPECT_EQ(names({eq("job", "app")}), (V{"x/v", "x/w", "y/v", "z/v"}));
+    EXPECT_EQ(names({eq("job", "other")}), V{});
+}
+
+// ---- instance_of ------------------------------------------------------------------------------
+
+TEST(SeriesWindow, InstanceOfUrls) {
+    EXPECT_EQ(instance_of("http://127.0.0.1:9121/metrics"), "127.0.0.1:9121");
+    EXPECT_EQ(instance_of("http://redis-exporter/metrics"), "redis-exporter:80");
+    EXPECT_EQ(instance_of("https://billing.internal/metrics"), "billing.internal:443");
+    EXPECT_EQ(instance_of("https://billing.internal:8443/metrics"), "billing.internal:8443");
+    EXPECT_EQ(instance_of("http://host:8080"), "host:8080");
+    EXPECT_EQ(instance_of("http://host"), "host:80");
+    EXPECT_EQ(instance_of("https://host"), "host:443");
+    EXPECT_EQ(instance_of("http://host?x=1"), "host:80");
+    EXPECT_EQ(instance_of("http://host:81?x=1"), "host:81");
+    EXPECT_EQ(instance_of("http://host#frag"), "host:80");
+    // IPv6 literals: the colons inside the brackets are no port.
+    EXPECT_EQ(instance_of("http://[::1]:9121/metrics"), "[::1]:9121");
+    EXPECT_EQ(instance_of("http://[::1]/metrics"), "[::1]:80");
+    EXPECT_EQ(instance_of("https://[2001:db8::7]/metrics"), "[2001:db8::7]:443");
+    // Userinfo is not part of the instance (and its colon is no port).
+    EXPECT_EQ(instance_of("http://user:secret@host/metrics"), "host:80");
+    EXPECT_EQ(instance_of("https://user:secret@host:8443/metrics"), "host:8443");
+    EXPECT_EQ(instance_of("http://user@[::1]:9121/"), "[::1]:9121");
+    EXPECT_EQ(instance_of("http://user:p@ss@host/"), "host:80");
+    // A path with an @ or a colon does not confuse it.
+    EXPECT_EQ(instance_of("http://host/a@b:9/metrics"), "host:80");
+}
+
+}  // namespace
+}  // namespace pulse::sidecar
