@@ -114,10 +114,14 @@ std::vector<SignalValue> SignalEvaluator::evaluate(const SeriesWindow &window,
         std::sort(value.series.begin(), value.series.end(),
                   [](const SignalSeries &a, const SignalSeries &b) { return a.labels < b.labels; });
         if (value.series.empty()) {
-            bool any_scraped = false;
-            for (std::size_t s = 0; s < sources.size(); ++s) any_scraped |= sources[s].up;
-            value.absent_reason =
-                any_scraped ? "the expression selects no series" : "no source scraped yet";
+            bool any_scraped = false, any_up = false;
+            for (const SourceStatus &s : sources) {
+                any_scraped |= s.scraped;
+                any_up |= s.up;
+            }
+            value.absent_reason = !any_scraped ? "no source scraped yet"
+                                  : !any_up    ? "every source is down"
+                                               : "the expression selects no series";
         }
     }
     return out;

@@ -42,12 +42,33 @@ SeriesWindow::Entry *SeriesWindow::entry_for(std::size_t target, const Sample &s
     thread_local std::string key;
     sorted.clear();
     const ScrapeTarget &t = targets_[target];
+    // Exposed labels named like the target's are kept under "exported_" + name, with more
+    // "exported_" while that name is taken (Prometheus' resolveConflictingExposedLabels):
+    // job first, then instance, the shorter name first as Prometheus sorts them.
+    thread_local std::vector<std::string> renamed;
+    renamed.clear();
+    renamed.reserve(2);  // at most job and instance: `sorted` keeps views of these
+    auto exposed = [&](std::string_view n) {
+        for (const auto &[name, value] : sample.labels) {
+            if (name == n && !value.empty()) return true;
+        }
+        return false;
+    };
     for (const auto &[name, value] : sample.labels) {
-        std::string_view n = name;
-        if (n == "job") n = "exported_job";
-        if (n == "instance") n = "exported_instance";
-        // A label a target writes empty is no label (Prometheus drops empty labels).
-        if (!value.empty()) sorted.emplace_back(n, value);
+        if (value.empty()) continue;  // a label written empty is no label, as in Prometheus
+        if (name != "job" && name != "instance") sorted.emplace_back(name, value);
+    }
+    for (std::string_view conflict : {"job", "instance"}) {
+        for (const auto &[name, value] : sample.labels) {
+            if (name != conflict || value.empty()) continue;
+            std::string n(name);
+            do {
+                n = "exported_" + n;
+            } while (exposed(n) || n == "job" || n == "instance" ||
+                     std::find(renamed.begin(), renamed.end(), n) != renamed.end());
+            renamed.push_back(n);
+            sorted.emplace_back(renamed.back(), value);
+        }
     }
     sorted.emplace_back("__name__", sample.name);
     sorted.emplace_back("job", t.job);

@@ -160,16 +160,22 @@ TEST(SeriesWindow, AddsTargetLabelsAndRenamesExposedJobAndInstance) {
 
 // Prometheus (scrape.go, resolveConflictingExposedLabels) prefixes "exported_" again while
 // the name is taken: x{job="a",exported_job="b"} from target job "t" is stored as
-// {job="t", exported_job="b", exported_exported_job="a"}. The window instead writes two
-// labels named exported_job (series_window.cpp, entry_for: `if (n == "job") n =
-// "exported_job"` without checking that the exposition already has exported_job), a label
-// set with a duplicate name. Disabled until series_window.cpp is fixed.
-TEST(SeriesWindow, DISABLED_ExposedExportedJobPushesTheRenamedJobFurther) {
+// {job="t", exported_job="b", exported_exported_job="a"}.
+TEST(SeriesWindow, ExposedExportedJobPushesTheRenamedJobFurther) {
     SeriesWindow w({{"t", "h:80"}}, selectors({"x"}));
     w.ingest(0, expo("x{job=\"a\",exported_job=\"b\"} 1\n"), 1000);
     EXPECT_EQ(selected(w, {eq("__name__", "x")}),
               (std::vector<std::string>{
                   "__name__=x,exported_exported_job=a,exported_job=b,instance=h:80,job=t"}));
+    // Both target labels exposed; exported_instance is taken, exported_job is free.
+    w.ingest(
+        0,
+        expo("x{job=\"a\",instance=\"i\",exported_instance=\"e\",exported_exported_job=\"z\"} 2\n"),
+        2000);
+    auto all = selected(w, {eq("__name__", "x"), eq("exported_instance", "e")});
+    EXPECT_EQ(all, (std::vector<std::string>{
+                       "__name__=x,exported_exported_instance=i,exported_exported_job=z,"
+                       "exported_instance=e,exported_job=a,instance=h:80,job=t"}));
 }
 
 TEST(SeriesWindow, DropsEmptyLabelValues) {
