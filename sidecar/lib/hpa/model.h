@@ -116,7 +116,7 @@ struct ClusterState {
     // resources keyed "container/resource", pods metrics), or one value (object, external)
     std::map<std::string, std::map<std::string, std::int64_t>> resource;
     std::map<std::string, std::map<std::string, std::int64_t>> container_resource;
-    std::map<std::string, std::map<std::string, std::int64_t>> pods;
+    std::map<std::string, std::map<std::string, std::int64_t>> pods_metrics;  // "pods" in STATE.json
     std::map<std::string, std::int64_t> object;
     std::map<std::string, std::int64_t> external;
     double resource_metric_time = 0;     // default: time
