@@ -229,8 +229,12 @@ Adapter::Adapter(AdapterOptions options)
     if (options_.sidecar_port < 1 || options_.sidecar_port > 65535) {
         throw std::runtime_error("--sidecar-port must be a port number (1-65535)");
     }
-    kube_ = std::make_unique<KubeClient>(KubeOptions{options_.kube_api, options_.kube_token_file,
-                                                     options_.kube_ca, options_.kube_timeout});
+    KubeOptions kube;
+    kube.api_url = options_.kube_api;
+    kube.token_file = options_.kube_token_file;
+    kube.ca_file = options_.kube_ca;
+    kube.timeout = options_.kube_timeout;
+    kube_ = std::make_unique<KubeClient>(std::move(kube));
     if (options_.config) {
         catalog_ = catalog_from(*options_.config);
         engine_ = std::make_unique<SignalEngine>(*options_.config, metrics_->registry,

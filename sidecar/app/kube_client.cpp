@@ -117,6 +117,10 @@ HttpResult KubeClient::get(const std::string &path_and_query) {
     curl_easy_setopt(c, CURLOPT_URL, url.c_str());
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     if (!options_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_file.c_str());
+    if (!options_.client_cert.empty()) {
+        curl_easy_setopt(c, CURLOPT_SSLCERT, options_.client_cert.c_str());
+        curl_easy_setopt(c, CURLOPT_SSLKEY, options_.client_key.c_str());
+    }
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout * 1000));

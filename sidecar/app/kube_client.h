@@ -20,6 +20,9 @@ struct KubeOptions {
     std::string token_file;  // empty: no Authorization header
     std::string ca_file;     // empty: the system's trust store
     double timeout = 10;     // seconds, whole request
+    // A client certificate and key (PEM), for a user authenticated by certificate
+    // (`pulse-sidecar hpa explain` with an admin's credentials); empty: none.
+    std::string client_cert, client_key;
 };
 
 class KubeClient {
