@@ -8,6 +8,9 @@
 # 1. instructions per request (callgrind), stock nginx vs the module, N2-N1 difference
 # 2. render time of the exposition with ~4,096 series
 # 3. wrk throughput, stock vs module, alternating pinned runs
+# 4. pulse-sidecar against ~4,096 series   5. the adapter, 20 pods
+# 6. HTTP front under idle and slow connections
+# 7. config signals: the PromQL corpus's evaluation cost; 20 signals over 10,000 series
 # See bench/README.md for what each figure means and how it is measured.
 set -euo pipefail
 
@@ -29,7 +32,7 @@ RENDER_LOCATIONS=${BENCH_RENDER_LOCATIONS:-512}   # x 8 series each = 4,096 (+1 
 RENDER_SCRAPES=${BENCH_RENDER_SCRAPES:-50}
 WRK_RUNS=${BENCH_WRK_RUNS:-5}
 WRK_SECONDS=${BENCH_WRK_SECONDS:-5}
-SECTIONS=${BENCH_SECTIONS:-123456}       # e.g. BENCH_SECTIONS=1 for callgrind only
+SECTIONS=${BENCH_SECTIONS:-1234567}      # e.g. BENCH_SECTIONS=1 for callgrind only
 
 [ -f "$module" ] || { echo "bench: $module missing: run make module" >&2; exit 1; }
 for tool in "$NGINX" valgrind ab wrk taskset curl "$PY"; do
@@ -444,6 +447,16 @@ echo "== 6. HTTP front under 2,000 idle and 200 slow connections =="
 t0=$SECONDS
 "$PY" "$bench/http_front.py" "$build"
 echo "  (section 6 took $((SECONDS - t0)) s)"
+echo
+fi
+# ---------------------------------------------------------------------------------------
+# 7. Config signals (docs/workers.md): PromQL evaluation cost, 20 signals over 10,000 series
+# ---------------------------------------------------------------------------------------
+if [[ $SECTIONS == *7* ]]; then
+echo "== 7. Config signals: PromQL evaluation, 20 signals over 10,000 series =="
+t0=$SECONDS
+"$PY" "$bench/workers.py" "$build"
+echo "  (section 7 took $((SECONDS - t0)) s)"
 echo
 fi
 echo "bench: done in $SECONDS s"
