@@ -76,7 +76,10 @@ std::string metric_description(const MetricSpec &metric) {
     switch (metric.type) {
         case MetricType::resource:
         case MetricType::container_resource:
-            if (metric.target.type == TargetType::average_value) return metric.name + " resource";
+            // As the replica calculator reads the target: an average value when one is given.
+            if (metric.target.type == TargetType::average_value ||
+                metric.target.average_value_milli != 0)
+                return metric.name + " resource";
             return metric.name + " resource utilization (percentage of request)";
         case MetricType::pods:
             return "pods metric " + metric.name;
