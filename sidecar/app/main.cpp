@@ -1,4 +1,5 @@
-// pulse-sidecar: run (beside nginx), drain (a preStop hook), adapter (the custom metrics API).
+// pulse-sidecar: run (beside nginx), drain (a preStop hook), adapter (the custom metrics API),
+// hpa (an HPA's decisions computed offline).
 #include <CLI/CLI.hpp>
 
 #include <malloc.h>
@@ -12,6 +13,7 @@
 
 #include "adapter.h"
 #include "durations.h"
+#include "hpa_cli.h"
 #include "scraper.h"
 #include "sidecar.h"
 #include "signal_config.h"
@@ -241,9 +243,12 @@ int main(int argc, char **argv) {
         ->envname("PULSE_CONFIG");
     http_limit_options(*adapter_cmd, adapter.http);
 
+    pulse::sidecar::HpaCli hpa_cli(app);
+
     CLI11_PARSE(app, argc, argv);
 
     try {
+        if (hpa_cli.selected()) return hpa_cli.run();
         if (*run_cmd) {
             if (run.window < 2 * run.interval) {
                 std::cerr << "pulse-sidecar: --window must be at least two --interval\n";

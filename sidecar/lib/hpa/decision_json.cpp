@@ -106,11 +106,15 @@ json decision_json(const Decision &d) {
     json metrics = json::array();
     for (const auto &m : d.metrics) metrics.push_back(metric_json(m));
     out["metrics"] = metrics;
-    out["proposedReplicas"] = d.proposed_replicas;
-    out["stabilizedReplicas"] = d.stabilized_replicas;
+    // No limit: the controller stopped before its normalization (scaling disabled, a count
+    // out of range, every metric failed), so there is no proposal either.
     if (d.limit_reason.empty() && d.limit_message.empty()) {
+        out["proposedReplicas"] = nullptr;
+        out["stabilizedReplicas"] = nullptr;
         out["limit"] = nullptr;
     } else {
+        out["proposedReplicas"] = d.proposed_replicas;
+        out["stabilizedReplicas"] = d.stabilized_replicas;
         out["limit"] = {{"reason", d.limit_reason}, {"message", d.limit_message}};
     }
     json conditions = json::array();

@@ -249,6 +249,8 @@ TEST(HpaDecisionJson, NothingRecorded) {
                      "scaling is disabled since the replica count of the target is zero"}};
     auto j = decision_json(d);
     EXPECT_TRUE(j["limit"].is_null());
+    EXPECT_TRUE(j["proposedReplicas"].is_null());
+    EXPECT_TRUE(j["stabilizedReplicas"].is_null());
     EXPECT_TRUE(j["recordedRecommendation"].is_null());
     EXPECT_TRUE(j["recordedScaleEvent"].is_null());
     EXPECT_EQ(j["metrics"], nlohmann::ordered_json::array());
