@@ -32,7 +32,10 @@ std::string one_line(std::string s) {
 
 std::vector<ScrapeTarget> targets_of(const SidecarConfig &config) {
     std::vector<ScrapeTarget> out;
-    for (const SourceConfig &s : config.sources) out.push_back({s.name, instance_of(s.url)});
+    for (const SourceConfig &s : config.sources) {
+        out.push_back({s.name, instance_of(s.url),
+                       static_cast<std::int64_t>(std::llround(s.interval * 1000))});
+    }
     return out;
 }
 

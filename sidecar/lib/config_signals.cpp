@@ -75,11 +75,14 @@ std::vector<SignalValue> SignalEvaluator::evaluate(const SeriesWindow &window,
                                                    const std::vector<SourceStatus> &sources,
                                                    std::int64_t t_ms) {
     std::vector<SignalValue> out(config_.signals.size());
+    promql::EvalCache cache;  // rate(x[1m]) read by several signals is computed once
+    promql::EvalOptions options;
+    options.cache = &cache;
     for (std::size_t i = 0; i < config_.signals.size(); ++i) {
         const SignalConfig &signal = config_.signals[i];
         SignalValue &value = out[i];
         RecordingStorage storage(window, reads_[i]);
-        promql::EvalResult result = promql::evaluate(*signal.parsed, storage, t_ms);
+        promql::EvalResult result = promql::evaluate(*signal.parsed, storage, t_ms, options);
 
         // A source it reads is down: its part of the answer is missing or old, so the
         // whole answer would mislead.

@@ -92,7 +92,14 @@ SeriesWindow::Entry *SeriesWindow::entry_for(std::size_t target, const Sample &s
             entry->keep_ms = std::max(entry->keep_ms, s.range_ms);
     }
     Entry *raw = entry.get();
-    if (raw->keep_ms >= 0) by_name_[std::string(sample.name)].push_back(raw);
+    if (raw->keep_ms >= 0) {
+        // Kept in label order, so that a selector's answer needs no sort.
+        auto &list = by_name_[std::string(sample.name)];
+        auto at =
+            std::upper_bound(list.begin(), list.end(), raw,
+                             [](const Entry *a, const Entry *b) { return a->labels < b->labels; });
+        list.insert(at, raw);
+    }
     entries_.emplace(key, std::move(entry));
     return raw;
 }
@@ -101,14 +108,24 @@ void SeriesWindow::append(Entry &e, std::int64_t t_ms, double v) {
     e.last_t = t_ms;
     if (e.keep_ms < 0) return;
     if (e.keep_ms == 0) e.points.clear();
+    if (e.keep_ms > 0 && e.points.capacity() == 0) {
+        // The range's samples at the target's interval, and a quarter more for the trim
+        // below: the vector never grows by doubling past what it needs.
+        std::int64_t interval = std::max<std::int64_t>(targets_[e.target].interval_ms, 1);
+        e.points.reserve(static_cast<std::size_t>(e.keep_ms / interval) * 5 / 4 + 4);
+    }
     e.points.push_back({t_ms, v});
     if (e.keep_ms > 0) {
-        // Trimmed when half the vector is out of the range: amortized constant time.
         std::int64_t cutoff = t_ms - e.keep_ms;
-        auto first = std::find_if(e.points.begin(), e.points.end(),
-                                  [&](const promql::Point &p) { return p.t_ms >= cutoff; });
-        auto out = static_cast<std::size_t>(first - e.points.begin());
-        if (out * 2 >= e.points.size()) e.points.erase(e.points.begin(), first);
+        if (e.points.front().t_ms < cutoff) {
+            auto first =
+                std::lower_bound(e.points.begin(), e.points.end(), cutoff,
+                                 [](const promql::Point &p, std::int64_t t) { return p.t_ms < t; });
+            // Trimmed once a fifth is out of the range: amortized constant time, within
+            // the reserved capacity.
+            auto out = static_cast<std::size_t>(first - e.points.begin());
+            if (out * 5 >= e.points.size()) e.points.erase(e.points.begin(), first);
+        }
     }
 }
 
@@ -148,7 +165,6 @@ void SeriesWindow::prune(std::int64_t t_ms) {
             auto first = std::find_if(e.points.begin(), e.points.end(),
                                       [&](const promql::Point &p) { return p.t_ms >= cutoff; });
             e.points.erase(e.points.begin(), first);
-            e.points.shrink_to_fit();
         }
         // A series gone from its target for longer than anything can look back is forgotten.
         bool gone = e.points.empty() && e.last_t < t_ms - longest - lookback_ms_ &&

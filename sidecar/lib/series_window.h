@@ -26,8 +26,9 @@
 namespace pulse::sidecar {
 
 struct ScrapeTarget {
-    std::string job;       // the source's name
-    std::string instance;  // host:port
+    std::string job;                  // the source's name
+    std::string instance;             // host:port
+    std::int64_t interval_ms = 1000;  // how often it is scraped: sizes the kept ranges
 };
 
 // "host:port" of an http(s) URL, with the scheme's default port when none is written.

@@ -24,6 +24,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -521,12 +522,6 @@ void append_key(std::string &key, std::string_view name, std::string_view value)
     key += value;
 }
 
-std::string labels_key(const Labels &ls) {
-    std::string key;
-    for (const auto &[n, v] : ls) append_key(key, n, v);
-    return key;
-}
-
 // Sorted by name, empty values dropped (a missing label and an empty one are the same in
 // Prometheus), first of a repeated name kept.
 Labels normalize_labels(Labels ls) {
@@ -676,7 +671,7 @@ bool regex_match(const CompiledRegex &re, const MatchText &text,
                        groups != nullptr ? static_cast<int>(groups->size()) : 0);
 }
 
-bool matcher_matches(const LabelMatcher &m, const CompiledRegex *re, const std::string &value) {
+bool matcher_matches(const LabelMatcher &m, const CompiledRegex *re, std::string_view value) {
     switch (m.op) {
         case LabelMatcher::Op::equal:
             return value == m.value;
@@ -736,7 +731,9 @@ MatcherSet::~MatcherSet() = default;
 bool MatcherSet::matches(const Labels &labels) const {
     for (std::size_t i = 0; i < impl_->matchers.size(); ++i) {
         const LabelMatcher &m = impl_->matchers[i];
-        if (!matcher_matches(m, impl_->regexes[i].get(), label_get(labels, m.name))) return false;
+        const std::string *value = label_find(labels, m.name);
+        if (!matcher_matches(m, impl_->regexes[i].get(), value ? std::string_view(*value) : ""))
+            return false;
     }
     return true;
 }
@@ -1071,10 +1068,27 @@ VT check(const Node &node) {
 // Vector.ContainsSameLabelset.
 void check_no_duplicate_labelsets(const Vector &vec, std::size_t pos) {
     if (vec.size() < 2) return;
-    std::set<Labels> seen;
-    for (const auto &s : vec)
-        if (!seen.insert(s.labels).second)
-            fail(pos, "vector cannot contain metrics with the same labelset");
+    // By a hash of each label set; label sets are compared only when their hashes meet.
+    std::vector<std::pair<std::uint64_t, const Labels *>> hashed;
+    hashed.reserve(vec.size());
+    for (const auto &s : vec) {
+        std::uint64_t h = 1469598103934665603ull;  // FNV-1a over names and values
+        for (const auto &[n, v] : s.labels) {
+            for (char c : n) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+            h = (h ^ 0xff) * 1099511628211ull;
+            for (char c : v) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+            h = (h ^ 0xfe) * 1099511628211ull;
+        }
+        hashed.emplace_back(h, &s.labels);
+    }
+    std::sort(hashed.begin(), hashed.end(),
+              [](const auto &a, const auto &b) { return a.first < b.first; });
+    for (std::size_t i = 1; i < hashed.size(); ++i) {
+        for (std::size_t j = i; j-- > 0 && hashed[j].first == hashed[i].first;) {
+            if (*hashed[j].second == *hashed[i].second)
+                fail(pos, "vector cannot contain metrics with the same labelset");
+        }
+    }
 }
 
 // ---- numeric kernels (functions.go, quantile.go) ------------------------------------------
@@ -1443,10 +1457,37 @@ std::string go_format_f(double v) {
 
 // ---- the evaluator ----------------------------------------------------------------------
 
+}  // namespace
+
+struct EvalCache::Impl {
+    std::int64_t ts = 0;
+    std::unordered_map<std::string, Vector> range_calls;  // by range_call_key
+};
+
+EvalCache::EvalCache() : impl_(std::make_unique<Impl>()) {}
+EvalCache::~EvalCache() = default;
+
+namespace {
+
+// Function, range and matchers: what a single-argument range function's value depends on.
+std::string range_call_key(const Call &call, const VectorSelector &sel) {
+    std::string key = call.function;
+    key += '\0';
+    key += std::to_string(sel.range_ms);
+    for (const LabelMatcher &m : sel.matchers) {
+        key += '\0';
+        key += m.name;
+        key += static_cast<char>('0' + static_cast<int>(m.op));
+        key += m.value;
+    }
+    return key;
+}
+
 class Evaluator {
   public:
-    Evaluator(const Storage &storage, std::int64_t ts, std::int64_t lookback_ms)
-        : storage_(storage), ts_(ts), lookback_ms_(lookback_ms) {}
+    Evaluator(const Storage &storage, std::int64_t ts, std::int64_t lookback_ms,
+              EvalCache *cache = nullptr)
+        : storage_(storage), ts_(ts), lookback_ms_(lookback_ms), cache_(cache) {}
 
     Value eval(const Node &node) {
         return std::visit(
@@ -1493,8 +1534,10 @@ class Evaluator {
                 fail(m.pos, "invalid regular expression \"" + m.value + "\": " + re->re.error());
         }
         std::vector<const Series *> series = storage_.select(vs.matchers);
-        std::sort(series.begin(), series.end(),
-                  [](const Series *a, const Series *b) { return a->labels < b->labels; });
+        auto by_labels = [](const Series *a, const Series *b) { return a->labels < b->labels; };
+        // A storage that keeps its series in label order (the sidecar's window) costs a scan.
+        if (!std::is_sorted(series.begin(), series.end(), by_labels))
+            std::sort(series.begin(), series.end(), by_labels);
         return series;
     }
 
@@ -1517,9 +1560,11 @@ class Evaluator {
 
     // matrixIterSlice: the samples in [ts - range, ts], staleness markers left out.
     // (Prometheus 2.x includes a sample exactly at ts - range; 3.0 made the range left-open.)
-    std::vector<Point> range_points(const Series &s, std::int64_t range_ms) const {
+    // The returned vector is reused by the next call.
+    const std::vector<Point> &range_points(const Series &s, std::int64_t range_ms) {
         const std::int64_t mint = ts_ - range_ms;
-        std::vector<Point> out;
+        std::vector<Point> &out = range_scratch_;
+        out.clear();
         auto it = std::lower_bound(s.points.begin(), s.points.end(), mint,
                                    [](const Point &p, std::int64_t t) { return p.t_ms < t; });
         for (; it != s.points.end() && it->t_ms <= ts_; ++it)
@@ -1787,6 +1832,22 @@ class Evaluator {
 
     Value eval_range_call(const Node &node, const Call &call, const FunctionInfo &info,
                           std::size_t matrix_index) {
+        if (cache_ == nullptr || call.args.size() != 1)
+            return eval_range_call_uncached(node, call, info, matrix_index);
+        const auto &sel = std::get<VectorSelector>(call.args[matrix_index]->value);
+        auto &calls = cache_->impl().range_calls;
+        std::string key = range_call_key(call, sel);
+        if (auto it = calls.find(key); it != calls.end()) {
+            storage_.select(sel.matchers);  // the storage still sees what is read
+            return it->second;
+        }
+        Value v = eval_range_call_uncached(node, call, info, matrix_index);
+        if (auto *vec = std::get_if<Vector>(&v)) calls.emplace(std::move(key), *vec);
+        return v;
+    }
+
+    Value eval_range_call_uncached(const Node &node, const Call &call, const FunctionInfo &info,
+                                   std::size_t matrix_index) {
         // The other (scalar) arguments first, as engine.go evaluates them.
         std::vector<double> scalars(call.args.size(), 0);
         for (std::size_t i = 0; i < call.args.size(); ++i)
@@ -1796,7 +1857,7 @@ class Evaluator {
         Vector out;
         bool any_points = false;
         for (const Series *s : select(sel)) {
-            const std::vector<Point> points = range_points(*s, range_ms);
+            const std::vector<Point> &points = range_points(*s, range_ms);
             if (points.empty()) continue;
             any_points = true;
             std::optional<double> v;
@@ -2011,18 +2072,34 @@ class Evaluator {
             std::int64_t count = 0;
         };
         std::vector<Group> groups;
-        std::map<Labels, std::size_t> index;
+        // Group keys point into `in`'s labels (alive for the whole call): no label is copied
+        // until a group is made.
+        using Label = std::pair<std::string, std::string>;
+        using KeyRef = std::vector<const Label *>;
+        struct KeyLess {
+            bool operator()(const KeyRef &x, const KeyRef &y) const {
+                return std::lexicographical_compare(
+                    x.begin(), x.end(), y.begin(), y.end(),
+                    [](const Label *l, const Label *r) { return *l < *r; });
+            }
+        };
+        std::map<KeyRef, std::size_t, KeyLess> index;
+        KeyRef key;
         for (const auto &s : in) {
             // The group's labels: `without` drops the listed labels and the metric name;
             // `by` keeps the listed labels only.
-            Labels key;
+            key.clear();
             for (const auto &l : s.labels) {
                 const bool listed = grouping.count(l.first) > 0;
-                if (a.without ? (!listed && l.first != kMetricName) : listed) key.push_back(l);
+                if (a.without ? (!listed && l.first != kMetricName) : listed) key.push_back(&l);
             }
-            auto [it, inserted] = index.try_emplace(key, groups.size());
-            if (inserted) {
-                groups.push_back(Group{std::move(key), s.v, s.v, 1});
+            auto it = index.find(key);
+            if (it == index.end()) {
+                index.emplace(key, groups.size());
+                Labels labels;
+                labels.reserve(key.size());
+                for (const Label *l : key) labels.push_back(*l);
+                groups.push_back(Group{std::move(labels), s.v, s.v, 1});
                 continue;
             }
             Group &g = groups[it->second];
@@ -2167,6 +2244,16 @@ class Evaluator {
         return out;
     }
 
+    // The key of match_labels(ls, ...), written into `key` without making the labels.
+    static void match_key(const Labels &ls, bool on, const std::vector<std::string> &names,
+                          std::string &key) {
+        key.clear();
+        for (const auto &[n, v] : ls) {
+            const bool listed = std::find(names.begin(), names.end(), n) != names.end();
+            if (on ? listed : (!listed && n != kMetricName)) append_key(key, n, v);
+        }
+    }
+
     // VectorBinop for one-to-one matching (group_left/group_right are not in the subset).
     Vector vector_binop(const Node &node, const Binary &b, Vector lhs, Vector rhs) {
         if (lhs.empty() || rhs.empty()) return {};  // nothing is going to match
@@ -2174,21 +2261,25 @@ class Evaluator {
         const bool on = b.has_matching && b.on;
         const std::vector<std::string> &names = b.has_matching ? b.matching_labels : kNoLabels;
         std::unordered_map<std::string, const Sample *> right_sigs;
+        right_sigs.reserve(rhs.size());
+        std::string sig;
         for (const auto &rs : rhs) {
-            Labels matched = match_labels(rs.labels, on, names);
-            auto [it, inserted] = right_sigs.try_emplace(labels_key(matched), &rs);
-            if (!inserted)
+            match_key(rs.labels, on, names, sig);
+            auto [it, inserted] = right_sigs.try_emplace(sig, &rs);
+            if (!inserted) {
+                Labels matched = match_labels(rs.labels, on, names);
                 fail(node.pos,
                      "found duplicate series for the match group " + labels_string(matched) +
                          " on the right hand-side of the operation: [" + labels_string(rs.labels) +
                          ", " + labels_string(it->second->labels) +
                          "];many-to-many matching not allowed: matching labels must be "
                          "unique on one side");
+            }
         }
-        std::set<std::string> matched_sigs;
+        std::unordered_set<std::string> matched_sigs;
         Vector out;
         for (const auto &ls : lhs) {
-            const std::string sig = labels_key(match_labels(ls.labels, on, names));
+            match_key(ls.labels, on, names, sig);
             auto it = right_sigs.find(sig);
             if (it == right_sigs.end()) continue;
             const Sample &rs = *it->second;
@@ -2220,6 +2311,8 @@ class Evaluator {
     const Storage &storage_;
     std::int64_t ts_;
     std::int64_t lookback_ms_;
+    std::vector<Point> range_scratch_;  // range_points' answer, reused
+    EvalCache *cache_;
 };
 
 }  // namespace
@@ -2239,7 +2332,11 @@ EvalResult evaluate(const Node &expr, const Storage &storage, std::int64_t t_ms,
                              "vector or a scalar"};
         // As Prometheus' engine, a lookback delta of 0 means the default of 5 minutes.
         const std::int64_t lookback = options.lookback_ms > 0 ? options.lookback_ms : 5 * 60 * 1000;
-        Evaluator ev(storage, t_ms, lookback);
+        if (options.cache != nullptr && options.cache->impl().ts != t_ms) {
+            options.cache->impl().range_calls.clear();
+            options.cache->impl().ts = t_ms;
+        }
+        Evaluator ev(storage, t_ms, lookback, options.cache);
         Value v = ev.eval(expr);
         if (auto *s = std::get_if<Scalar>(&v)) return *s;
         Vector &vec = std::get<Vector>(v);

@@ -86,8 +86,25 @@ struct EvalError {
 
 using EvalResult = std::variant<InstantVector, Scalar, EvalError>;
 
+// Shared by the evaluations of several expressions at one instant over one storage (the
+// sidecar's signals after a scrape): a range function over the same selector (e.g.
+// rate(x[1m]) in five signals) is computed once. Not thread-safe; one per evaluation pass.
+class EvalCache {
+  public:
+    EvalCache();
+    ~EvalCache();
+    EvalCache(const EvalCache &) = delete;
+    EvalCache &operator=(const EvalCache &) = delete;
+    struct Impl;
+    Impl &impl() { return *impl_; }
+
+  private:
+    std::unique_ptr<Impl> impl_;
+};
+
 struct EvalOptions {
     std::int64_t lookback_ms = 5 * 60 * 1000;  // Prometheus' --query.lookback-delta default
+    EvalCache *cache = nullptr;                // valid for one storage and one t_ms
 };
 
 // The expression's value at `t_ms`, as Prometheus' instant query at that time answers it.
