@@ -26,19 +26,6 @@ std::string metric_label(const MetricSpec &m) {
     return m.container.empty() ? m.name : m.container + "/" + m.name;
 }
 
-// The longest span of history the controller's rules can look back over.
-double history_span(const HpaSpec &hpa, const ControllerOptions &options) {
-    double span = options.downscale_stabilization_window;
-    if (hpa.behavior) {
-        for (const ScalingRules *r : {&hpa.behavior->scale_up, &hpa.behavior->scale_down}) {
-            span = std::max(span, static_cast<double>(r->stabilization_window_seconds.value_or(0)));
-            for (const ScalingPolicy &p : r->policies)
-                span = std::max(span, static_cast<double>(p.period_seconds));
-        }
-    }
-    return span;
-}
-
 }  // namespace
 
 bool is_extensive(const SimulationOptions &options, const MetricSpec &metric) {
@@ -89,9 +76,7 @@ std::variant<Simulation, std::string> simulate(const HpaSpec &hpa, const Trace &
     for (std::int32_t i = 0; i < initial; ++i) {
         add_pod(trace.start() - options.pod_startup - 3600);
     }
-    std::vector<TimedReplicas> recommendations;
-    std::vector<ScaleEvent> ups, downs;
-    double span = history_span(hpa, options.controller) + options.sync_period;
+    ClusterState history;  // the controller's recommendations and scale events
     sim.peak = sim.lowest = initial;
     for (const MetricSpec &m : hpa.metrics)
         sim.metrics.push_back({metric_label(m), target_value(m), 0});
@@ -163,15 +148,11 @@ std::variant<Simulation, std::string> simulate(const HpaSpec &hpa, const Trace &
                 sim.metrics[i].seconds_above += options.sync_period;
         }
         // The controller's first pass over an HPA seeds its history with the current count.
-        if (first) recommendations.push_back({t, state.current_replicas});
+        if (first) history.recommendations.push_back({t, state.current_replicas});
         first = false;
-        auto old = [&](double time) { return time < t - span; };
-        std::erase_if(recommendations, [&](const TimedReplicas &r) { return old(r.time); });
-        std::erase_if(ups, [&](const ScaleEvent &e) { return old(e.time); });
-        std::erase_if(downs, [&](const ScaleEvent &e) { return old(e.time); });
-        state.recommendations = recommendations;
-        state.scale_up_events = ups;
-        state.scale_down_events = downs;
+        state.recommendations = history.recommendations;
+        state.scale_up_events = history.scale_up_events;
+        state.scale_down_events = history.scale_down_events;
 
         Decision d = decide(hpa, state, options.controller);
         step.desired = d.desired_replicas;
@@ -179,15 +160,14 @@ std::variant<Simulation, std::string> simulate(const HpaSpec &hpa, const Trace &
         for (const MetricResult &r : d.metrics) {
             if (!r.ok && step.reason.empty()) step.reason = r.failure.reason;
         }
-        if (d.recorded_recommendation) recommendations.push_back(*d.recorded_recommendation);
+        // The history as the controller keeps it for its next sync.
+        record_decision(hpa, options.controller, d, history);
         if (d.rescale) {
             std::int32_t change = d.desired_replicas - state.current_replicas;
             if (change > 0) {
-                ups.push_back({t, change});
                 ++sim.scale_ups;
                 for (std::int32_t i = 0; i < change; ++i) add_pod(t);
             } else {
-                downs.push_back({t, -change});
                 ++sim.scale_downs;
                 // The ReplicaSet removes pods that are not ready first, then the newest.
                 std::stable_sort(pods.begin(), pods.end(), [&](const SimPod &a, const SimPod &b) {
