@@ -617,7 +617,8 @@ TEST(HpaSpec, ErrorsNameTheField) {
                       "  behavior:\n    scaleDown:\n      policies: [{type: Pods, value: "
                       "1, periodSeconds: 3600}]\n"),
          "spec.behavior.scaleDown.policies[0].periodSeconds: must be at most 1800"},
-        {"yaml", "apiVersion: [autoscaling/v2\n", "line 2, column 1: end of sequence flow not found"},
+        {"yaml", "apiVersion: [autoscaling/v2\n",
+         "line 2, column 1: end of sequence flow not found"},
     };
     for (const auto &c : cases) EXPECT_EQ(error_of(c.text), c.error) << c.name << "\n" << c.text;
 }
