@@ -14,6 +14,7 @@
 #include "adapter.h"
 #include "durations.h"
 #include "hpa_cli.h"
+#include "hpa_simulate.h"
 #include "scraper.h"
 #include "sidecar.h"
 #include "signal_config.h"
@@ -244,10 +245,12 @@ int main(int argc, char **argv) {
     http_limit_options(*adapter_cmd, adapter.http);
 
     pulse::sidecar::HpaCli hpa_cli(app);
+    pulse::sidecar::HpaSimulateCli hpa_simulate(*hpa_cli.command());
 
     CLI11_PARSE(app, argc, argv);
 
     try {
+        if (hpa_simulate.selected()) return hpa_simulate.run();
         if (hpa_cli.selected()) return hpa_cli.run();
         if (*run_cmd) {
             if (run.window < 2 * run.interval) {

@@ -304,18 +304,60 @@ std::string simulation_svg(const HpaSpec &hpa, const Simulation &sim, const std:
     auto y_of = [](const Panel &p, double v, double ymax) {
         return p.top + p.height - std::clamp(v / ymax, 0.0, 1.0) * p.height;
     };
+    // At most two points a pixel column (its lowest and highest value, in time order) for
+    // lines, and only the changes for steps: a day at 15 s stays a small file.
     auto polyline = [&](const Panel &p, double ymax, auto value_at, const char *color, bool step,
                         const char *dash) {
         o << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"1.5\""
           << (dash ? std::string(" stroke-dasharray=\"") + dash + "\"" : "") << " points=\"";
-        double prev_y = -1;
-        for (const Step &s : sim.steps) {
-            double v = value_at(s);
-            if (!std::isfinite(v)) continue;
-            double px = x(s.time), py = y_of(p, v, ymax);
-            if (step && prev_y >= 0) o << px << "," << prev_y << " ";
-            o << px << "," << py << " ";
-            prev_y = py;
+        char pt[48];
+        auto emit = [&](double px, double py) {
+            std::snprintf(pt, sizeof pt, "%.1f,%.1f ", px, py);
+            o << pt;
+        };
+        if (step) {
+            double prev = std::nan("");
+            for (std::size_t i = 0; i < sim.steps.size(); ++i) {
+                double v = value_at(sim.steps[i]);
+                if (!std::isfinite(v)) continue;
+                double px = x(sim.steps[i].time);
+                if (std::isnan(prev)) {
+                    emit(px, y_of(p, v, ymax));
+                } else if (v != prev) {
+                    emit(px, y_of(p, prev, ymax));
+                    emit(px, y_of(p, v, ymax));
+                }
+                prev = v;
+            }
+            if (!std::isnan(prev)) emit(x(sim.steps.back().time), y_of(p, prev, ymax));
+        } else {
+            long column = -1;
+            double lo = 0, hi = 0, lo_t = 0, hi_t = 0;
+            auto flush = [&] {
+                if (column < 0) return;
+                if (lo_t <= hi_t) {
+                    emit(x(lo_t), y_of(p, lo, ymax));
+                    if (hi_t != lo_t) emit(x(hi_t), y_of(p, hi, ymax));
+                } else {
+                    emit(x(hi_t), y_of(p, hi, ymax));
+                    emit(x(lo_t), y_of(p, lo, ymax));
+                }
+            };
+            for (const Step &st : sim.steps) {
+                double v = value_at(st);
+                if (!std::isfinite(v)) continue;
+                long c = std::lround(x(st.time));
+                if (c != column) {
+                    flush();
+                    column = c;
+                    lo = hi = v;
+                    lo_t = hi_t = st.time;
+                } else {
+                    if (v < lo) lo = v, lo_t = st.time;
+                    if (v > hi) hi = v, hi_t = st.time;
+                }
+            }
+            flush();
         }
         o << "\"/>\n";
     };
