@@ -5,8 +5,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "behavior.h"
 #include "replica_calculator.h"
 
@@ -29,47 +27,6 @@ void set_condition(std::vector<Condition> &conditions, const std::string &type,
     conditions.push_back({type, status, reason, message});
 }
 
-std::string plain(const nlohmann::json &v) {
-    return v.is_string() ? v.get<std::string>() : v.dump();
-}
-
-// A *metav1.LabelSelector as Go's %v prints it (its generated String()): "nil" without one,
-// else "&LabelSelector{MatchLabels:map[string]string{k: v,},MatchExpressions:[]Label
-// SelectorRequirement{LabelSelectorRequirement{Key:k,Operator:In,Values:[a b],},},}" with
-// the labels in key order.
-std::string go_label_selector(const std::string &text) {
-    if (text.empty()) return "nil";
-    nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-    if (j.is_discarded()) return text;
-    if (j.is_null()) return "nil";
-    std::string labels = "map[string]string{";
-    if (j.is_object() && j.contains("matchLabels") && j["matchLabels"].is_object()) {
-        for (const auto &[k, v] : j["matchLabels"].items()) labels += k + ": " + plain(v) + ",";
-    }
-    labels += "}";
-    std::string expressions = "[]LabelSelectorRequirement{";
-    if (j.is_object() && j.contains("matchExpressions") && j["matchExpressions"].is_array()) {
-        for (const auto &e : j["matchExpressions"]) {
-            std::string key = e.contains("key") ? plain(e["key"]) : "";
-            std::string op = e.contains("operator") ? plain(e["operator"]) : "";
-            std::string values = "[";
-            if (e.contains("values") && e["values"].is_array()) {
-                bool first = true;
-                for (const auto &v : e["values"]) {
-                    if (!first) values += " ";
-                    first = false;
-                    values += plain(v);
-                }
-            }
-            values += "]";
-            expressions += "LabelSelectorRequirement{Key:" + key + ",Operator:" + op +
-                           ",Values:" + values + ",},";
-        }
-    }
-    expressions += "}";
-    return "&LabelSelector{MatchLabels:" + labels + ",MatchExpressions:" + expressions + ",}";
-}
-
 }  // namespace
 
 std::string metric_description(const MetricSpec &metric) {
@@ -87,10 +44,10 @@ std::string metric_description(const MetricSpec &metric) {
             if (metric.target.type == TargetType::value)
                 return metric.described_object.kind + " metric " + metric.name;
             // The controller words a per-pod Object metric like an External one.
-            return "external metric " + metric.name + "(" + go_label_selector(metric.selector) +
+            return "external metric " + metric.name + "(" + describe_selector(metric.selector) +
                    ")";
         case MetricType::external:
-            return "external metric " + metric.name + "(" + go_label_selector(metric.selector) +
+            return "external metric " + metric.name + "(" + describe_selector(metric.selector) +
                    ")";
     }
     return metric.name;
@@ -122,7 +79,8 @@ Decision decide(const HpaSpec &hpa, const ClusterState &state, const ControllerO
         std::size_t invalid = 0;
         Condition first_failure;
         for (const MetricSpec &m : hpa.metrics) {
-            MetricResult r = compute_metric(m, state, options);
+            // The HPA's namespace: the controller names it in some failures' messages.
+            MetricResult r = compute_metric(m, state, options, hpa.ns);
             if (!r.ok) {
                 if (invalid == 0) first_failure = r.failure;
                 ++invalid;
@@ -142,8 +100,10 @@ Decision decide(const HpaSpec &hpa, const ClusterState &state, const ControllerO
         set_condition(
             d.conditions, "ScalingActive", "True", "ValidMetricFound",
             "the HPA was able to successfully calculate a replica count from " + proposal_metric);
-        d.proposed_replicas = proposal;
+        // The controller's count starts at 0 and takes the proposal only when larger: a
+        // negative one (an int32 overflow in the calculator) proceeds, and is recorded, as 0.
         desired = std::max(proposal, 0);
+        d.proposed_replicas = desired;
         d.recorded_recommendation = TimedReplicas{state.time, desired};
 
         Limited stabilized;

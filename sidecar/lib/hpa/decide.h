@@ -22,7 +22,8 @@ Decision decide(const HpaSpec &hpa, const ClusterState &state, const ControllerO
 //   AbleToScale condition; no metrics, no recommendation recorded;
 // - every metric failed: the first failure's condition, desired = current, no rescale,
 //   no recommendation recorded (the controller leaves the status' desired count as it was);
-// - otherwise proposed (the largest valid proposal), stabilized, desired with the limit's
+// - otherwise proposed (the largest valid proposal; a negative one, from an int32 overflow
+//   in the calculator, is 0 as in the controller), stabilized, desired with the limit's
 //   reason and message, and the recommendation recorded (the proposed count, unstabilized).
 // recorded_scale_event is set only when rescaling an HPA with `behavior` (the controller
 // keeps no events without it); its change counts pods added or removed (the direction is

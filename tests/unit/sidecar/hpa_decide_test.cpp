@@ -1544,6 +1544,28 @@ TEST(HpaDecideDetailsTest, TheLargestProposalNamesTheMetric) {
     EXPECT_EQ(message(0, 0), prefix + "Service metric rps");
 }
 
+TEST(HpaDecideDetailsTest, NegativeProposalCountsAsZero) {
+    // usage 1e12 x 2 pods does not fit an int32: the calculator's proposal is MinInt32; the
+    // controller proceeds (and records) from 0, and the metric still names the message.
+    GoCase c;
+    c.min_replicas = 1, c.max_replicas = 10, c.spec_replicas = 2, c.status_replicas = 2;
+    c.metrics = {object_qps(TargetType::value, 1)};
+    c.levels = {1'000'000'000'000};
+    c.recommendations = kNoHistory;
+    const Decision d = run(c);
+    ASSERT_EQ(d.metrics.size(), 1u);
+    ASSERT_TRUE(d.metrics[0].ok);
+    EXPECT_LT(d.metrics[0].proposal, 0);
+    EXPECT_EQ(d.proposed_replicas, 0);
+    ASSERT_TRUE(d.recorded_recommendation.has_value());
+    EXPECT_EQ(d.recorded_recommendation->replicas, 0);
+    EXPECT_EQ(d.desired_replicas, 1);
+    EXPECT_EQ(conditions_of(d), status_ok({{"ScalingLimited", "True", "TooFewReplicas"}}));
+    EXPECT_EQ(
+        d.conditions[1].message,
+        "the HPA was able to successfully calculate a replica count from Deployment metric qps");
+}
+
 TEST(HpaDecideDetailsTest, ScaleUpStabilizedWithBehavior) {
     // TestNormalizeDesiredReplicasWithBehavior's "simple scale up stabilization", whole.
     GoCase c;
