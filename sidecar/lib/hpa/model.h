@@ -107,9 +107,10 @@ struct ScaleEvent {
 
 struct ClusterState {
     double time = 0;
-    std::int32_t current_replicas = 0;  // the scale subresource's status.replicas
-    // hpa.status.currentReplicas, which the per-pod Object/External forms divide by;
-    // nullopt: current_replicas.
+    // The scale subresource's spec.replicas: what the controller calls currentReplicas.
+    std::int32_t current_replicas = 0;
+    // The scale subresource's status.replicas, which the per-pod Object/External forms
+    // divide by; nullopt: current_replicas.
     std::optional<std::int32_t> status_replicas;
     std::vector<PodState> pods;  // the pods the scale's selector selects
     // metric values: per pod (resource totals over the pod's containers, container
@@ -162,7 +163,8 @@ struct Decision {
     std::vector<MetricResult> metrics;
     // The largest proposal (metricDesiredReplicas), before stabilization and limits.
     std::int32_t proposed_replicas = 0;
-    // After the stabilization window (the recommendation the controller records).
+    // After the stabilization window. (The controller records the count before it:
+    // recorded_recommendation.)
     std::int32_t stabilized_replicas = 0;
     // After the policies / scale-up limit and min/max: the reason and message of the
     // limit that applied ("DesiredWithinRange", "ScaleUpLimit", "TooManyReplicas", ...).
