@@ -26,11 +26,14 @@ What is covered, on purpose and with boundaries hit exactly:
     Pods/Percent policies and periods, recommendations and scale events exactly on the
     windows' and periods' edges;
   - current replicas 0, below min, above max, status replicas different (and 0);
+  - histories: none, the controller's first pass (the current count seeded at now, as
+    recordInitialRecommendation does; decide takes the history as given), random ones;
   - autoscaling/v1 HPAs with and without targetCPUUtilizationPercentage.
 """
 import argparse
 import json
 import random
+from decimal import Decimal
 
 NS = "default"
 
@@ -41,6 +44,11 @@ def milli(v):
     if v % 1000 == 0 and v != 0:
         return str(v // 1000)
     return f"{v}m"
+
+
+def decimal_text(d):
+    text = format(d.normalize(), "f")
+    return text
 
 
 class Gen:
@@ -61,6 +69,37 @@ class Gen:
             if x <= 0:
                 return value
         return pairs[-1][0]
+
+    # ---- quantities -------------------------------------------------------------------
+    def quantity(self, v, exact=False):
+        """A quantity string for about v milli-units, in the forms the metrics APIs and
+        people write: 250m, 0.25, 250000000n (metrics-server's nanocores, here with a
+        sub-milli rest that MilliValue() rounds up), 1024Ki, 25e-2, 1.5k. exact: the same
+        milli-value, no sub-milli rest."""
+        v = max(0, int(v))
+        forms = [("m", 40), ("plain", 20), ("exp", 5)]
+        if v % 1000 == 0:
+            forms.append(("k", 4))
+        if not exact:
+            forms += [("n", 15), ("u", 5), ("frac", 3)]
+            if v >= 1024000:
+                forms.append(("Ki", 8))
+        form = self.weighted(forms)
+        if form == "plain":
+            return decimal_text(Decimal(v) / 1000)
+        if form == "exp":
+            return f"{v}e-3"
+        if form == "k":
+            return decimal_text(Decimal(v) / 1000000) + "k"
+        if form == "n":
+            return f"{v * 1000000 + self.r.randint(0, 999999)}n"
+        if form == "u":
+            return f"{v * 1000 + self.r.randint(0, 999)}u"
+        if form == "frac":
+            return decimal_text(Decimal(v * 10 + self.r.randint(0, 9)) / 10000)
+        if form == "Ki":
+            return f"{round(v / 1024000)}Ki"
+        return milli(v)
 
     # ---- options ----------------------------------------------------------------------
     def options(self):
@@ -182,21 +221,27 @@ class Gen:
                 del containers[-1]["requests"]["cpu"]  # a container without a CPU request
             if self.chance(0.01):
                 containers[0]["requests"]["cpu"] = "0"
+            if self.chance(0.1):
+                containers[0]["requests"]["cpu"] = self.quantity(cpu_req, exact=True)
+            if self.chance(0.01):
+                containers = []  # requests sum to 0
             pod["containers"] = containers
             pods.append(pod)
         state["pods"] = pods
 
         # the metrics
         load = self.weighted([(r.uniform(0.05, 0.9), 3), (r.uniform(0.9, 1.1), 2), (r.uniform(1.1, 4), 3),
-                              ("edge", 2)])
+                              ("edge", 2), (10 ** r.randint(4, 10), 0.15)])  # the last: int32 overflows
         tol = opts["tolerance"]
         edge_factor = self.pick(1 + tol, 1 - tol, 1.0)
 
         def level(base):
-            """A value around base x load (or exactly on the tolerance's edge)."""
+            """A value around base x load (or exactly on the tolerance's edge), at most 1e15
+            milli-units: MilliValue() fits an int64, and so do the controller's sums x 100
+            over 10 pods (decide refuses quantities that would not fit)."""
             if load == "edge":
                 return int(round(base * edge_factor))
-            return max(0, int(round(base * load * r.uniform(0.7, 1.3))))
+            return min(10 ** 15, max(0, int(round(base * load * r.uniform(0.7, 1.3)))))
 
         metrics = {}
         specs = []
@@ -207,9 +252,9 @@ class Gen:
             values = {}
             for p in pod_names:
                 if not self.chance(missing):
-                    values[p] = milli(level(base))
+                    values[p] = self.quantity(level(base))
             for g in ghost_names:
-                values[g] = milli(level(base))
+                values[g] = self.quantity(level(base))
             if self.chance(0.04):
                 values = {}  # no data at all
             return values
@@ -229,7 +274,7 @@ class Gen:
                     base = req * util / 100
                 else:
                     avg = self.pick(100, 200, 300, 500, 1000) if res == "cpu" else self.pick(100, 200) * 1024 * 1024 * 1000
-                    tgt = {"type": "AverageValue", "averageValue": milli(avg)}
+                    tgt = {"type": "AverageValue", "averageValue": self.quantity(avg, exact=True)}
                     base = avg
                 if ("resource", res) in used:
                     continue
@@ -246,7 +291,7 @@ class Gen:
                     base = (cpu_req if res == "cpu" else mem_req) * util / 100
                 else:
                     avg = self.pick(100, 250, 500) if res == "cpu" else 100 * 1024 * 1024 * 1000
-                    tgt = {"type": "AverageValue", "averageValue": milli(avg)}
+                    tgt = {"type": "AverageValue", "averageValue": self.quantity(avg, exact=True)}
                     base = avg
                 if ("container", cont, res) in used:
                     continue
@@ -261,7 +306,7 @@ class Gen:
                     continue
                 used.add(("pods", mname))
                 avg = self.pick(1000, 10000, 20000, 500, 250000)
-                spec = {"metric": {"name": mname}, "target": {"type": "AverageValue", "averageValue": milli(avg)}}
+                spec = {"metric": {"name": mname}, "target": {"type": "AverageValue", "averageValue": self.quantity(avg, exact=True)}}
                 if self.chance(0.2):
                     spec["metric"]["selector"] = {"matchLabels": {"verb": "GET"}}
                 specs.append({"type": "Pods", "pods": spec})
@@ -274,19 +319,21 @@ class Gen:
                 used.add(("object", mname))
                 obj = self.weighted([({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "name": "main"}, 2),
                                      ({"apiVersion": "v1", "kind": "Service", "name": "redis"}, 2),
+                                     ({"apiVersion": "apps/v1", "kind": "Deployment", "name": "redis"}, 1),
+                                     ({"apiVersion": "example.com/v1", "kind": "Queue", "name": "emails"}, 1),
                                      ({"apiVersion": "v1", "kind": "Namespace", "name": NS}, 1)])
                 target = self.pick(1000, 10000, 100000, 5000)
                 spec = {"describedObject": obj, "metric": {"name": mname}}
                 if self.chance(0.5):
-                    spec["target"] = {"type": "Value", "value": milli(target)}
+                    spec["target"] = {"type": "Value", "value": self.quantity(target, exact=True)}
                     value = level(target)
                 else:
-                    spec["target"] = {"type": "AverageValue", "averageValue": milli(target)}
+                    spec["target"] = {"type": "AverageValue", "averageValue": self.quantity(target, exact=True)}
                     value = level(target * max(status_replicas, 1))
                 spec["metric"].update(self.metric_selector())
                 specs.append({"type": "Object", "object": spec})
                 if not fail:
-                    metrics.setdefault("object", {})[mname] = milli(value)
+                    metrics.setdefault("object", {})[mname] = self.quantity(value)
             else:
                 mname = self.pick("queue_messages_ready", "pubsub_undelivered", "sqs_visible")
                 if ("external", mname) in used:
@@ -295,15 +342,15 @@ class Gen:
                 target = self.pick(1000, 30000, 100000, 8000)
                 spec = {"metric": {"name": mname}}
                 if self.chance(0.5):
-                    spec["target"] = {"type": "Value", "value": milli(target)}
+                    spec["target"] = {"type": "Value", "value": self.quantity(target, exact=True)}
                     value = level(target)
                 else:
-                    spec["target"] = {"type": "AverageValue", "averageValue": milli(target)}
+                    spec["target"] = {"type": "AverageValue", "averageValue": self.quantity(target, exact=True)}
                     value = level(target * max(status_replicas, 1))
                 spec["metric"].update(self.metric_selector())
                 specs.append({"type": "External", "external": spec})
                 if not fail:
-                    metrics.setdefault("external", {})[mname] = milli(value)
+                    metrics.setdefault("external", {})[mname] = self.quantity(value)
         state["metrics"] = metrics
 
         # the HPA
@@ -340,7 +387,14 @@ class Gen:
             if "stabilizationWindowSeconds" in rules:
                 windows.append(rules["stabilizationWindowSeconds"])
             periods += [p["periodSeconds"] for p in rules.get("policies", [])]
-        if self.chance(0.7):
+        history = self.weighted([("some", 70), ("first pass", 15), ("none", 15)])
+        if history == "first pass":
+            # what the controller's first pass over the HPA decides on: it has seeded its
+            # recommendations with the current count at now (recordInitialRecommendation)
+            state["recommendations"] = [{"time": now, "replicas": current}]
+        elif history == "none":
+            state["recommendations"] = []
+        else:
             recs = []
             for _ in range(r.randint(1, 6)):
                 age = self.weighted([(r.randint(1, 900), 4), (self.r.choice(windows), 2),
@@ -364,8 +418,12 @@ class Gen:
             return {}
         if x < 0.8:
             return {"selector": {"matchLabels": {"queue": self.pick("emails", "reports")}}}
-        return {"selector": {"matchLabels": {"queue": "emails"},
-                             "matchExpressions": [{"key": "env", "operator": "In", "values": ["prod", "staging"]}]}}
+        if x < 0.9:
+            return {"selector": {"matchLabels": {"queue": "emails"},
+                                 "matchExpressions": [{"key": "env", "operator": "In", "values": ["prod", "staging"]}]}}
+        return {"selector": {"matchExpressions": [
+            {"key": "env", "operator": self.pick("Exists", "DoesNotExist")},
+            {"key": "tier", "operator": "NotIn", "values": ["batch"]}]}}
 
 
 def main():

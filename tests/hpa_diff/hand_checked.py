@@ -54,6 +54,19 @@ def rescaled(n):
 three_pods = [pod(f"web-{i}", cpu="500m") for i in range(3)]
 
 CASES = [
+    # 20% vs 50% on 3 pods: 2. The controller's first pass: it has seeded its history with
+    # the current count at now, which holds the scale-down (the highest recent: 3).
+    ("first pass: the seeded count holds a scale-down",
+     scenario(hpa_v2([cpu_util(50)]), 3, three_pods, {"resource": {"cpu": {p["name"]: "100m" for p in three_pods}}},
+              recommendations=[{"time": T, "replicas": 3}]),
+     {"desiredReplicas": 3, "conditions": [
+         ("AbleToScale", "True", "ScaleDownStabilized",
+          "recent recommendations were higher than current one, applying the highest recent recommendation"),
+         VALID_CPU, WITHIN]}),
+    # The same with an empty history, taken as given (decide adds nothing): 2.
+    ("an empty history is taken as given",
+     scenario(hpa_v2([cpu_util(50)]), 3, three_pods, {"resource": {"cpu": {p["name"]: "100m" for p in three_pods}}}),
+     {"desiredReplicas": 2, "conditions": [rescaled(2), VALID_CPU, WITHIN]}),
     # 3 pods at 100m of 500m = 20% vs 50%: ratio 0.4, ceil(0.4 x 3) = 2. The recommendation
     # of 4 at exactly now - 300 is inside the window (Before(cutoff) is strict): max 4.
     ("stabilization window includes its edge",
@@ -69,8 +82,8 @@ CASES = [
     # web-a started 299 s ago (inside the 300 s CPU initialization period) and turned Ready
     # 59 s before the metric (window 60): its sample is not a full window after the
     # transition, so it is unready. web-b alone: 800m/1 = 80% vs 50% = 1.6 > 1, so the
-    # unready pod counts as 0: (0 + 800) / 2000 = 40%, 0.8: the direction flips, keep 2.
-    # No history: the controller records 2 at now first; 2 = 2, ReadyForNewScale.
+    # unready pod counts as 0: (0 + 800) / 2000 = 40%, 0.8: the direction flips, keep 2;
+    # 2 = 2, ReadyForNewScale.
     ("unready pod inside the CPU initialization period",
      scenario(hpa_v2([cpu_util(50)]), 2,
               [pod("web-a", start=T - 299, ready_since=T - 59), pod("web-b", start=0, ready_since=100)],
@@ -109,8 +122,8 @@ CASES = [
          ("ScalingLimited", "True", "ScaleUpLimit",
           "the desired replica count is increasing faster than the maximum scale rate")]}),
     # Object AverageValue 65 / 10 over 3 status replicas: 2.17, ceil(65 / 10) = 7; the
-    # External metric has no data (one of two fails: the other decides). No history: 3 at
-    # now; the limit max(2 x 3, 4) = 6 caps 7. The metric's name in the message is the
+    # External metric has no data (one of two fails: the other decides). The limit
+    # max(2 x 3, 4) = 6 caps 7. The metric's name in the message is the
     # controller's ("external metric" for an Object AverageValue, with the selector's %+v).
     ("object average value with a failing external metric",
      scenario(hpa_v2([{"type": "Object", "object": {

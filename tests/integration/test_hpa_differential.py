@@ -6,16 +6,18 @@ e2e stage builds its binaries from) with our harness tests/hpa_diff/pulse_diff_t
 copied in, and runs every scenario through the controller's reconcileAutoscaler: its
 ReplicaCalculator over a pod lister and a metrics client holding the scenario's state, its
 stabilization, scale-up limit and behavior policies over its history maps prefilled from
-the state, with time.Now() frozen at the state's time (Go's faketime). The harness'
-docstring says how each part of the state reaches the controller.
+the state exactly as given (as decide takes it: docs/hpa.md; a first pass is the history
+with the current count seeded at now), with time.Now() frozen at the state's time (Go's
+faketime). The harness' docstring says how each part of the state reaches the controller.
 
 The scenarios: tests/hpa_diff/hand_checked.py (answers worked out by hand, which check the
 harness first) and tests/hpa_diff/gen_scenarios.py's generated ones (deterministic seed;
-PULSE_HPA_DIFF_COUNT, default 5000, and PULSE_HPA_DIFF_SEED change them). Both sides get
+PULSE_HPA_DIFF_COUNT, default 20000, and PULSE_HPA_DIFF_SEED change them). Both sides get
 the same `hpa decide --batch` lines; for each scenario the test compares desiredReplicas,
-every condition (type, status, reason, message, in order), and proposedReplicas where the
-controller recorded one (its recommendation at now: metricDesiredReplicas). It prints how
-many ran, the timings, and every mismatch (the first 20 in full), and fails on any.
+every condition (type, status, reason, message, in order), and what the controller added
+to its history (recordedRecommendation, recordedScaleEvent: time and value, or none). It
+prints how many ran, the timings, and every mismatch (the first 20 in full), and fails on
+any.
 
 The first run compiles the package's test dependencies (minutes; GOCACHE under
 build/kube/gocache); later runs reuse the unpacked tree and the test binary in
@@ -40,7 +42,7 @@ sys.path.insert(0, str(HPA_DIFF))
 
 import hand_checked  # noqa: E402
 
-COUNT = int(os.environ.get("PULSE_HPA_DIFF_COUNT", "5000"))
+COUNT = int(os.environ.get("PULSE_HPA_DIFF_COUNT", "20000"))
 SEED = int(os.environ.get("PULSE_HPA_DIFF_SEED", "20210113"))
 DETAILED = 20
 
@@ -117,6 +119,12 @@ def test_controller_harness(run, capsys):
                 print("  " + line)
 
 
+def _recorded(answer, field, keys):
+    """What the answer says was added to the controller's history, as a tuple (or None)."""
+    value = answer.get(field)
+    return None if value is None else tuple(value.get(k) for k in keys)
+
+
 def _has_hpa_subcommand(binary):
     try:
         out = subprocess.run([str(binary), "--help"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -161,8 +169,11 @@ def test_decide_matches_controller(run, capsys):
                     b = cg[k] if k < len(cg) else None
                     if a != b:
                         diffs.append(f"condition {k}: controller {a}, decide {b}")
-            if want.get("proposedReplicas") is not None and got.get("proposedReplicas") != want["proposedReplicas"]:
-                diffs.append(f"proposedReplicas: controller {want['proposedReplicas']}, decide {got.get('proposedReplicas')}")
+            for field, keys in (("recordedRecommendation", ("time", "replicas")),
+                                ("recordedScaleEvent", ("time", "change"))):
+                a, b = _recorded(want, field, keys), _recorded(got, field, keys)
+                if a != b:
+                    diffs.append(f"{field}: controller {a}, decide {b}")
         if diffs:
             mismatches.append((i, diffs))
 
