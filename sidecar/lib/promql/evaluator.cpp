@@ -2072,37 +2072,51 @@ class Evaluator {
             std::int64_t count = 0;
         };
         std::vector<Group> groups;
-        // Group keys point into `in`'s labels (alive for the whole call): no label is copied
-        // until a group is made.
+        // Groups found by a hash of their labels, which point into `in`'s (alive for the
+        // whole call): no label is copied until a group is made, no string compared unless
+        // two hashes meet.
         using Label = std::pair<std::string, std::string>;
-        using KeyRef = std::vector<const Label *>;
-        struct KeyLess {
-            bool operator()(const KeyRef &x, const KeyRef &y) const {
-                return std::lexicographical_compare(
-                    x.begin(), x.end(), y.begin(), y.end(),
-                    [](const Label *l, const Label *r) { return *l < *r; });
-            }
-        };
-        std::map<KeyRef, std::size_t, KeyLess> index;
-        KeyRef key;
+        std::unordered_map<std::uint64_t, std::vector<std::size_t>> index;
+        index.reserve(in.size());
+        std::vector<const Label *> key;
         for (const auto &s : in) {
             // The group's labels: `without` drops the listed labels and the metric name;
             // `by` keeps the listed labels only.
             key.clear();
+            std::uint64_t h = 1469598103934665603ull;
             for (const auto &l : s.labels) {
                 const bool listed = grouping.count(l.first) > 0;
-                if (a.without ? (!listed && l.first != kMetricName) : listed) key.push_back(&l);
+                if (a.without ? (!listed && l.first != kMetricName) : listed) {
+                    key.push_back(&l);
+                    for (char c : l.first)
+                        h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+                    h = (h ^ 0xff) * 1099511628211ull;
+                    for (char c : l.second)
+                        h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+                    h = (h ^ 0xfe) * 1099511628211ull;
+                }
             }
-            auto it = index.find(key);
-            if (it == index.end()) {
-                index.emplace(key, groups.size());
+            auto &bucket = index[h];
+            std::size_t found = groups.size();
+            for (std::size_t g : bucket) {
+                const Labels &labels = groups[g].labels;
+                if (labels.size() != key.size()) continue;
+                bool same = true;
+                for (std::size_t i = 0; i < key.size() && same; ++i) same = labels[i] == *key[i];
+                if (same) {
+                    found = g;
+                    break;
+                }
+            }
+            if (found == groups.size()) {
+                bucket.push_back(groups.size());
                 Labels labels;
                 labels.reserve(key.size());
                 for (const Label *l : key) labels.push_back(*l);
                 groups.push_back(Group{std::move(labels), s.v, s.v, 1});
                 continue;
             }
-            Group &g = groups[it->second];
+            Group &g = groups[found];
             switch (a.op) {
                 case AggregationOp::sum:
                     g.value += s.v;
