@@ -1,5 +1,5 @@
 // pulse-sidecar: run (beside nginx), drain (a preStop hook), adapter (the custom metrics API),
-// hpa (an HPA's decisions computed offline).
+// hpa (an HPA's decisions computed offline, or explained from a live cluster).
 #include <CLI/CLI.hpp>
 
 #include <malloc.h>
@@ -14,6 +14,7 @@
 #include "adapter.h"
 #include "durations.h"
 #include "hpa_cli.h"
+#include "hpa_explain.h"
 #include "hpa_simulate.h"
 #include "scraper.h"
 #include "sidecar.h"
@@ -245,12 +246,14 @@ int main(int argc, char **argv) {
     http_limit_options(*adapter_cmd, adapter.http);
 
     pulse::sidecar::HpaCli hpa_cli(app);
+    pulse::sidecar::HpaExplain hpa_explain(*hpa_cli.command());
     pulse::sidecar::HpaSimulateCli hpa_simulate(*hpa_cli.command());
 
     CLI11_PARSE(app, argc, argv);
 
     try {
         if (hpa_simulate.selected()) return hpa_simulate.run();
+        if (hpa_explain.selected()) return hpa_explain.run();
         if (hpa_cli.selected()) return hpa_cli.run();
         if (*run_cmd) {
             if (run.window < 2 * run.interval) {
