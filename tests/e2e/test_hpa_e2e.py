@@ -502,3 +502,59 @@ def test_workers_scale_on_their_queue_as_an_object_metric(cluster):
     assert downs[0][0] - drained >= down_window - sync - 1, (drained, points)
     for (t1, _), (t2, _) in zip(downs, downs[1:]):
         assert t2 - t1 >= WORKER_BEHAVIOR["scaleDown"]["policies"][0]["periodSeconds"] - 1, points
+
+
+# ---------------------------------------------------------------------------------------
+# `pulse-sidecar hpa explain`: the controller's decision, explained from outside it.
+
+
+def test_hpa_explain_agrees_with_the_controller_while_steady(cluster):
+    """`hpa explain shop/web` with the admin's certificate reads what the controller reads
+    (the HPA at autoscaling/v2beta2, since 1.20 does not serve v2; the Deployment's scale;
+    the web pods; pulse_requests_per_second through the aggregator and the adapter) and,
+    while the HPA is steady at minReplicas, decides what the controller decided: its
+    status' desiredReplicas and currentReplicas."""
+    import os
+    import subprocess
+
+    cp = cluster.cp
+    wait_replicas(cluster, 2)
+
+    def steady():
+        doc = hpa(cp)
+        s = doc.get("status") or {}
+        return (conditions(doc).get("ScalingActive", ("",))[0] == "True"
+                and s.get("currentReplicas") == s.get("desiredReplicas") == 2 and doc)
+    ph.wait_for(steady, timeout=120, interval=1, message="the web HPA steady at 2, reading its metric")
+    pki = cp.pki
+    cmd = [str(ph.sidecar_path()), "hpa", "explain", f"{WEB_NS}/web",
+           "--kube-api", f"https://{ke.API_IP}:{cp.port}", "--kube-ca", str(pki.path("ca.crt")),
+           "--kube-client-cert", str(pki.path("admin.crt")),
+           "--kube-client-key", str(pki.path("admin.key"))]
+    env = {k: v for k, v in os.environ.items()
+           if not k.lower().endswith("_proxy") and not k.startswith(("KUBERNETES_", "PULSE_KUBE_"))}
+    for _ in range(3):  # the HPA must not move while it is read
+        before = steady()
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=60, env=env)
+        assert r.returncode == 0, r.stderr
+        after = steady()
+        if before and after and before["status"] == after["status"]:
+            break
+        time.sleep(2)
+    else:
+        pytest.fail("the web HPA kept changing while explain read it")
+    out = json.loads(r.stdout)
+    print("hpa explain:", json.dumps(out["decision"], indent=1), out["notes"])
+    assert out["hpa"] == f"{WEB_NS}/web" and out["apiVersion"] == "autoscaling/v2beta2"
+    d, status = out["decision"], after["status"]
+    assert d["desiredReplicas"] == status["desiredReplicas"] == 2, (d, status)
+    assert d["currentReplicas"] == status["currentReplicas"] == 2, (d, status)
+    assert out["status"]["desiredReplicas"] == status["desiredReplicas"]
+    metric = next(m for m in d["metrics"] if m["name"] == "pulse_requests_per_second")
+    assert "averageValue" in metric.get("current", {}), d
+    assert {c["type"]: (c["status"], c["reason"]) for c in d["conditions"]}["ScalingActive"] == \
+        ("True", "ValidMetricFound"), d
+    assert set(out["state"]["metrics"]["pods"]["pulse_requests_per_second"]) == \
+        {n for n, _ in ready_pods(cluster)}
+    assert out["history"].startswith("seeded as a freshly started controller would")
