@@ -339,8 +339,20 @@ int HpaExplain::Impl::run() {
     // The controller's first pass over an HPA (recordInitialRecommendation).
     state.recommendations.push_back({now, scale.spec_replicas});
 
-    // ---- the pods and the metrics, as the controller reads them
-    if (scale.selector.empty()) {
+    // ---- the pods and the metrics, as the controller reads them (only when it computes
+    // the metrics: not for a target at 0 replicas, nor for a count out of range)
+    const std::int32_t current = scale.spec_replicas;
+    const bool reads_metrics = !(current == 0 && hpa.min_replicas != 0) &&
+                               current <= hpa.max_replicas && current >= hpa.min_replicas;
+    if (!reads_metrics) {
+        notes.push_back(
+            "the controller reads neither pods nor metrics for this sync: " +
+            (current == 0 ? std::string("the target is at 0 replicas (scaling disabled)")
+                          : "the current count " + std::to_string(current) + " is " +
+                                (current > hpa.max_replicas
+                                     ? "above maxReplicas " + std::to_string(hpa.max_replicas)
+                                     : "below minReplicas " + std::to_string(hpa.min_replicas))));
+    } else if (scale.selector.empty()) {
         notes.push_back(
             "the target's scale has no status.selector: the controller sets ScalingActive False "
             "InvalidSelector and reads neither pods nor metrics");
@@ -368,11 +380,12 @@ int HpaExplain::Impl::run() {
                             "): it is left out of the state, so the decision fails it as the "
                             "controller does (the controller's message quotes this error)");
         };
-        auto collides = [&](const MetricSpec &m, bool present) {
-            if (present)
+        auto collides = [&](const MetricSpec &m, bool differs) {
+            if (differs)
                 notes.push_back("two metrics of the HPA are " + metric_label(m) +
-                                ": the state holds one value per type and name, the last one "
-                                "read");
+                                " with different values (other selectors or objects): the state "
+                                "holds one value per type and name, and both are decided on the "
+                                "last one read");
         };
         for (const MetricSpec &m : hpa.metrics) {
             switch (m.type) {
@@ -401,11 +414,9 @@ int HpaExplain::Impl::run() {
                     state.resource_metric_time = got.timestamp;
                     state.resource_metric_window = got.window;
                     if (m.type == MetricType::resource) {
-                        collides(m, state.resource.count(m.name) != 0);
                         state.resource[m.name] = std::move(got.values);
                     } else {
                         const std::string key = m.container + "/" + m.name;
-                        collides(m, state.container_resource.count(key) != 0);
                         state.container_resource[key] = std::move(got.values);
                     }
                     break;
@@ -455,16 +466,19 @@ int HpaExplain::Impl::run() {
                             left_out(m, "GET " + path + ": " + e->message);
                             break;
                         }
-                        collides(m, state.pods_metrics.count(m.name) != 0);
-                        state.pods_metrics[m.name] =
-                            std::get<std::map<std::string, std::int64_t>>(values);
+                        auto &got = std::get<std::map<std::string, std::int64_t>>(values);
+                        auto it = state.pods_metrics.find(m.name);
+                        collides(m, it != state.pods_metrics.end() && it->second != got);
+                        state.pods_metrics[m.name] = std::move(got);
                     } else {
                         auto value = read_object_metric(a.doc);
                         if (auto *e = std::get_if<ReadError>(&value)) {
                             left_out(m, "GET " + path + ": " + e->message);
                             break;
                         }
-                        collides(m, state.object.count(m.name) != 0);
+                        auto it = state.object.find(m.name);
+                        collides(m, it != state.object.end() &&
+                                        it->second != std::get<std::int64_t>(value));
                         state.object[m.name] = std::get<std::int64_t>(value);
                     }
                     break;
@@ -486,7 +500,9 @@ int HpaExplain::Impl::run() {
                         left_out(m, "GET " + path + ": " + e->message);
                         break;
                     }
-                    collides(m, state.external.count(m.name) != 0);
+                    auto it = state.external.find(m.name);
+                    collides(m, it != state.external.end() &&
+                                    it->second != std::get<std::int64_t>(value));
                     state.external[m.name] = std::get<std::int64_t>(value);
                     break;
                 }
@@ -496,9 +512,6 @@ int HpaExplain::Impl::run() {
 
     // ---- the decision
     Decision decision = decide(hpa, state, options);
-    const bool reads_metrics = !(scale.spec_replicas == 0 && hpa.min_replicas != 0) &&
-                               scale.spec_replicas <= hpa.max_replicas &&
-                               scale.spec_replicas >= hpa.min_replicas;
     if (scale.selector.empty() && reads_metrics) {
         // computeReplicasForMetrics stops at the missing selector.
         Decision d;

@@ -459,6 +459,25 @@ def test_a_scale_without_a_selector_is_invalid_selector(sidecar, api, tls, tmp_p
     assert api.requests_to(f"/api/v1/namespaces/{NS}/pods") == []
 
 
+@pytest.mark.parametrize("replicas,desired,active,note", [
+    # spec.replicas 0 with minReplicas 2: scaling disabled, desired stays 0.
+    (0, 0, ("False", "ScalingDisabled"), "the target is at 0 replicas (scaling disabled)"),
+    # 9 above maxReplicas 6: straight to 6, rescale; no ScalingActive condition.
+    (9, 6, None, "the current count 9 is above maxReplicas 6"),
+])
+def test_no_metrics_read_when_the_controller_computes_none(sidecar, api, tls, tmp_path,
+                                                           replicas, desired, active, note):
+    serve_web(api, "30")
+    api.serve(SCALE, scale(replicas))
+    out = explained(sidecar, api, tls, tmp_path)
+    d = out["decision"]
+    assert (d["currentReplicas"], d["desiredReplicas"], d["metrics"]) == (replicas, desired, [])
+    assert conditions(d).get("ScalingActive", (None, None, None))[:2] == (active or (None, None))
+    assert any(note in n for n in out["notes"]), out["notes"]
+    assert api.requests_to(f"/api/v1/namespaces/{NS}/pods") == []
+    assert api.requests_to(f"{CM}/v1beta2/namespaces/{NS}/pods/*/{RPS}") == []
+
+
 def test_api_errors_exit_1_and_bad_arguments_2(sidecar, api, tls, tmp_path):
     api.serve(f"{V2BETA2}/web", web_hpa())
     # The target's scale is refused: exit 1 naming the request.
