@@ -1,5 +1,7 @@
 #include "hpa_cli.h"
 
+#include "hpa_flags.h"
+
 #include <cmath>
 #include <charconv>
 #include <fstream>
@@ -20,50 +22,6 @@ namespace pulse::sidecar {
 namespace {
 
 using pulse::hpa::ControllerOptions;
-
-// A duration as kube-controller-manager's flags take them (Go's time.ParseDuration: "5m0s",
-// "1m30s", "300ms"), or a bare number of seconds. Seconds; nullopt and `error` when not one.
-std::optional<double> controller_duration(std::string_view text, std::string &error) {
-    error = "\"" + std::string(text) + "\" is not a duration (\"5m0s\", \"30s\", \"300\")";
-    if (text.empty()) return std::nullopt;
-    double bare = 0;
-    auto [bare_end, bare_ec] = std::from_chars(text.data(), text.data() + text.size(), bare);
-    if (bare_ec == std::errc() && bare_end == text.data() + text.size()) {
-        if (!std::isfinite(bare) || bare < 0) return std::nullopt;
-        return bare;
-    }
-    double total = 0;
-    std::string_view rest = text;
-    while (!rest.empty()) {
-        double v = 0;
-        auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), v);
-        if (ec != std::errc() || end == rest.data() || v < 0) return std::nullopt;
-        rest.remove_prefix(static_cast<std::size_t>(end - rest.data()));
-        std::size_t n = 0;
-        while (n < rest.size() && !(rest[n] >= '0' && rest[n] <= '9') && rest[n] != '.') ++n;
-        std::string_view unit = rest.substr(0, n);
-        rest.remove_prefix(n);
-        double scale;
-        if (unit == "ns") {
-            scale = 1e-9;
-        } else if (unit == "us" || unit == "\xc2\xb5s" || unit == "\xce\xbcs") {
-            scale = 1e-6;
-        } else if (unit == "ms") {
-            scale = 1e-3;
-        } else if (unit == "s") {
-            scale = 1;
-        } else if (unit == "m") {
-            scale = 60;
-        } else if (unit == "h") {
-            scale = 3600;
-        } else {
-            return std::nullopt;
-        }
-        total += v * scale;
-    }
-    if (!std::isfinite(total)) return std::nullopt;
-    return total;
-}
 
 bool read_input(const std::string &path, std::string &text) {
     if (path == "-") {
@@ -106,9 +64,10 @@ std::optional<std::string> apply_options(const nlohmann::json &o, ControllerOpti
             if (!std::isfinite(d) || d < 0) return "options." + k + ": must be at least 0";
             *field = d;
         } else if (v.is_string() && k != "tolerance") {
-            std::string error;
-            auto d = controller_duration(v.get<std::string>(), error);
-            if (!d) return "options." + k + ": " + error;
+            auto d = controller_duration(v.get<std::string>());
+            if (!d)
+                return "options." + k + ": \"" + v.get<std::string>() +
+                       "\" is not a duration (\"5m0s\", \"30s\", \"300\")";
             *field = *d;
         } else {
             return "options." + k + ": must be a number" +
@@ -155,40 +114,7 @@ HpaCli::HpaCli(CLI::App &app) : impl_(std::make_unique<Impl>()) {
                 "Read JSON lines {\"hpa\": ..., \"state\": ..., \"options\": ...} on standard "
                 "input and print one decision (or {\"error\": ...}) per line");
     // A bad value is bad input: exit code 2, as for the files.
-    d->add_option_function<std::string>(
-        "--tolerance,--horizontal-pod-autoscaler-tolerance",
-        [&s](const std::string &text) {
-            double v = 0;
-            auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-            if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(v) || v < 0)
-                throw CLI::ValidationError(
-                    "--tolerance: \"" + text + "\" is not a number at least 0 (0.1 is 10%)", 2);
-            s.options.tolerance = v;
-        },
-        "Ratio of current to target within which nothing changes (default 0.1)");
-    auto duration = [d](const std::string &names, double &seconds, const std::string &help) {
-        d->add_option_function<std::string>(
-            names,
-            [&seconds, names](const std::string &text) {
-                std::string error;
-                auto v = controller_duration(text, error);
-                if (!v)
-                    throw CLI::ValidationError(names.substr(0, names.find(',')) + ": " + error, 2);
-                seconds = *v;
-            },
-            help);
-    };
-    duration("--cpu-initialization-period,--horizontal-pod-autoscaler-cpu-initialization-period",
-             s.options.cpu_initialization_period,
-             "After a pod starts, CPU samples count only from a ready pod with a full metric "
-             "window since it became ready (default 5m0s)");
-    duration("--initial-readiness-delay,--horizontal-pod-autoscaler-initial-readiness-delay",
-             s.options.initial_readiness_delay,
-             "After a pod starts, readiness changes within this count as its first readiness "
-             "(default 30s)");
-    duration("--downscale-stabilization,--horizontal-pod-autoscaler-downscale-stabilization",
-             s.options.downscale_stabilization_window,
-             "Scale down only to the highest recommendation of this past window (default 5m0s)");
+    add_controller_flags(*d, s.options);
 }
 
 HpaCli::~HpaCli() = default;

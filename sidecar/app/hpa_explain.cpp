@@ -1,5 +1,7 @@
 #include "hpa_explain.h"
 
+#include "hpa_flags.h"
+
 #include <unistd.h>
 
 #include <charconv>
@@ -39,15 +41,6 @@ std::string one_line(std::string s) {
 
 bool readable(const std::string &path) {
     return ::access(path.c_str(), R_OK) == 0;
-}
-
-// A controller flag's duration: a Go duration ("5m0s") or a bare number of seconds.
-std::optional<double> controller_duration(const std::string &text) {
-    double bare = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), bare);
-    if (!text.empty() && ec == std::errc() && end == text.data() + text.size())
-        return std::isfinite(bare) && bare >= 0 ? std::optional<double>(bare) : std::nullopt;
-    return parse_go_duration(text);
 }
 
 // One answer of the API: the document, or why there is none (naming the request).
@@ -164,40 +157,7 @@ HpaExplain::HpaExplain(CLI::App &hpa) : impl_(std::make_unique<Impl>()) {
         },
         "Longest wait for each Kubernetes API request (default 10s)");
     // The controller's flags, under decide's names and kube-controller-manager's.
-    e->add_option_function<std::string>(
-        "--tolerance,--horizontal-pod-autoscaler-tolerance",
-        [&s](const std::string &text) {
-            double v = 0;
-            auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-            if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(v) || v < 0)
-                throw CLI::ValidationError(
-                    "--tolerance: \"" + text + "\" is not a number at least 0 (0.1 is 10%)", 2);
-            s.options.tolerance = v;
-        },
-        "Ratio of current to target within which nothing changes (default 0.1)");
-    auto duration = [e](const std::string &names, double &seconds, const std::string &help) {
-        e->add_option_function<std::string>(
-            names,
-            [&seconds, names](const std::string &text) {
-                auto v = controller_duration(text);
-                if (!v)
-                    throw CLI::ValidationError(names.substr(0, names.find(',')) + ": \"" + text +
-                                                   "\" is not a duration (\"5m0s\", \"30s\", "
-                                                   "\"300\")",
-                                               2);
-                seconds = *v;
-            },
-            help);
-    };
-    duration("--cpu-initialization-period,--horizontal-pod-autoscaler-cpu-initialization-period",
-             s.options.cpu_initialization_period,
-             "The controller's CPU initialization period (default 5m0s)");
-    duration("--initial-readiness-delay,--horizontal-pod-autoscaler-initial-readiness-delay",
-             s.options.initial_readiness_delay,
-             "The controller's initial readiness delay (default 30s)");
-    duration("--downscale-stabilization,--horizontal-pod-autoscaler-downscale-stabilization",
-             s.options.downscale_stabilization_window,
-             "The controller's downscale stabilization window (default 5m0s)");
+    add_controller_flags(*e, s.options);
 }
 
 HpaExplain::~HpaExplain() = default;

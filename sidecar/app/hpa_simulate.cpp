@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "durations.h"
+#include "hpa_flags.h"
 #include "hpa/quantity.h"
 #include "hpa/simulate.h"
 #include "hpa/spec_yaml.h"
@@ -47,8 +48,7 @@ struct HpaSimulateCli::Impl {
     CLI::App *cmd = nullptr;
     std::string hpa_file, trace_file, csv_file, svg_file, metric, title;
     std::string sync_period = "15s", pod_startup = "60s";
-    std::string cpu_initialization = "5m", readiness_delay = "30s", downscale = "5m";
-    double tolerance = 0.1;
+    hpa::ControllerOptions controller;
     int initial_replicas = -1;
     std::vector<std::string> requests, extensive, intensive;
 
@@ -56,13 +56,7 @@ struct HpaSimulateCli::Impl {
         hpa::SimulationOptions options;
         options.sync_period = seconds("--sync-period", sync_period);
         options.pod_startup = seconds("--pod-startup", pod_startup);
-        options.controller.tolerance = tolerance;
-        options.controller.cpu_initialization_period =
-            seconds("--cpu-initialization-period", cpu_initialization);
-        options.controller.initial_readiness_delay =
-            seconds("--initial-readiness-delay", readiness_delay);
-        options.controller.downscale_stabilization_window =
-            seconds("--downscale-stabilization", downscale);
+        options.controller = controller;
         if (initial_replicas >= 0) options.initial_replicas = initial_replicas;
         for (const std::string &r : requests) {
             auto eq = r.find('=');
@@ -143,13 +137,7 @@ HpaSimulateCli::HpaSimulateCli(CLI::App &hpa) : impl_(std::make_unique<Impl>()) 
                   "A metric whose trace is the deployment's total, spread over the ready pods");
     c->add_option("--intensive", s.intensive,
                   "A metric taken as every ready pod's value (latencies, ratios)");
-    c->add_option("--tolerance", s.tolerance, "--horizontal-pod-autoscaler-tolerance (0.1)");
-    c->add_option("--cpu-initialization-period", s.cpu_initialization,
-                  "--horizontal-pod-autoscaler-cpu-initialization-period (5m)");
-    c->add_option("--initial-readiness-delay", s.readiness_delay,
-                  "--horizontal-pod-autoscaler-initial-readiness-delay (30s)");
-    c->add_option("--downscale-stabilization", s.downscale,
-                  "--horizontal-pod-autoscaler-downscale-stabilization (5m)");
+    add_controller_flags(*c, s.controller);
 }
 
 HpaSimulateCli::~HpaSimulateCli() = default;
