@@ -45,7 +45,8 @@ std::string read_token(const std::string &path, std::string &error) {
     std::stringstream ss;
     ss << in.rdbuf();
     std::string token = ss.str();
-    while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
+    while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))
+        token.pop_back();
     return token;
 }
 
@@ -85,7 +86,8 @@ struct KubeClient::Pool {
     }
 };
 
-KubeClient::KubeClient(KubeOptions options) : options_(std::move(options)), pool_(std::make_unique<Pool>()) {
+KubeClient::KubeClient(KubeOptions options)
+    : options_(std::move(options)), pool_(std::make_unique<Pool>()) {
     ensure_curl_global();
     while (!options_.api_url.empty() && options_.api_url.back() == '/') options_.api_url.pop_back();
 }
@@ -124,7 +126,8 @@ HttpResult KubeClient::get(const std::string &path_and_query) {
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout * 1000));
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min(options_.timeout, 5.0) * 1000));
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(std::min(options_.timeout, 5.0) * 1000));
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
@@ -145,7 +148,8 @@ HttpResult KubeClient::get(const std::string &path_and_query) {
     return r;
 }
 
-std::vector<HttpResult> fetch_all(const std::vector<std::string> &urls, double timeout, std::size_t max_body) {
+std::vector<HttpResult> fetch_all(const std::vector<std::string> &urls, double timeout,
+                                  std::size_t max_body) {
     ensure_curl_global();
     std::vector<HttpResult> results(urls.size());
     if (urls.empty()) return results;
@@ -203,12 +207,15 @@ std::vector<HttpResult> fetch_all(const std::vector<std::string> &urls, double t
         if (msg->data.result == CURLE_OK) {
             curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &results[i].status);
         } else {
-            results[i].error = "GET " + urls[i] + ": " + transfer_error(msg->data.result, transfers[i].errbuf, transfers[i].sink);
+            results[i].error =
+                "GET " + urls[i] + ": " +
+                transfer_error(msg->data.result, transfers[i].errbuf, transfers[i].sink);
         }
     }
     for (std::size_t i = 0; i < transfers.size(); ++i) {
         if (transfers[i].curl == nullptr) continue;
-        if (results[i].status == 0 && results[i].error.empty()) results[i].error = "GET " + urls[i] + ": not finished";
+        if (results[i].status == 0 && results[i].error.empty())
+            results[i].error = "GET " + urls[i] + ": not finished";
         curl_multi_remove_handle(multi, transfers[i].curl);
         curl_easy_cleanup(transfers[i].curl);
     }

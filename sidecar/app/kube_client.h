@@ -10,9 +10,9 @@
 namespace pulse::sidecar {
 
 struct HttpResult {
-    long status = 0;     // 0: no HTTP answer (see error)
+    long status = 0;  // 0: no HTTP answer (see error)
     std::string body;
-    std::string error;   // transport error, one line
+    std::string error;  // transport error, one line
 };
 
 struct KubeOptions {
@@ -26,7 +26,7 @@ struct KubeOptions {
 };
 
 class KubeClient {
-public:
+  public:
     explicit KubeClient(KubeOptions options);
     ~KubeClient();
     KubeClient(const KubeClient &) = delete;
@@ -38,7 +38,7 @@ public:
 
     const KubeOptions &options() const { return options_; }
 
-private:
+  private:
     struct Pool;
     KubeOptions options_;
     std::unique_ptr<Pool> pool_;

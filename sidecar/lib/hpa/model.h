@@ -71,7 +71,8 @@ struct HpaSpec {
     ObjectReference scale_target;
     std::int32_t min_replicas = 1;
     std::int32_t max_replicas = 0;
-    std::vector<MetricSpec> metrics;  // v1's targetCPUUtilizationPercentage becomes one (80 by default)
+    std::vector<MetricSpec>
+        metrics;  // v1's targetCPUUtilizationPercentage becomes one (80 by default)
     // nullopt: no `behavior` written, the controller's older path (normalizeDesiredReplicas:
     // the --horizontal-pod-autoscaler-downscale-stabilization window and the scale-up limit
     // max(2 x current, 4)).
@@ -87,9 +88,9 @@ struct ContainerRequests {
 
 struct PodState {
     std::string name;
-    std::string phase = "Running";  // Pending, Running, Succeeded, Failed, Unknown
-    bool ready = true;              // its Ready condition is True
-    bool deleting = false;          // metadata.deletionTimestamp is set
+    std::string phase = "Running";      // Pending, Running, Succeeded, Failed, Unknown
+    bool ready = true;                  // its Ready condition is True
+    bool deleting = false;              // metadata.deletionTimestamp is set
     std::optional<double> start_time;   // status.startTime; nullopt: not started
     std::optional<double> ready_since;  // the Ready condition's lastTransitionTime
     std::vector<ContainerRequests> containers;
@@ -117,21 +118,22 @@ struct ClusterState {
     // resources keyed "container/resource", pods metrics), or one value (object, external)
     std::map<std::string, std::map<std::string, std::int64_t>> resource;
     std::map<std::string, std::map<std::string, std::int64_t>> container_resource;
-    std::map<std::string, std::map<std::string, std::int64_t>> pods_metrics;  // "pods" in STATE.json
+    std::map<std::string, std::map<std::string, std::int64_t>>
+        pods_metrics;  // "pods" in STATE.json
     std::map<std::string, std::int64_t> object;
     std::map<std::string, std::int64_t> external;
-    double resource_metric_time = 0;     // default: time
-    double resource_metric_window = 60;  // seconds
+    double resource_metric_time = 0;             // default: time
+    double resource_metric_window = 60;          // seconds
     std::vector<TimedReplicas> recommendations;  // the controller's history, as given
     std::vector<ScaleEvent> scale_up_events, scale_down_events;
 };
 
 // kube-controller-manager's flags, with their defaults.
 struct ControllerOptions {
-    double tolerance = 0.1;                        // --horizontal-pod-autoscaler-tolerance
-    double cpu_initialization_period = 300;        // ...-cpu-initialization-period
-    double initial_readiness_delay = 30;           // ...-initial-readiness-delay
-    double downscale_stabilization_window = 300;   // ...-downscale-stabilization
+    double tolerance = 0.1;                       // --horizontal-pod-autoscaler-tolerance
+    double cpu_initialization_period = 300;       // ...-cpu-initialization-period
+    double initial_readiness_delay = 30;          // ...-initial-readiness-delay
+    double downscale_stabilization_window = 300;  // ...-downscale-stabilization
 };
 
 // ---- the decision -------------------------------------------------------------------
