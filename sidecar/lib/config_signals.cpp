@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <unordered_map>
 #include <variant>
 
 namespace pulse::sidecar {
@@ -9,20 +10,40 @@ namespace pulse::sidecar {
 namespace {
 
 // The window as the evaluator sees it, noting which sources a signal's selectors read.
+// One evaluation pass's selections, shared by its signals: the same selector in several
+// signals is matched once.
+using SelectCache = std::unordered_map<std::string, std::vector<const promql::Series *>>;
+
+std::string selection_key(const std::vector<promql::LabelMatcher> &matchers) {
+    std::string key;
+    for (const promql::LabelMatcher &m : matchers) {
+        key += m.name;
+        key += static_cast<char>('0' + static_cast<int>(m.op));
+        key += m.value;
+        key += '\0';
+    }
+    return key;
+}
+
+// The window as the evaluator sees it, noting which sources a signal's selectors read.
 class RecordingStorage : public promql::Storage {
   public:
-    RecordingStorage(const SeriesWindow &window, std::vector<bool> &reads)
-        : window_(window), reads_(reads) {}
+    RecordingStorage(const SeriesWindow &window, SelectCache &cache, std::vector<bool> &reads)
+        : window_(window), cache_(cache), reads_(reads) {}
 
     std::vector<const promql::Series *> select(
         const std::vector<promql::LabelMatcher> &matchers) const override {
-        auto found = window_.select(matchers);
-        for (const promql::Series *s : found) reads_[window_.target_of(s)] = true;
-        return found;
+        std::string key = selection_key(matchers);
+        auto it = cache_.find(key);
+        if (it == cache_.end()) it = cache_.emplace(std::move(key), window_.select(matchers)).first;
+        for (const promql::Series *s : it->second) reads_[window_.target_of(s)] = true;
+        return it->second;
     }
+    bool selects_in_label_order() const override { return window_.selects_in_label_order(); }
 
   private:
     const SeriesWindow &window_;
+    SelectCache &cache_;
     std::vector<bool> &reads_;
 };
 
@@ -76,12 +97,13 @@ std::vector<SignalValue> SignalEvaluator::evaluate(const SeriesWindow &window,
                                                    std::int64_t t_ms) {
     std::vector<SignalValue> out(config_.signals.size());
     promql::EvalCache cache;  // rate(x[1m]) read by several signals is computed once
+    SelectCache selections;
     promql::EvalOptions options;
     options.cache = &cache;
     for (std::size_t i = 0; i < config_.signals.size(); ++i) {
         const SignalConfig &signal = config_.signals[i];
         SignalValue &value = out[i];
-        RecordingStorage storage(window, reads_[i]);
+        RecordingStorage storage(window, selections, reads_[i]);
         promql::EvalResult result = promql::evaluate(*signal.parsed, storage, t_ms, options);
 
         // A source it reads is down: its part of the answer is missing or old, so the

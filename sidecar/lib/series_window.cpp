@@ -203,9 +203,13 @@ std::vector<const promql::Series *> SeriesWindow::select(
             for (const Entry *e : it->second) consider(e);
         }
     } else {
+        // Each name's list is in label order, but not their union.
         for (const auto &[name, list] : by_name_) {
             for (const Entry *e : list) consider(e);
         }
+        std::sort(out.begin(), out.end(), [](const promql::Series *a, const promql::Series *b) {
+            return a->labels < b->labels;
+        });
     }
     return out;
 }

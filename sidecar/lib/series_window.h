@@ -47,8 +47,10 @@ class SeriesWindow : public promql::Storage {
     // Drops samples no selector can read at `t_ms` or later, and series with none left.
     void prune(std::int64_t t_ms);
 
+    // In label order.
     std::vector<const promql::Series *> select(
         const std::vector<promql::LabelMatcher> &matchers) const override;
+    bool selects_in_label_order() const override { return true; }
 
     // The target a series returned by select() comes from.
     std::size_t target_of(const promql::Series *series) const;

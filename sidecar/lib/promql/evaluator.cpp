@@ -1535,9 +1535,7 @@ class Evaluator {
         }
         std::vector<const Series *> series = storage_.select(vs.matchers);
         auto by_labels = [](const Series *a, const Series *b) { return a->labels < b->labels; };
-        // A storage that keeps its series in label order (the sidecar's window) costs a scan.
-        if (!std::is_sorted(series.begin(), series.end(), by_labels))
-            std::sort(series.begin(), series.end(), by_labels);
+        if (!storage_.selects_in_label_order()) std::sort(series.begin(), series.end(), by_labels);
         return series;
     }
 

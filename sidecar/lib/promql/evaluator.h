@@ -56,6 +56,8 @@ class Storage {
   public:
     virtual ~Storage() = default;
     virtual std::vector<const Series *> select(const std::vector<LabelMatcher> &matchers) const = 0;
+    // True when select() answers in label order already (the evaluator then does not sort).
+    virtual bool selects_in_label_order() const { return false; }
 };
 
 // A Storage over series held in memory (tests, the sidecar's window).
