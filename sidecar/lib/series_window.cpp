@@ -31,7 +31,10 @@ struct SeriesWindow::Entry : promql::Series {
 
 SeriesWindow::SeriesWindow(std::vector<ScrapeTarget> targets,
                            std::vector<promql::VectorSelector> selectors)
-    : targets_(std::move(targets)), selectors_(std::move(selectors)), present_(targets_.size()) {}
+    : targets_(std::move(targets)),
+      selectors_(std::move(selectors)),
+      present_(targets_.size()),
+      present_generation_(targets_.size(), 0) {}
 
 SeriesWindow::~SeriesWindow() = default;
 
@@ -146,11 +149,13 @@ void SeriesWindow::ingest(std::size_t target, const Exposition &exposition, std:
         if (e->seen != generation_) append(*e, t_ms, promql::stale_marker());
     }
     present_[target] = std::move(now_present);
+    present_generation_[target] = generation_;
 }
 
 void SeriesWindow::fail(std::size_t target, std::int64_t t_ms) {
     for (Entry *e : present_[target]) append(*e, t_ms, promql::stale_marker());
     present_[target].clear();
+    present_generation_[target] = 0;
 }
 
 void SeriesWindow::prune(std::int64_t t_ms) {
@@ -168,8 +173,7 @@ void SeriesWindow::prune(std::int64_t t_ms) {
         }
         // A series gone from its target for longer than anything can look back is forgotten.
         bool gone = e.points.empty() && e.last_t < t_ms - longest - lookback_ms_ &&
-                    std::find(present_[e.target].begin(), present_[e.target].end(), &e) ==
-                        present_[e.target].end();
+                    e.seen != present_generation_[e.target];
         if (!gone) {
             ++it;
             continue;

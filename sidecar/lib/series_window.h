@@ -72,6 +72,9 @@ class SeriesWindow : public promql::Storage {
     std::unordered_map<std::string, std::vector<Entry *>> by_name_;
     // Per target: the series of its last good scrape.
     std::vector<std::vector<Entry *>> present_;
+    // Per target: the generation of its last good scrape (0 after a failed one), so that
+    // an entry is present when its `seen` equals it, without searching present_.
+    std::vector<std::uint64_t> present_generation_;
     std::uint64_t generation_ = 0;
 };
 

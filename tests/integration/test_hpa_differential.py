@@ -21,8 +21,7 @@ any.
 
 The first run compiles the package's test dependencies (minutes; GOCACHE under
 build/kube/gocache); later runs reuse the unpacked tree and the test binary in
-build/hpa-diff. While `pulse-sidecar` has no `hpa` subcommand the comparison is skipped
-(the controller's side still runs and is checked).
+build/hpa-diff.
 """
 
 import json
@@ -125,22 +124,10 @@ def _recorded(answer, field, keys):
     return None if value is None else tuple(value.get(k) for k in keys)
 
 
-def _has_hpa_subcommand(binary):
-    try:
-        out = subprocess.run([str(binary), "--help"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True, timeout=30).stdout
-    except OSError:
-        return False
-    return any(line.split()[:1] == ["hpa"] for line in out.splitlines())
-
-
 def test_decide_matches_controller(run, capsys):
     binary = ph.sidecar_path()
     if not binary.is_file():
         pytest.fail(f"sidecar not built: run make (no {binary})", pytrace=False)
-    if not _has_hpa_subcommand(binary):
-        pytest.skip(f"{binary} has no `hpa` subcommand yet (`hpa decide` is being written): "
-                    "the controller's side ran; nothing to compare it with")
 
     start = time.monotonic()
     with open(run["paths"]["scenarios"]) as stdin:
