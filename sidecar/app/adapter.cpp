@@ -391,6 +391,7 @@ HttpResponse Adapter::route(const HttpRequest &req, Outcome &outcome) {
         // Ready as soon as it serves: the TLS material loaded at start (or it would have
         // exited). Kubernetes API trouble is answered per request, not by unreadiness.
         if (path == "/readyz") return {200, "text/plain; charset=utf-8", "ready\n", {}};
+        if (engine_) engine_->snapshot();  // the config signals' families, evaluated if not yet
         prometheus::TextSerializer serializer;
         return {200,
                 "text/plain; version=0.0.4; charset=utf-8",

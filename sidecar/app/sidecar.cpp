@@ -273,6 +273,7 @@ HttpResponse Sidecar::metrics() {
     auto &age = metrics_->scrape_age.Add({});
     age.Set(last_good_steady_ ? now - *last_good_steady_ : std::nan(""));
     metrics_->draining.Add({}).Set(draining_ ? 1 : 0);
+    if (engine_) engine_->snapshot();  // the config signals' families, evaluated if not yet
     prometheus::TextSerializer serializer;
     return {200,
             "text/plain; version=0.0.4; charset=utf-8",

@@ -153,8 +153,16 @@ void SignalEngine::stop() {
     threads_.clear();
 }
 
-std::shared_ptr<const EngineSnapshot> SignalEngine::snapshot() const {
+std::shared_ptr<const EngineSnapshot> SignalEngine::snapshot() {
     std::lock_guard lock(mutex_);
+    // Evaluated when read, at most once per scrape: the readers (Prometheus, the HPA's
+    // sync through the adapter) come every 15 s or so, the scrapes every second, and an
+    // evaluation at the last scrape's time gives the answer an evaluation right after it
+    // would have given.
+    if (scrapes_ != evaluated_scrapes_) {
+        evaluate_locked(last_t_ms_);
+        evaluated_scrapes_ = scrapes_;
+    }
     return snapshot_;
 }
 
@@ -227,7 +235,11 @@ void SignalEngine::scrape_loop(std::size_t index) {
                 metrics_->errors.Add({{"source", source.name}, {"reason", reason}}).Increment();
             }
             metrics_->up.Add({{"source", source.name}}).Set(state.up ? 1 : 0);
-            evaluate_locked(t_ms);
+            ++scrapes_;
+            if (t_ms - last_prune_ms_ >= kPruneEveryMs) {
+                window_->prune(t_ms);
+                last_prune_ms_ = t_ms;
+            }
         }
         // The parsed exposition of a large target is freed: give its pages back.
         if (large) {
@@ -244,10 +256,6 @@ void SignalEngine::scrape_loop(std::size_t index) {
 }
 
 void SignalEngine::evaluate_locked(std::int64_t t_ms) {
-    if (t_ms - last_prune_ms_ >= kPruneEveryMs) {
-        window_->prune(t_ms);
-        last_prune_ms_ = t_ms;
-    }
     std::vector<SourceStatus> status;
     for (const SourceState &s : sources_) status.push_back({s.scraped, s.up, s.last_error});
     auto start = std::chrono::steady_clock::now();

@@ -1,7 +1,8 @@
-// The config's sources scraped on their own intervals, and its signals evaluated after each
-// scrape over the window (sidecar/lib/series_window.h, config_signals.h). `pulse-sidecar run`
-// serves the result on /signals and /metrics; `pulse-sidecar adapter` serves it as Object
-// metrics. Readers take an immutable snapshot; nothing they do waits for a scrape.
+// The config's sources scraped on their own intervals, and its signals evaluated over the
+// window of their scrapes (sidecar/lib/series_window.h, config_signals.h) when someone reads
+// them after a new scrape. `pulse-sidecar run` serves the result on /signals and /metrics;
+// `pulse-sidecar adapter` serves it as Object metrics. Readers take an immutable snapshot;
+// nothing they do waits for a scrape (a reader may wait for one evaluation).
 #pragma once
 
 #include <prometheus/registry.h>
@@ -32,7 +33,9 @@ class SignalEngine {
     void stop();
 
     const SidecarConfig &config() const { return config_; }
-    std::shared_ptr<const EngineSnapshot> snapshot() const;
+    // The signals at the last scrape, evaluated now if they were not since: call it before
+    // serializing the registry, whose signal families it updates.
+    std::shared_ptr<const EngineSnapshot> snapshot();
 
     // Window sizes, for tests and the bench.
     std::size_t series_count() const;
@@ -56,6 +59,8 @@ class SignalEngine {
     std::vector<SourceState> sources_;
     std::int64_t last_t_ms_ = 0;
     std::int64_t last_prune_ms_ = 0;
+    std::uint64_t scrapes_ = 0;  // good and failed
+    std::uint64_t evaluated_scrapes_ = 0;
     std::shared_ptr<const EngineSnapshot> snapshot_;
 };
 
