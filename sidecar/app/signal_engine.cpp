@@ -191,19 +191,6 @@ void SignalEngine::scrape_loop(std::size_t index) {
     for (;;) {
         ScrapeResult r = scraper.scrape();
         std::string error = r.error, reason = r.status != 0 ? "http_status" : "transport";
-        std::optional<Exposition> exposition;
-        bool large = r.body.size() > (1u << 20);
-        if (r.ok) {
-            ParseResult parsed = parse_exposition(r.body, format_from_content_type(r.content_type));
-            if (auto *e = std::get_if<ParseError>(&parsed)) {
-                error = "scrape " + source.url + ": malformed exposition at line " +
-                        std::to_string(e->line) + ": " + e->message;
-                reason = "parse";
-            } else {
-                exposition = std::move(std::get<Exposition>(parsed));
-            }
-            r.body = std::string();
-        }
         {
             std::lock_guard lock(mutex_);
             if (stopping_) return;
@@ -217,10 +204,22 @@ void SignalEngine::scrape_loop(std::size_t index) {
             state.last_scrape_unix = unix;
             state.duration_seconds = r.seconds;
             metrics_->duration.Add({{"source", source.name}}).Set(r.seconds);
-            if (exposition) {
-                window_->ingest(index, *exposition, t_ms);
-                std::size_t n = 0;
-                for (const auto &f : exposition->families) n += f.samples.size();
+            // Parsed straight into the window, under the lock: a reader waits a few
+            // milliseconds at most, and no exposition of the whole text is ever built.
+            std::optional<std::size_t> ingested;
+            if (r.ok) {
+                auto result = window_->ingest_text(index, r.body,
+                                                   format_from_content_type(r.content_type), t_ms);
+                if (auto *e = std::get_if<ParseError>(&result)) {
+                    error = "scrape " + source.url + ": malformed exposition at line " +
+                            std::to_string(e->line) + ": " + e->message;
+                    reason = "parse";
+                } else {
+                    ingested = std::get<std::size_t>(result);
+                }
+            }
+            if (ingested) {
+                const std::size_t n = *ingested;
                 state.samples = n;
                 state.up = true;
                 state.last_error.clear();
@@ -241,12 +240,6 @@ void SignalEngine::scrape_loop(std::size_t index) {
                 last_prune_ms_ = t_ms;
             }
         }
-        // The parsed exposition of a large target is freed: give its pages back.
-        if (large) {
-            exposition.reset();
-            malloc_trim(0);
-        }
-
         next += period;
         auto now = std::chrono::steady_clock::now();
         if (next < now) next = now;  // a slow scrape: no burst to catch up

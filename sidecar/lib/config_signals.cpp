@@ -40,6 +40,14 @@ class RecordingStorage : public promql::Storage {
         return it->second;
     }
     bool selects_in_label_order() const override { return window_.selects_in_label_order(); }
+    void read_points(const promql::Series &series, std::int64_t mint, std::int64_t maxt,
+                     std::vector<promql::Point> &out) const override {
+        window_.read_points(series, mint, maxt, out);
+    }
+    std::optional<promql::Point> newest_point(const promql::Series &series,
+                                              std::int64_t maxt) const override {
+        return window_.newest_point(series, maxt);
+    }
 
   private:
     const SeriesWindow &window_;

@@ -434,9 +434,23 @@ struct LineReader {
 
 // ---- text format 0.0.4 ------------------------------------------------------------------
 
+// The labels into a sample whose strings are reused: no allocation once they have grown.
+void assign_labels(Sample &s, std::span<const RawLabel> labels) {
+    s.labels.resize(labels.size());
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+        s.labels[i].first.assign(labels[i].name);
+        if (labels[i].escaped) {
+            unescape(s.labels[i].second, labels[i].raw);
+        } else {
+            s.labels[i].second.assign(labels[i].raw);
+        }
+    }
+}
+
 class TextParser {
   public:
-    explicit TextParser(std::string_view text) : reader_{text} {}
+    explicit TextParser(std::string_view text, SampleSink *sink = nullptr)
+        : reader_{text}, sink_(sink) {}
 
     ParseResult run() {
         std::string_view line;
@@ -679,6 +693,7 @@ class TextParser {
 
     bool parse_sample(std::string_view line, std::size_t i) {
         const std::size_t n = line.size();
+        const std::size_t start = i;
         std::size_t e = scan_metric_name(line, i);
         if (e == i) return fail(cat({"invalid metric name: line starts with ", found_at(line, i)}));
         std::string_view name = line.substr(i, e - i);
@@ -693,8 +708,10 @@ class TextParser {
         // the name ends at the first byte that cannot be part of it.
         i = skip_blanks(line, e);
         labels_.clear();
+        std::size_t labels_end = e;
         if (i < n && line[i] == '{') {
             if (!parse_labels(line, i, f)) return false;
+            labels_end = i;
             i = skip_blanks(line, i);
         }
         std::size_t v = i;
@@ -724,6 +741,14 @@ class TextParser {
                 return fail(cat({"spurious string after timestamp: ", quote(line.substr(i))}));
             timestamp = ts;
         }
+        if (sink_ != nullptr) {
+            scratch_sample_.name.assign(name);
+            assign_labels(scratch_sample_, labels_);
+            scratch_sample_.value = value;
+            scratch_sample_.timestamp_ms = timestamp;
+            sink_->sample(line.substr(start, labels_end - start), scratch_sample_);
+            return true;
+        }
         Sample &s = f.samples.emplace_back();
         s.name.assign(name);
         build_labels(s, labels_);
@@ -733,6 +758,8 @@ class TextParser {
     }
 
     LineReader reader_;
+    SampleSink *sink_;
+    Sample scratch_sample_;
     bool has_newline_ = true;
     Exposition out_;
     ParseError error_;
@@ -1428,6 +1455,22 @@ class OpenMetricsParser {
 ParseResult parse_exposition(std::string_view text, TextFormat format) {
     if (format == TextFormat::openmetrics_1_0) return OpenMetricsParser(text).run();
     return TextParser(text).run();
+}
+
+std::optional<ParseError> parse_exposition(std::string_view text, TextFormat format,
+                                           SampleSink &sink) {
+    if (format == TextFormat::openmetrics_1_0) {
+        // Its checks span a series' samples (groups, histograms): parsed whole first.
+        ParseResult r = OpenMetricsParser(text).run();
+        if (auto *e = std::get_if<ParseError>(&r)) return std::move(*e);
+        for (const MetricFamily &f : std::get<Exposition>(r).families) {
+            for (const Sample &s : f.samples) sink.sample({}, s);
+        }
+        return std::nullopt;
+    }
+    ParseResult r = TextParser(text, &sink).run();
+    if (auto *e = std::get_if<ParseError>(&r)) return std::move(*e);
+    return std::nullopt;
 }
 
 }  // namespace pulse::sidecar

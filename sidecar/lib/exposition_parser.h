@@ -61,4 +61,21 @@ using ParseResult = std::variant<Exposition, ParseError>;
 
 ParseResult parse_exposition(std::string_view text, TextFormat format);
 
+// Receives the samples of a text as they are parsed, where an Exposition would hold them all.
+class SampleSink {
+  public:
+    virtual ~SampleSink() = default;
+    // `series`: the sample's name and labels as the text wrote them, a key for "the same
+    // series as last time" (empty where the parser does not give it: OpenMetrics). `sample`
+    // is valid during the call only.
+    virtual void sample(std::string_view series, const Sample &sample) = 0;
+};
+
+// The same parse, every sample handed to `sink` and none kept: a text of 10,000 series
+// costs no exposition in memory and no allocation a sample. nullopt when the whole text is
+// good. The sink sees the samples before an error, so it must not act on them until this
+// returns nullopt.
+std::optional<ParseError> parse_exposition(std::string_view text, TextFormat format,
+                                           SampleSink &sink);
+
 }  // namespace pulse::sidecar

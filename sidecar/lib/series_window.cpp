@@ -1,6 +1,7 @@
 #include "series_window.h"
 
 #include <algorithm>
+#include <limits>
 #include <string_view>
 
 namespace pulse::sidecar {
@@ -22,27 +23,94 @@ std::string instance_of(std::string_view url) {
     return out;
 }
 
+// The labels are the promql::Series' own; its points stay empty: the samples are held
+// compressed and read through read_points() and newest_point().
 struct SeriesWindow::Entry : promql::Series {
+    SampleBlocks samples;
     std::size_t target = 0;
-    std::int64_t keep_ms = -1;  // -1: no selector reads it; 0: its last sample; else a range
-    std::uint64_t seen = 0;     // the scrape generation that last contained it
-    std::int64_t last_t = 0;    // when it was last scraped
+    std::uint64_t written_hash = 0;  // of its sample as last written (by_written_)
+    std::int64_t keep_ms = -1;       // -1: no selector reads it; 0: its last sample; else a range
+    std::uint64_t seen = 0;          // the scrape generation that last contained it
+    std::int64_t last_t = 0;         // when it was last scraped
 };
 
 SeriesWindow::SeriesWindow(std::vector<ScrapeTarget> targets,
                            std::vector<promql::VectorSelector> selectors)
     : targets_(std::move(targets)),
       selectors_(std::move(selectors)),
+      by_written_(targets_.size()),
+      last_order_(targets_.size()),
       present_(targets_.size()),
       present_generation_(targets_.size(), 0) {}
 
 SeriesWindow::~SeriesWindow() = default;
 
+namespace {
+
+std::uint64_t mix(std::uint64_t h, std::string_view piece) {
+    // boost::hash_combine's step over std::hash (murmur on this libstdc++).
+    return h ^ (std::hash<std::string_view>{}(piece) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2));
+}
+
+// The sample as written: its name, then its labels in their order.
+std::uint64_t written_hash(const Sample &sample) {
+    std::uint64_t h = mix(0, sample.name);
+    for (const auto &[name, value] : sample.labels) h = mix(mix(h, name), value);
+    return h;
+}
+
+const std::string *find_label(const Labels &labels, std::string_view name) {
+    for (const auto &[n, v] : labels) {
+        if (n == name) return &v;
+    }
+    return nullptr;
+}
+
+// True when the entry's labels are the sample's, with the target's job and instance, and
+// the sample names neither (those are renamed: the slow path handles them).
+bool same_series(const Labels &entry, const Sample &sample) {
+    std::size_t written = 0;
+    for (const auto &[name, value] : sample.labels) {
+        if (value.empty()) continue;
+        if (name == "job" || name == "instance" || name.starts_with("exported_")) return false;
+        const std::string *have = find_label(entry, name);
+        if (have == nullptr || *have != value) return false;
+        ++written;
+    }
+    const std::string *metric = find_label(entry, "__name__");
+    return metric != nullptr && *metric == sample.name && entry.size() == written + 3;
+}
+
+}  // namespace
+
 SeriesWindow::Entry *SeriesWindow::entry_for(std::size_t target, const Sample &sample) {
+    return entry_for(target, written_hash(sample), sample);
+}
+
+SeriesWindow::Entry *SeriesWindow::entry_for(std::size_t target, std::uint64_t written,
+                                             const Sample &sample) {
+    // Most scrapes write every series as the last one did: found by a hash of the sample as
+    // written and checked label by label, it costs no sort, no key and no allocation.
+    auto &by_written = by_written_[target];
+    if (auto it = by_written.find(written);
+        it != by_written.end() && same_series(it->second->labels, sample))
+        return it->second;
+    Entry *e = canonical_entry_for(target, sample);
+    if (e->written_hash != written) {
+        // Written another way than before (or new): the new way is the one remembered.
+        if (auto old = by_written.find(e->written_hash);
+            old != by_written.end() && old->second == e)
+            by_written.erase(old);
+        e->written_hash = written;
+        by_written[written] = e;
+    }
+    return e;
+}
+
+SeriesWindow::Entry *SeriesWindow::canonical_entry_for(std::size_t target, const Sample &sample) {
     // The identity is the sorted label set: the same series written with its labels in
     // another order is the same series, as in Prometheus.
     thread_local std::vector<std::pair<std::string_view, std::string_view>> sorted;
-    thread_local std::string key;
     sorted.clear();
     const ScrapeTarget &t = targets_[target];
     // Exposed labels named like the target's are kept under "exported_" + name, with more
@@ -77,14 +145,19 @@ SeriesWindow::Entry *SeriesWindow::entry_for(std::size_t target, const Sample &s
     sorted.emplace_back("job", t.job);
     sorted.emplace_back("instance", t.instance);
     std::sort(sorted.begin(), sorted.end());
-    key.assign(std::to_string(target));
-    for (const auto &[n, v] : sorted) {
-        key.push_back('\xff');
-        key.append(n);
-        key.push_back('\xfe');
-        key.append(v);
+    std::uint64_t key = mix(0, std::to_string(target));
+    for (const auto &[n, v] : sorted) key = mix(mix(key, n), v);
+    auto same = [&](const Entry &e) {
+        if (e.target != target || e.labels.size() != sorted.size()) return false;
+        for (std::size_t i = 0; i < sorted.size(); ++i) {
+            if (e.labels[i].first != sorted[i].first || e.labels[i].second != sorted[i].second)
+                return false;
+        }
+        return true;
+    };
+    for (auto [it, end] = entries_.equal_range(key); it != end; ++it) {
+        if (same(*it->second)) return it->second.get();
     }
-    if (auto it = entries_.find(key); it != entries_.end()) return it->second.get();
 
     auto entry = std::make_unique<Entry>();
     entry->target = target;
@@ -93,6 +166,14 @@ SeriesWindow::Entry *SeriesWindow::entry_for(std::size_t target, const Sample &s
     for (const promql::VectorSelector &s : selectors_) {
         if (promql::labels_match(s.matchers, entry->labels))
             entry->keep_ms = std::max(entry->keep_ms, s.range_ms);
+    }
+    if (entry->keep_ms > 0) {
+        // Blocks of about a third of the range: the oldest goes once it is all out of the
+        // range, so at most a third more than the range is held, in 4 or 5 blocks.
+        std::int64_t interval = std::max<std::int64_t>(t.interval_ms, 1);
+        auto per_range =
+            static_cast<std::uint32_t>(std::min<std::int64_t>(entry->keep_ms / interval, 1 << 20));
+        entry->samples = SampleBlocks(std::clamp<std::uint32_t>(per_range / 3, 16, 240));
     }
     Entry *raw = entry.get();
     if (raw->keep_ms >= 0) {
@@ -110,51 +191,83 @@ SeriesWindow::Entry *SeriesWindow::entry_for(std::size_t target, const Sample &s
 void SeriesWindow::append(Entry &e, std::int64_t t_ms, double v) {
     e.last_t = t_ms;
     if (e.keep_ms < 0) return;
-    if (e.keep_ms == 0) e.points.clear();
-    if (e.keep_ms > 0 && e.points.capacity() == 0) {
-        // The range's samples at the target's interval, and a quarter more for the trim
-        // below: the vector never grows by doubling past what it needs.
-        std::int64_t interval = std::max<std::int64_t>(targets_[e.target].interval_ms, 1);
-        e.points.reserve(static_cast<std::size_t>(e.keep_ms / interval) * 5 / 4 + 4);
-    }
-    e.points.push_back({t_ms, v});
-    if (e.keep_ms > 0) {
-        std::int64_t cutoff = t_ms - e.keep_ms;
-        if (e.points.front().t_ms < cutoff) {
-            auto first =
-                std::lower_bound(e.points.begin(), e.points.end(), cutoff,
-                                 [](const promql::Point &p, std::int64_t t) { return p.t_ms < t; });
-            // Trimmed once a fifth is out of the range: amortized constant time, within
-            // the reserved capacity.
-            auto out = static_cast<std::size_t>(first - e.points.begin());
-            if (out * 5 >= e.points.size()) e.points.erase(e.points.begin(), first);
-        }
-    }
+    if (e.keep_ms == 0) e.samples.clear();
+    e.samples.append(t_ms, v);
+    if (e.keep_ms > 0) e.samples.drop_before(t_ms - e.keep_ms);
 }
 
 void SeriesWindow::ingest(std::size_t target, const Exposition &exposition, std::int64_t t_ms) {
-    ++generation_;
-    std::vector<Entry *> now_present;
-    now_present.reserve(present_[target].size());
+    staged_.clear();
     for (const MetricFamily &family : exposition.families) {
-        for (const Sample &sample : family.samples) {
-            Entry *e = entry_for(target, sample);
-            if (e->seen == generation_) continue;  // a duplicate: the first one counts
-            e->seen = generation_;
-            now_present.push_back(e);
-            append(*e, t_ms, sample.value);
+        for (const Sample &sample : family.samples)
+            staged_.emplace_back(entry_for(target, sample), sample.value);
+    }
+    commit(target, staged_, t_ms);
+    last_order_[target].clear();  // not a text scrape: positions unknown
+}
+
+class SeriesWindow::TextSink : public SampleSink {
+  public:
+    TextSink(SeriesWindow &window, std::size_t target) : w_(window), target_(target) {
+        w_.staged_.clear();
+        w_.next_order_.clear();
+    }
+
+    void sample(std::string_view series, const Sample &sample) override {
+        Entry *e = nullptr;
+        if (series.empty()) {
+            e = w_.entry_for(target_, sample);
+        } else {
+            const std::uint64_t h = mix(0x70756c7365ull, series);
+            const auto &last = w_.last_order_[target_];
+            const std::size_t k = w_.next_order_.size();
+            // Where the last scrape wrote it, written the same: the same series.
+            e = k < last.size() && last[k].first == h ? last[k].second
+                                                      : w_.entry_for(target_, h, sample);
+            w_.next_order_.emplace_back(h, e);
         }
+        w_.staged_.emplace_back(e, sample.value);
+    }
+
+  private:
+    SeriesWindow &w_;
+    std::size_t target_;
+};
+
+std::variant<std::size_t, ParseError> SeriesWindow::ingest_text(std::size_t target,
+                                                                std::string_view text,
+                                                                TextFormat format,
+                                                                std::int64_t t_ms) {
+    TextSink sink(*this, target);
+    if (auto error = parse_exposition(text, format, sink)) return std::move(*error);
+    commit(target, staged_, t_ms);
+    std::swap(last_order_[target], next_order_);
+    return staged_.size();
+}
+
+void SeriesWindow::commit(std::size_t target,
+                          const std::vector<std::pair<Entry *, double>> &samples,
+                          std::int64_t t_ms) {
+    ++generation_;
+    std::vector<Entry *> &now_present = present_scratch_;
+    now_present.clear();
+    for (const auto &[e, v] : samples) {
+        if (e->seen == generation_) continue;  // a duplicate: the first one counts
+        e->seen = generation_;
+        now_present.push_back(e);
+        append(*e, t_ms, v);
     }
     for (Entry *e : present_[target]) {
         if (e->seen != generation_) append(*e, t_ms, promql::stale_marker());
     }
-    present_[target] = std::move(now_present);
+    std::swap(present_[target], now_present);
     present_generation_[target] = generation_;
 }
 
 void SeriesWindow::fail(std::size_t target, std::int64_t t_ms) {
     for (Entry *e : present_[target]) append(*e, t_ms, promql::stale_marker());
     present_[target].clear();
+    last_order_[target].clear();
     present_generation_[target] = 0;
 }
 
@@ -163,16 +276,13 @@ void SeriesWindow::prune(std::int64_t t_ms) {
     for (const auto &s : selectors_) longest = std::max(longest, s.range_ms);
     for (auto it = entries_.begin(); it != entries_.end();) {
         Entry &e = *it->second;
-        if (e.keep_ms == 0 && !e.points.empty() && e.points.back().t_ms < t_ms - lookback_ms_) {
-            e.points.clear();
+        if (e.keep_ms == 0 && !e.samples.empty() && e.samples.last()->t_ms < t_ms - lookback_ms_) {
+            e.samples.clear();
         } else if (e.keep_ms > 0) {
-            std::int64_t cutoff = t_ms - e.keep_ms;
-            auto first = std::find_if(e.points.begin(), e.points.end(),
-                                      [&](const promql::Point &p) { return p.t_ms >= cutoff; });
-            e.points.erase(e.points.begin(), first);
+            e.samples.drop_before(t_ms - e.keep_ms);
         }
         // A series gone from its target for longer than anything can look back is forgotten.
-        bool gone = e.points.empty() && e.last_t < t_ms - longest - lookback_ms_ &&
+        bool gone = e.samples.empty() && e.last_t < t_ms - longest - lookback_ms_ &&
                     e.seen != present_generation_[e.target];
         if (!gone) {
             ++it;
@@ -187,6 +297,9 @@ void SeriesWindow::prune(std::int64_t t_ms) {
             list.erase(std::remove(list.begin(), list.end(), &e), list.end());
             if (list.empty()) by_name_.erase(name);
         }
+        auto &by_written = by_written_[e.target];
+        if (auto w = by_written.find(e.written_hash); w != by_written.end() && w->second == &e)
+            by_written.erase(w);
         it = entries_.erase(it);
     }
 }
@@ -196,7 +309,7 @@ std::vector<const promql::Series *> SeriesWindow::select(
     std::vector<const promql::Series *> out;
     promql::MatcherSet set(matchers);
     auto consider = [&](const Entry *e) {
-        if (!e->points.empty() && set.matches(e->labels)) out.push_back(e);
+        if (!e->samples.empty() && set.matches(e->labels)) out.push_back(e);
     };
     const LabelMatcher *by_name = nullptr;
     for (const LabelMatcher &m : matchers) {
@@ -218,6 +331,22 @@ std::vector<const promql::Series *> SeriesWindow::select(
     return out;
 }
 
+void SeriesWindow::read_points(const promql::Series &series, std::int64_t mint, std::int64_t maxt,
+                               std::vector<promql::Point> &out) const {
+    static_cast<const Entry &>(series).samples.read(mint, maxt, out);
+}
+
+std::optional<promql::Point> SeriesWindow::newest_point(const promql::Series &series,
+                                                        std::int64_t maxt) const {
+    const SampleBlocks &samples = static_cast<const Entry &>(series).samples;
+    if (auto last = samples.last(); !last || last->t_ms <= maxt) return last;
+    // Asked about a time before the last scrape (not by the signals, which read at it).
+    std::vector<promql::Point> older;
+    samples.read(std::numeric_limits<std::int64_t>::min(), maxt, older);
+    if (older.empty()) return std::nullopt;
+    return older.back();
+}
+
 std::size_t SeriesWindow::target_of(const promql::Series *series) const {
     return static_cast<const Entry *>(series)->target;
 }
@@ -228,7 +357,7 @@ std::size_t SeriesWindow::series_count() const {
 
 std::size_t SeriesWindow::sample_count() const {
     std::size_t n = 0;
-    for (const auto &[key, e] : entries_) n += e->points.size();
+    for (const auto &[key, e] : entries_) n += e->samples.size();
     return n;
 }
 

@@ -10,7 +10,8 @@
 //   window is about now, and a target's clock is not the sidecar's);
 // - only what some selector can read is kept: a series no selector matches holds no
 //   samples, one read by instant selectors only holds its last sample, and one read by a
-//   range selector holds that range. Memory is bounded by the expressions, not the targets.
+//   range selector holds that range (compressed: sample_blocks.h). Memory is bounded by the
+//   expressions, not the targets.
 #pragma once
 
 #include <cstddef>
@@ -18,10 +19,13 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "exposition_parser.h"
 #include "promql/evaluator.h"
+#include "sample_blocks.h"
 
 namespace pulse::sidecar {
 
@@ -42,6 +46,13 @@ class SeriesWindow : public promql::Storage {
 
     // A good scrape of target `target` at `t_ms`.
     void ingest(std::size_t target, const Exposition &exposition, std::int64_t t_ms);
+    // A scrape's text, parsed straight into the window: the samples of a good text are
+    // ingested and their count returned; a text that does not parse changes nothing (the
+    // caller calls fail()). A series found where the last scrape wrote it, with the same
+    // hash of its written name and labels, costs no lookup, no allocation and no label
+    // comparison.
+    std::variant<std::size_t, ParseError> ingest_text(std::size_t target, std::string_view text,
+                                                      TextFormat format, std::int64_t t_ms);
     // A failed scrape: every series of the target's last good scrape goes stale.
     void fail(std::size_t target, std::int64_t t_ms);
     // Drops samples no selector can read at `t_ms` or later, and series with none left.
@@ -51,6 +62,10 @@ class SeriesWindow : public promql::Storage {
     std::vector<const promql::Series *> select(
         const std::vector<promql::LabelMatcher> &matchers) const override;
     bool selects_in_label_order() const override { return true; }
+    void read_points(const promql::Series &series, std::int64_t mint, std::int64_t maxt,
+                     std::vector<promql::Point> &out) const override;
+    std::optional<promql::Point> newest_point(const promql::Series &series,
+                                              std::int64_t maxt) const override;
 
     // The target a series returned by select() comes from.
     std::size_t target_of(const promql::Series *series) const;
@@ -60,14 +75,29 @@ class SeriesWindow : public promql::Storage {
 
   private:
     struct Entry;
+    class TextSink;
     Entry *entry_for(std::size_t target, const Sample &sample);
+    Entry *entry_for(std::size_t target, std::uint64_t written, const Sample &sample);
+    // The samples of one good scrape, in the order written (duplicates included).
+    void commit(std::size_t target, const std::vector<std::pair<Entry *, double>> &samples,
+                std::int64_t t_ms);
+    Entry *canonical_entry_for(std::size_t target, const Sample &sample);
     void append(Entry &entry, std::int64_t t_ms, double v);
 
     std::vector<ScrapeTarget> targets_;
     std::vector<promql::VectorSelector> selectors_;
     std::int64_t lookback_ms_ = 5 * 60 * 1000;
-    // By the series' identity (target and labels, serialized).
-    std::unordered_map<std::string, std::unique_ptr<Entry>> entries_;
+    // By a hash of the series' identity (target and sorted labels).
+    std::unordered_multimap<std::uint64_t, std::unique_ptr<Entry>> entries_;
+    // Per target: its series by a hash of how the target last wrote them.
+    std::vector<std::unordered_map<std::uint64_t, Entry *>> by_written_;
+    // Per target: the series of its last good text scrape in their order, with the hash of
+    // how each was written. Cleared when a scrape fails, since its entries may then go.
+    std::vector<std::vector<std::pair<std::uint64_t, Entry *>>> last_order_;
+    // Reused by each ingest: no allocation a scrape once grown.
+    std::vector<std::pair<Entry *, double>> staged_;
+    std::vector<std::pair<std::uint64_t, Entry *>> next_order_;
+    std::vector<Entry *> present_scratch_;
     // Series with samples, by metric name, for selectors that name one.
     std::unordered_map<std::string, std::vector<Entry *>> by_name_;
     // Per target: the series of its last good scrape.

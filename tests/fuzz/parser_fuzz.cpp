@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
+#include <optional>
 
 #include "core/utf8.h"
 #include "exposition_parser.h"
@@ -176,12 +178,54 @@ bool same(const Exposition &a, const Exposition &b) {
 
 }  // namespace
 
+// The samples as a SampleSink receives them, to compare with the Exposition's.
+struct Collect : SampleSink {
+    std::string_view text;
+    std::vector<Sample> samples;
+    bool series_outside = false;
+    void sample(std::string_view series, const Sample &s) override {
+        samples.push_back(s);
+        // The written series is a piece of the text that starts with the sample's name.
+        if (!series.empty() && (series.data() < text.data() ||
+                                series.data() + series.size() > text.data() + text.size() ||
+                                !series.starts_with(s.name)))
+            series_outside = true;
+    }
+};
+
+void check_sink_agrees(std::string_view text, TextFormat format, const ParseResult &r) {
+    Collect sink;
+    sink.text = text;
+    const std::optional<ParseError> e = parse_exposition(text, format, sink);
+    if (sink.series_outside) broken("the sink's series text is not the sample's", text);
+    if (const ParseError *want = std::get_if<ParseError>(&r)) {
+        if (!e || e->line != want->line || e->message != want->message)
+            broken("the sink parse and the exposition parse fail differently", text);
+        return;
+    }
+    if (e) broken("the sink parse fails where the exposition parse does not", text);
+    std::size_t i = 0;
+    for (const MetricFamily &f : std::get<Exposition>(r).families) {
+        for (const Sample &s : f.samples) {
+            if (i >= sink.samples.size()) broken("the sink got fewer samples", text);
+            const Sample &got = sink.samples[i++];
+            const bool same_value =
+                std::isnan(s.value) ? std::isnan(got.value) : s.value == got.value;
+            if (got.name != s.name || got.labels != s.labels || !same_value ||
+                got.timestamp_ms != s.timestamp_ms)
+                broken("the sink got another sample", text);
+        }
+    }
+    if (i != sink.samples.size()) broken("the sink got more samples", text);
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
     const std::string_view text(reinterpret_cast<const char *>(data), size);
     for (TextFormat format : {TextFormat::prometheus_0_0_4, TextFormat::openmetrics_1_0}) {
         const bool openmetrics = format == TextFormat::openmetrics_1_0;
         const ParseResult r = parse_exposition(text, format);
         check(text, r, format);
+        check_sink_agrees(text, format, r);
         if (const Exposition *x = std::get_if<Exposition>(&r)) {
             const std::string again_text = render(*x, openmetrics);
             const ParseResult again = parse_exposition(again_text, format);

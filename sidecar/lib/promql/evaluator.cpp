@@ -693,6 +693,22 @@ bool is_regex(const LabelMatcher &m) {
 
 // ---- MemoryStorage ----------------------------------------------------------------------------
 
+void Storage::read_points(const Series &series, std::int64_t mint, std::int64_t maxt,
+                          std::vector<Point> &out) const {
+    const auto &pts = series.points;
+    auto it = std::lower_bound(pts.begin(), pts.end(), mint,
+                               [](const Point &p, std::int64_t t) { return p.t_ms < t; });
+    for (; it != pts.end() && it->t_ms <= maxt; ++it) out.push_back(*it);
+}
+
+std::optional<Point> Storage::newest_point(const Series &series, std::int64_t maxt) const {
+    const auto &pts = series.points;
+    auto it = std::upper_bound(pts.begin(), pts.end(), maxt,
+                               [](std::int64_t t, const Point &p) { return t < p.t_ms; });
+    if (it == pts.begin()) return std::nullopt;
+    return *std::prev(it);
+}
+
 void MemoryStorage::add(Series series) {
     series.labels = normalize_labels(std::move(series.labels));
     auto by_time = [](const Point &a, const Point &b) { return a.t_ms < b.t_ms; };
@@ -1544,11 +1560,9 @@ class Evaluator {
     Vector instant_selector(const VectorSelector &vs, bool sample_time) {
         Vector out;
         for (const Series *s : select(vs)) {
-            const auto &pts = s->points;
-            auto it = std::upper_bound(pts.begin(), pts.end(), ts_,
-                                       [](std::int64_t t, const Point &p) { return t < p.t_ms; });
-            if (it == pts.begin()) continue;
-            const Point &p = *std::prev(it);
+            const std::optional<Point> newest = storage_.newest_point(*s, ts_);
+            if (!newest) continue;
+            const Point &p = *newest;
             if (p.t_ms < ts_ - lookback_ms_) continue;
             if (is_stale_marker(p.v)) continue;
             out.push_back(Sample{s->labels, p.v, sample_time ? p.t_ms : ts_});
@@ -1563,10 +1577,8 @@ class Evaluator {
         const std::int64_t mint = ts_ - range_ms;
         std::vector<Point> &out = range_scratch_;
         out.clear();
-        auto it = std::lower_bound(s.points.begin(), s.points.end(), mint,
-                                   [](const Point &p, std::int64_t t) { return p.t_ms < t; });
-        for (; it != s.points.end() && it->t_ms <= ts_; ++it)
-            if (!is_stale_marker(it->v)) out.push_back(*it);
+        storage_.read_points(s, mint, ts_, out);
+        std::erase_if(out, [](const Point &p) { return is_stale_marker(p.v); });
         return out;
     }
 

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -32,7 +33,7 @@ double stale_marker();
 
 struct Series {
     Labels labels;
-    std::vector<Point> points;  // ascending time
+    std::vector<Point> points;  // ascending time; a Storage may keep them elsewhere
 };
 
 // Label matchers compiled once (their regular expressions), for a Storage that tests many
@@ -58,6 +59,13 @@ class Storage {
     virtual std::vector<const Series *> select(const std::vector<LabelMatcher> &matchers) const = 0;
     // True when select() answers in label order already (the evaluator then does not sort).
     virtual bool selects_in_label_order() const { return false; }
+    // The samples of a selected series in [mint, maxt], oldest first, staleness markers
+    // included, appended to `out`. The default reads series.points; a storage that keeps
+    // samples another way (compressed: sidecar/lib/series_window.h) reads its own.
+    virtual void read_points(const Series &series, std::int64_t mint, std::int64_t maxt,
+                             std::vector<Point> &out) const;
+    // The newest sample of a selected series at or before `maxt`.
+    virtual std::optional<Point> newest_point(const Series &series, std::int64_t maxt) const;
 };
 
 // A Storage over series held in memory (tests, the sidecar's window).

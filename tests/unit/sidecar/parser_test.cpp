@@ -206,6 +206,78 @@ const std::map<std::string, std::string> kInvalidOpenMetricsAcceptedAsText = {
     {"bad_missing_or_extra_commas_2", "trailing comma allowed"},
 };
 
+// The samples as a SampleSink receives them.
+struct CollectingSink : SampleSink {
+    std::vector<std::string> series;
+    std::vector<Sample> samples;
+    void sample(std::string_view written, const Sample &s) override {
+        series.emplace_back(written);
+        samples.push_back(s);
+    }
+};
+
+// Parsing into a sink answers as parsing into an Exposition: the same error at the same
+// line, or the same samples in the same order; in text 0.0.4 each with its series as written.
+TEST(ParserSink, AgreesWithTheExpositionOnEveryVectorInBothFormats) {
+    const auto vectors = load_vectors();
+    ASSERT_EQ(vectors.size(), 211u);
+    std::size_t compared = 0;
+    for (const Vector &v : vectors) {
+        for (TextFormat format : {kText, kOpenMetrics}) {
+            SCOPED_TRACE(v.name + (format == kText ? " as 0.0.4" : " as OpenMetrics"));
+            const ParseResult whole = parse_exposition(v.metrics, format);
+            CollectingSink sink;
+            const std::optional<ParseError> e = parse_exposition(v.metrics, format, sink);
+            if (const ParseError *want = err(whole)) {
+                ASSERT_TRUE(e.has_value());
+                EXPECT_EQ(e->line, want->line);
+                EXPECT_EQ(e->message, want->message);
+                continue;
+            }
+            ASSERT_FALSE(e.has_value()) << e->message;
+            std::size_t i = 0;
+            for (const MetricFamily &f : ok(whole)->families) {
+                for (const Sample &s : f.samples) {
+                    ASSERT_LT(i, sink.samples.size());
+                    const Sample &got = sink.samples[i];
+                    EXPECT_EQ(got.name, s.name);
+                    EXPECT_EQ(got.labels, s.labels);
+                    if (std::isnan(s.value)) {
+                        EXPECT_TRUE(std::isnan(got.value));
+                    } else {
+                        EXPECT_EQ(got.value, s.value);
+                    }
+                    EXPECT_EQ(got.timestamp_ms, s.timestamp_ms);
+                    if (format == kText) {
+                        EXPECT_TRUE(sink.series[i].starts_with(s.name)) << sink.series[i];
+                        EXPECT_NE(v.metrics.find(sink.series[i]), std::string::npos);
+                    } else {
+                        EXPECT_TRUE(sink.series[i].empty());
+                    }
+                    ++i;
+                    ++compared;
+                }
+            }
+            EXPECT_EQ(i, sink.samples.size());
+        }
+    }
+    EXPECT_GT(compared, 100u);
+}
+
+TEST(ParserSink, TheSeriesIsTheNameAndLabelsAsWritten) {
+    CollectingSink sink;
+    const std::string text =
+        "a 1\nb{x=\"1\",y=\"2\"} 2 1000\nb {y=\"3\", x=\"4\"}\t3\nc{z=\"q\\\"\"} +Inf\n";
+    ASSERT_FALSE(parse_exposition(text, kText, sink).has_value());
+    ASSERT_EQ(sink.series.size(), 4u);
+    EXPECT_EQ(sink.series[0], "a");
+    EXPECT_EQ(sink.series[1], "b{x=\"1\",y=\"2\"}");
+    EXPECT_EQ(sink.series[2], "b {y=\"3\", x=\"4\"}");
+    EXPECT_EQ(sink.series[3], "c{z=\"q\\\"\"}");
+    EXPECT_EQ(sink.samples[3].labels.at(0).second, "q\"");
+    EXPECT_EQ(*sink.samples[1].timestamp_ms, 1000);
+}
+
 TEST(ParserOpenMetricsVectors, AsText004) {
     const auto vectors = load_vectors();
     ASSERT_EQ(vectors.size(), 211u);
