@@ -162,6 +162,9 @@ std::shared_ptr<const EngineSnapshot> SignalEngine::snapshot() {
     if (scrapes_ != evaluated_scrapes_) {
         evaluate_locked(last_t_ms_);
         evaluated_scrapes_ = scrapes_;
+        // Its intermediate vectors (megabytes over 10,000 series) are freed: give their pages
+        // back rather than keep them as the high mark until the next read.
+        malloc_trim(0);
     }
     return snapshot_;
 }

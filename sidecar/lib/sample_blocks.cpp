@@ -108,6 +108,15 @@ void SampleBlocks::store_open_header(const Header &h) {
 }
 
 void SampleBlocks::start_block(std::int64_t t_ms, std::uint64_t bits) {
+    // Room for this block as large as the blocks so far, reserved at once: the buffer grows
+    // a block at a time to the size the range needs and stays there, where doubling would
+    // leave up to half of it unused.
+    if (bytes_.capacity() - bytes_.size() < kHeaderBytes + 8) {
+        const std::size_t blocks = count_ / per_block_ + 1;
+        const std::size_t per_block =
+            bytes_.empty() ? kHeaderBytes + per_block_ * 2 : bytes_.size() / blocks;
+        bytes_.reserve(bytes_.size() + per_block + per_block / 8 + 8);
+    }
     open_ = bytes_.size();
     bytes_.resize(bytes_.size() + kHeaderBytes);
     free_bits_ = 0;
