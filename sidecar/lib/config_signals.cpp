@@ -104,6 +104,11 @@ std::vector<SignalValue> SignalEvaluator::evaluate(const SeriesWindow &window,
                                                    const std::vector<SourceStatus> &sources,
                                                    std::int64_t t_ms) {
     std::vector<SignalValue> out(config_.signals.size());
+    // The series the selections hand out are the window's views for this pass.
+    struct Release {
+        const SeriesWindow &window;
+        ~Release() { window.release_views(); }
+    } release{window};
     promql::EvalCache cache;  // rate(x[1m]) read by several signals is computed once
     SelectCache selections;
     promql::EvalOptions options;

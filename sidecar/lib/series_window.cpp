@@ -1,6 +1,7 @@
 #include "series_window.h"
 
 #include <algorithm>
+#include <deque>
 #include <limits>
 #include <string_view>
 
@@ -23,15 +24,23 @@ std::string instance_of(std::string_view url) {
     return out;
 }
 
-// The labels are the promql::Series' own; its points stay empty: the samples are held
-// compressed and read through read_points() and newest_point().
-struct SeriesWindow::Entry : promql::Series {
+struct SeriesWindow::Entry {
+    PackedLabels labels;
     SampleBlocks samples;
     std::size_t target = 0;
     std::uint64_t written_hash = 0;  // of its sample as last written (by_written_)
     std::int64_t keep_ms = -1;       // -1: no selector reads it; 0: its last sample; else a range
     std::uint64_t seen = 0;          // the scrape generation that last contained it
     std::int64_t last_t = 0;         // when it was last scraped
+    // The promql::Series select() made of it, valid while view_pass is the window's pass.
+    mutable const View *view = nullptr;
+    mutable std::uint64_t view_pass = 0;
+};
+
+// What the evaluator reads: the entry's labels unpacked; its points stay empty (the samples
+// are read through read_points() and newest_point()).
+struct SeriesWindow::View : promql::Series {
+    const Entry *entry = nullptr;
 };
 
 SeriesWindow::SeriesWindow(std::vector<ScrapeTarget> targets,
@@ -59,26 +68,17 @@ std::uint64_t written_hash(const Sample &sample) {
     return h;
 }
 
-const std::string *find_label(const Labels &labels, std::string_view name) {
-    for (const auto &[n, v] : labels) {
-        if (n == name) return &v;
-    }
-    return nullptr;
-}
-
 // True when the entry's labels are the sample's, with the target's job and instance, and
 // the sample names neither (those are renamed: the slow path handles them).
-bool same_series(const Labels &entry, const Sample &sample) {
+bool same_series(const PackedLabels &entry, const Sample &sample) {
     std::size_t written = 0;
     for (const auto &[name, value] : sample.labels) {
         if (value.empty()) continue;
         if (name == "job" || name == "instance" || name.starts_with("exported_")) return false;
-        const std::string *have = find_label(entry, name);
-        if (have == nullptr || *have != value) return false;
+        if (entry.get(name) != std::string_view(value)) return false;
         ++written;
     }
-    const std::string *metric = find_label(entry, "__name__");
-    return metric != nullptr && *metric == sample.name && entry.size() == written + 3;
+    return entry.get("__name__") == std::string_view(sample.name) && entry.size() == written + 3;
 }
 
 }  // namespace
@@ -110,7 +110,7 @@ SeriesWindow::Entry *SeriesWindow::entry_for(std::size_t target, std::uint64_t w
 SeriesWindow::Entry *SeriesWindow::canonical_entry_for(std::size_t target, const Sample &sample) {
     // The identity is the sorted label set: the same series written with its labels in
     // another order is the same series, as in Prometheus.
-    thread_local std::vector<std::pair<std::string_view, std::string_view>> sorted;
+    thread_local std::vector<LabelView> sorted;
     sorted.clear();
     const ScrapeTarget &t = targets_[target];
     // Exposed labels named like the target's are kept under "exported_" + name, with more
@@ -147,26 +147,20 @@ SeriesWindow::Entry *SeriesWindow::canonical_entry_for(std::size_t target, const
     std::sort(sorted.begin(), sorted.end());
     std::uint64_t key = mix(0, std::to_string(target));
     for (const auto &[n, v] : sorted) key = mix(mix(key, n), v);
-    auto same = [&](const Entry &e) {
-        if (e.target != target || e.labels.size() != sorted.size()) return false;
-        for (std::size_t i = 0; i < sorted.size(); ++i) {
-            if (e.labels[i].first != sorted[i].first || e.labels[i].second != sorted[i].second)
-                return false;
-        }
-        return true;
-    };
     for (auto [it, end] = entries_.equal_range(key); it != end; ++it) {
-        if (same(*it->second)) return it->second.get();
+        const Entry &e = *it->second;
+        if (e.target == target && e.labels.equals(sorted)) return it->second.get();
     }
 
     auto entry = std::make_unique<Entry>();
     entry->target = target;
-    entry->labels.reserve(sorted.size());
-    for (const auto &[n, v] : sorted) entry->labels.emplace_back(std::string(n), std::string(v));
+    entry->labels = PackedLabels(sorted);
+    const Labels labels = entry->labels.unpack();
     for (const promql::VectorSelector &s : selectors_) {
-        if (promql::labels_match(s.matchers, entry->labels))
+        if (promql::labels_match(s.matchers, labels))
             entry->keep_ms = std::max(entry->keep_ms, s.range_ms);
     }
+    if (entry->keep_ms == 0) entry->samples = SampleBlocks(2);  // the last sample only
     if (entry->keep_ms > 0) {
         // Blocks of about a third of the range: the oldest goes once it is all out of the
         // range, so at most a third more than the range is held, in 4 or 5 blocks.
@@ -289,10 +283,7 @@ void SeriesWindow::prune(std::int64_t t_ms) {
             continue;
         }
         if (e.keep_ms >= 0) {
-            std::string name;
-            for (const auto &[n, v] : e.labels) {
-                if (n == "__name__") name = v;
-            }
+            const std::string name(e.labels.get("__name__").value_or(""));
             auto &list = by_name_[name];
             list.erase(std::remove(list.begin(), list.end(), &e), list.end());
             if (list.empty()) by_name_.erase(name);
@@ -304,12 +295,30 @@ void SeriesWindow::prune(std::int64_t t_ms) {
     }
 }
 
+const SeriesWindow::View *SeriesWindow::view_of(const Entry &e) const {
+    if (e.view_pass != pass_ || e.view == nullptr) {
+        View &v = views_.emplace_back();
+        v.labels = e.labels.unpack();
+        v.entry = &e;
+        e.view = &v;
+        e.view_pass = pass_;
+    }
+    return e.view;
+}
+
+void SeriesWindow::release_views() const {
+    views_.clear();
+    ++pass_;
+}
+
 std::vector<const promql::Series *> SeriesWindow::select(
     const std::vector<LabelMatcher> &matchers) const {
     std::vector<const promql::Series *> out;
     promql::MatcherSet set(matchers);
     auto consider = [&](const Entry *e) {
-        if (!e->samples.empty() && set.matches(e->labels)) out.push_back(e);
+        if (e->samples.empty()) return;
+        const View *v = view_of(*e);
+        if (set.matches(v->labels)) out.push_back(v);
     };
     const LabelMatcher *by_name = nullptr;
     for (const LabelMatcher &m : matchers) {
@@ -333,12 +342,12 @@ std::vector<const promql::Series *> SeriesWindow::select(
 
 void SeriesWindow::read_points(const promql::Series &series, std::int64_t mint, std::int64_t maxt,
                                std::vector<promql::Point> &out) const {
-    static_cast<const Entry &>(series).samples.read(mint, maxt, out);
+    static_cast<const View &>(series).entry->samples.read(mint, maxt, out);
 }
 
 std::optional<promql::Point> SeriesWindow::newest_point(const promql::Series &series,
                                                         std::int64_t maxt) const {
-    const SampleBlocks &samples = static_cast<const Entry &>(series).samples;
+    const SampleBlocks &samples = static_cast<const View &>(series).entry->samples;
     if (auto last = samples.last(); !last || last->t_ms <= maxt) return last;
     // Asked about a time before the last scrape (not by the signals, which read at it).
     std::vector<promql::Point> older;
@@ -348,7 +357,7 @@ std::optional<promql::Point> SeriesWindow::newest_point(const promql::Series &se
 }
 
 std::size_t SeriesWindow::target_of(const promql::Series *series) const {
-    return static_cast<const Entry *>(series)->target;
+    return static_cast<const View *>(series)->entry->target;
 }
 
 std::size_t SeriesWindow::series_count() const {

@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "exposition_parser.h"
+#include "packed_labels.h"
 #include "promql/evaluator.h"
 #include "sample_blocks.h"
 
@@ -58,9 +60,11 @@ class SeriesWindow : public promql::Storage {
     // Drops samples no selector can read at `t_ms` or later, and series with none left.
     void prune(std::int64_t t_ms);
 
-    // In label order.
+    // In label order. The series are views of the window's, made for the evaluator: valid
+    // until release_views(), which the caller calls once the evaluation is over.
     std::vector<const promql::Series *> select(
         const std::vector<promql::LabelMatcher> &matchers) const override;
+    void release_views() const;
     bool selects_in_label_order() const override { return true; }
     void read_points(const promql::Series &series, std::int64_t mint, std::int64_t maxt,
                      std::vector<promql::Point> &out) const override;
@@ -75,7 +79,9 @@ class SeriesWindow : public promql::Storage {
 
   private:
     struct Entry;
+    struct View;
     class TextSink;
+    const View *view_of(const Entry &e) const;
     Entry *entry_for(std::size_t target, const Sample &sample);
     Entry *entry_for(std::size_t target, std::uint64_t written, const Sample &sample);
     // The samples of one good scrape, in the order written (duplicates included).
@@ -98,6 +104,9 @@ class SeriesWindow : public promql::Storage {
     std::vector<std::pair<Entry *, double>> staged_;
     std::vector<std::pair<std::uint64_t, Entry *>> next_order_;
     std::vector<Entry *> present_scratch_;
+    // The views select() handed out in this pass.
+    mutable std::deque<View> views_;
+    mutable std::uint64_t pass_ = 1;
     // Series with samples, by metric name, for selectors that name one.
     std::unordered_map<std::string, std::vector<Entry *>> by_name_;
     // Per target: the series of its last good scrape.

@@ -1087,13 +1087,12 @@ void check_no_duplicate_labelsets(const Vector &vec, std::size_t pos) {
     // By a hash of each label set; label sets are compared only when their hashes meet.
     std::vector<std::pair<std::uint64_t, const Labels *>> hashed;
     hashed.reserve(vec.size());
+    const std::hash<std::string_view> hash;  // murmur on libstdc++: words, not bytes
     for (const auto &s : vec) {
-        std::uint64_t h = 1469598103934665603ull;  // FNV-1a over names and values
+        std::uint64_t h = 0;
         for (const auto &[n, v] : s.labels) {
-            for (char c : n) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-            h = (h ^ 0xff) * 1099511628211ull;
-            for (char c : v) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-            h = (h ^ 0xfe) * 1099511628211ull;
+            h ^= hash(n) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+            h ^= hash(v) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
         }
         hashed.emplace_back(h, &s.labels);
     }
@@ -2074,7 +2073,8 @@ class Evaluator {
     }
 
     Vector aggregate(const Aggregation &a, Vector in) {
-        std::set<std::string> grouping(a.grouping.begin(), a.grouping.end());
+        const std::vector<std::string> &grouping = a.grouping;
+        const std::hash<std::string_view> hash;
         struct Group {
             Labels labels;
             double value = 0;
@@ -2093,17 +2093,14 @@ class Evaluator {
             // The group's labels: `without` drops the listed labels and the metric name;
             // `by` keeps the listed labels only.
             key.clear();
-            std::uint64_t h = 1469598103934665603ull;
+            std::uint64_t h = 0;
             for (const auto &l : s.labels) {
-                const bool listed = grouping.count(l.first) > 0;
+                const bool listed = std::find(grouping.begin(), grouping.end(), l.first) !=
+                                    grouping.end();  // a list of one or two, most often
                 if (a.without ? (!listed && l.first != kMetricName) : listed) {
                     key.push_back(&l);
-                    for (char c : l.first)
-                        h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-                    h = (h ^ 0xff) * 1099511628211ull;
-                    for (char c : l.second)
-                        h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-                    h = (h ^ 0xfe) * 1099511628211ull;
+                    h ^= hash(l.first) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+                    h ^= hash(l.second) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
                 }
             }
             auto &bucket = index[h];
