@@ -55,6 +55,21 @@ class BitReader {
 
   private:
     void refill() {
+        if (next_ + 8 <= bytes_) {
+            // Eight bytes at once, big-endian; as many whole bytes as fit are taken.
+            std::uint64_t word;
+            std::memcpy(&word, p_ + next_, 8);
+            if constexpr (std::endian::native == std::endian::little)
+                word = __builtin_bswap64(word);
+            const int take = (64 - have_) & ~7;
+            const int kept = have_ + take;  // 57 to 64 bits
+            std::uint64_t fresh = word >> have_;
+            if (kept < 64) fresh &= ~std::uint64_t{0} << (64 - kept);
+            buf_ |= fresh;
+            have_ = kept;
+            next_ += static_cast<std::size_t>(take / 8);
+            return;
+        }
         while (have_ <= 56) {
             if (next_ >= bytes_) {
                 have_ = 64;  // the rest reads as zeros
@@ -238,6 +253,7 @@ void SampleBlocks::read(std::int64_t mint, std::int64_t maxt,
         if (h.last_t < mint) continue;
         if (h.first_t > maxt) return;
         BitReader in(payload, h.payload_bytes);
+        out.reserve(out.size() + h.count);
         std::int64_t t = h.first_t, delta = 0;
         std::uint64_t bits = h.first_bits;
         int leading = 0, trailing = 0;
