@@ -742,11 +742,13 @@ class TextParser {
             timestamp = ts;
         }
         if (sink_ != nullptr) {
+            const std::string_view series = line.substr(start, labels_end - start);
+            if (!timestamp && sink_->known(series, value)) return true;
             scratch_sample_.name.assign(name);
             assign_labels(scratch_sample_, labels_);
             scratch_sample_.value = value;
             scratch_sample_.timestamp_ms = timestamp;
-            sink_->sample(line.substr(start, labels_end - start), scratch_sample_);
+            sink_->sample(series, scratch_sample_);
             return true;
         }
         Sample &s = f.samples.emplace_back();

@@ -65,6 +65,14 @@ ParseResult parse_exposition(std::string_view text, TextFormat format);
 class SampleSink {
   public:
     virtual ~SampleSink() = default;
+    // First offered the sample as written, before its labels are unescaped and copied: true
+    // when the sink knows the series from `series` alone and has taken the sample (sample()
+    // is then not called for it). Text 0.0.4, samples without a timestamp only.
+    virtual bool known(std::string_view series, double value) {
+        (void)series;
+        (void)value;
+        return false;
+    }
     // `series`: the sample's name and labels as the text wrote them, a key for "the same
     // series as last time" (empty where the parser does not give it: OpenMetrics). `sample`
     // is valid during the call only.

@@ -109,10 +109,6 @@ SampleBlocks::Header SampleBlocks::read_header(const std::uint8_t *p) {
 SampleBlocks::SampleBlocks(std::uint32_t samples_per_block)
     : per_block_(std::max<std::uint32_t>(samples_per_block, 2)) {}
 
-SampleBlocks::Header SampleBlocks::open_header() const {
-    return read_header(bytes_.data() + open_);
-}
-
 void SampleBlocks::store_open_header(const Header &h) {
     std::uint8_t *p = bytes_.data() + open_;
     std::memcpy(p, &h.first_t, 8);
@@ -136,76 +132,97 @@ void SampleBlocks::start_block(std::int64_t t_ms, std::uint64_t bits) {
     bytes_.resize(bytes_.size() + kHeaderBytes);
     free_bits_ = 0;
     store_open_header(Header{t_ms, bits, t_ms, 1, 0});
+    open_count_ = 1;
     last_delta_ = 0;
     leading_ = 0xff;
     trailing_ = 0;
 }
 
 void SampleBlocks::write_bits(std::uint64_t value, int n) {
-    while (n > 0) {
-        if (free_bits_ == 0) {
-            bytes_.push_back(0);
-            free_bits_ = 8;
-        }
+    if (n < 64) value &= (std::uint64_t{1} << n) - 1;
+    if (free_bits_ > 0) {  // the low bits of the last byte first
         const int k = std::min(n, free_bits_);
-        const auto chunk = static_cast<std::uint8_t>((value >> (n - k)) & ((1u << k) - 1));
-        bytes_.back() |= static_cast<std::uint8_t>(chunk << (free_bits_ - k));
+        bytes_.back() |= static_cast<std::uint8_t>((value >> (n - k)) << (free_bits_ - k));
         free_bits_ -= k;
         n -= k;
+    }
+    while (n >= 8) {
+        n -= 8;
+        bytes_.push_back(static_cast<std::uint8_t>(value >> n));
+    }
+    if (n > 0) {
+        bytes_.push_back(static_cast<std::uint8_t>(value << (8 - n)));
+        free_bits_ = 8 - n;
     }
 }
 
 void SampleBlocks::append(std::int64_t t_ms, double v) {
     const auto bits = std::bit_cast<std::uint64_t>(v);
     if (count_ > 0 && t_ms <= last_t_) return;
-    if (count_ == 0 || open_header().count >= per_block_) {
+    if (block_starts_next()) {
         start_block(t_ms, bits);
     } else {
+        // The time and the value as few runs of bits as their widths allow: a sample a
+        // second apart whose value holds is one write of two bits.
+        std::uint64_t out = 0;
+        int n = 0;
+        auto put = [&](std::uint64_t value, int width) {
+            if (n + width > 64) {
+                write_bits(out, n);
+                out = 0;
+                n = 0;
+            }
+            out =
+                width == 64 ? value : (out << width) | (value & ((std::uint64_t{1} << width) - 1));
+            n += width;
+        };
         const std::int64_t delta = t_ms - last_t_;
         const std::int64_t dod = delta - last_delta_;
         if (dod == 0) {
-            write_bits(0, 1);
+            put(0, 1);
         } else {
             bool written = false;
             for (const DodClass &c : kDodClasses) {
                 if (!fits_signed(dod, c.value_bits)) continue;
-                write_bits(c.prefix, c.prefix_bits);
-                write_bits(static_cast<std::uint64_t>(dod), c.value_bits);
+                put(c.prefix, c.prefix_bits);
+                put(static_cast<std::uint64_t>(dod), c.value_bits);
                 written = true;
                 break;
             }
             if (!written) {
-                write_bits(0b1111, 4);
-                write_bits(static_cast<std::uint64_t>(dod), 64);
+                put(0b1111, 4);
+                put(static_cast<std::uint64_t>(dod), 64);
             }
         }
         last_delta_ = delta;
 
         const std::uint64_t x = bits ^ last_bits_;
         if (x == 0) {
-            write_bits(0, 1);
+            put(0, 1);
         } else {
-            write_bits(1, 1);
-            int lead = std::min(std::countl_zero(x), 31);
+            const int lead = std::min(std::countl_zero(x), 31);
             const int trail = std::countr_zero(x);
             if (leading_ != 0xff && lead >= leading_ && trail >= trailing_) {
-                write_bits(0, 1);
-                write_bits(x >> trailing_, 64 - leading_ - trailing_);
+                put(0b10, 2);
+                put(x >> trailing_, 64 - leading_ - trailing_);
             } else {
                 leading_ = static_cast<std::uint8_t>(lead);
                 trailing_ = static_cast<std::uint8_t>(trail);
                 const int significant = 64 - lead - trail;
-                write_bits(1, 1);
-                write_bits(static_cast<std::uint64_t>(lead), 5);
-                write_bits(static_cast<std::uint64_t>(significant & 63), 6);  // 64 as 0
-                write_bits(x >> trail, significant);
+                // "11", 5 bits of leading zeros, 6 of length (64 as 0)
+                put((std::uint64_t{0b11} << 11) | (static_cast<std::uint64_t>(lead) << 6) |
+                        static_cast<std::uint64_t>(significant & 63),
+                    13);
+                put(x >> trail, significant);
             }
         }
-        Header h = open_header();
-        h.last_t = t_ms;
-        h.count++;
-        h.payload_bytes = static_cast<std::uint32_t>(bytes_.size() - open_ - kHeaderBytes);
-        store_open_header(h);
+        write_bits(out, n);
+        ++open_count_;
+        std::uint8_t *header = bytes_.data() + open_;
+        const auto payload = static_cast<std::uint32_t>(bytes_.size() - open_ - kHeaderBytes);
+        std::memcpy(header + 16, &t_ms, 8);
+        std::memcpy(header + 24, &open_count_, 4);
+        std::memcpy(header + 28, &payload, 4);
     }
     last_t_ = t_ms;
     last_bits_ = bits;
@@ -234,6 +251,7 @@ void SampleBlocks::drop_before(std::int64_t t_ms) {
 void SampleBlocks::clear() {
     bytes_.clear();
     open_ = 0;
+    open_count_ = 0;
     count_ = 0;
     free_bits_ = 0;
 }

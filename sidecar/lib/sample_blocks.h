@@ -27,6 +27,9 @@ class SampleBlocks {
     // Drops the blocks whose samples are all older than `t_ms`.
     void drop_before(std::int64_t t_ms);
     void clear();
+    // True when the next sample starts a block: the moment to drop_before() (a block can
+    // only go whole, and the one before is then complete).
+    bool block_starts_next() const { return count_ == 0 || open_count_ >= per_block_; }
 
     bool empty() const { return count_ == 0; }
     std::size_t size() const { return count_; }
@@ -43,14 +46,14 @@ class SampleBlocks {
     static Header read_header(const std::uint8_t *p);
     void start_block(std::int64_t t_ms, std::uint64_t bits);
     void write_bits(std::uint64_t value, int n);
-    Header open_header() const;
     void store_open_header(const Header &h);
 
     std::vector<std::uint8_t> bytes_;  // blocks: a header, then the encoded samples
     std::size_t open_ = 0;             // offset of the last block's header
     std::uint32_t per_block_;
-    std::uint32_t count_ = 0;  // samples in every block
-    int free_bits_ = 0;        // unused low bits of the last byte
+    std::uint32_t count_ = 0;       // samples in every block
+    std::uint32_t open_count_ = 0;  // samples in the last block
+    int free_bits_ = 0;             // unused low bits of the last byte
     // The encoder's state after the newest sample.
     std::int64_t last_t_ = 0;
     std::int64_t last_delta_ = 0;

@@ -186,8 +186,9 @@ void SeriesWindow::append(Entry &e, std::int64_t t_ms, double v) {
     e.last_t = t_ms;
     if (e.keep_ms < 0) return;
     if (e.keep_ms == 0) e.samples.clear();
+    // Blocks out of the range go as the next one starts (prune() catches the rest).
+    if (e.keep_ms > 0 && e.samples.block_starts_next()) e.samples.drop_before(t_ms - e.keep_ms);
     e.samples.append(t_ms, v);
-    if (e.keep_ms > 0) e.samples.drop_before(t_ms - e.keep_ms);
 }
 
 void SeriesWindow::ingest(std::size_t target, const Exposition &exposition, std::int64_t t_ms) {
@@ -207,23 +208,34 @@ class SeriesWindow::TextSink : public SampleSink {
         w_.next_order_.clear();
     }
 
+    // Where the last scrape wrote it, written the same: the same series.
+    bool known(std::string_view series, double value) override {
+        const std::uint64_t h = series_hash(series);
+        const auto &last = w_.last_order_[target_];
+        const std::size_t k = w_.next_order_.size();
+        if (k >= last.size() || last[k].first != h) return false;
+        w_.next_order_.emplace_back(h, last[k].second);
+        w_.staged_.emplace_back(last[k].second, value);
+        return true;
+    }
+
     void sample(std::string_view series, const Sample &sample) override {
         Entry *e = nullptr;
         if (series.empty()) {
             e = w_.entry_for(target_, sample);
         } else {
-            const std::uint64_t h = mix(0x70756c7365ull, series);
-            const auto &last = w_.last_order_[target_];
-            const std::size_t k = w_.next_order_.size();
-            // Where the last scrape wrote it, written the same: the same series.
-            e = k < last.size() && last[k].first == h ? last[k].second
-                                                      : w_.entry_for(target_, h, sample);
+            const std::uint64_t h = series_hash(series);
+            e = w_.entry_for(target_, h, sample);
             w_.next_order_.emplace_back(h, e);
         }
         w_.staged_.emplace_back(e, sample.value);
     }
 
   private:
+    static std::uint64_t series_hash(std::string_view series) {
+        return mix(0x70756c7365ull, series);
+    }
+
     SeriesWindow &w_;
     std::size_t target_;
 };
