@@ -780,8 +780,55 @@ struct Failure {  // thrown where Prometheus panics with an error; becomes the E
     throw Failure{pos, std::move(message)};
 }
 
+// A sample's labels, shared by the vectors that carry them unchanged (a selector's series, a
+// range function's result that several signals read) and copied only when one changes them:
+// an evaluation over 10,000 series would otherwise copy each label set several times.
+class SharedLabels {
+  public:
+    SharedLabels() = default;
+    SharedLabels(Labels ls) : p_(std::make_shared<Labels>(std::move(ls))) {}  // NOLINT
+    // The labels of a series the storage holds for the whole evaluation, not copied.
+    static SharedLabels borrow(const Labels &ls) {
+        SharedLabels out;
+        out.p_ = std::shared_ptr<Labels>(std::shared_ptr<Labels>(), const_cast<Labels *>(&ls));
+        return out;
+    }
+
+    const Labels &get() const { return p_ ? *p_ : empty(); }
+    operator const Labels &() const { return get(); }  // NOLINT
+    Labels::const_iterator begin() const { return get().begin(); }
+    Labels::const_iterator end() const { return get().end(); }
+    std::size_t size() const { return get().size(); }
+
+    // Labels of its own to change: copied unless no other vector shares them.
+    Labels &edit() {
+        if (!p_ || p_.use_count() != 1) p_ = std::make_shared<Labels>(get());
+        return *p_;
+    }
+    // The labels, moved out when no other vector shares them.
+    Labels take() && {
+        if (p_ && p_.use_count() == 1) return std::move(*p_);
+        return get();
+    }
+
+    friend bool operator<(const SharedLabels &a, const SharedLabels &b) {
+        return a.p_ != b.p_ && a.get() < b.get();
+    }
+    friend bool operator==(const SharedLabels &a, const SharedLabels &b) {
+        return a.p_ == b.p_ || a.get() == b.get();
+    }
+
+  private:
+    static const Labels &empty() {
+        static const Labels none;
+        return none;
+    }
+    // Borrowed labels have no control block (use_count() 0): never changed in place.
+    std::shared_ptr<Labels> p_;
+};
+
 struct Sample {
-    Labels labels;
+    SharedLabels labels;
     double v = 0;
     std::int64_t t = 0;  // the sample's own time for timestamp(selector); else the eval time
 };
@@ -1094,7 +1141,7 @@ void check_no_duplicate_labelsets(const Vector &vec, std::size_t pos) {
             h ^= hash(n) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
             h ^= hash(v) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
         }
-        hashed.emplace_back(h, &s.labels);
+        hashed.emplace_back(h, &s.labels.get());
     }
     std::sort(hashed.begin(), hashed.end(),
               [](const auto &a, const auto &b) { return a.first < b.first; });
@@ -1529,7 +1576,7 @@ class Evaluator {
                     if (auto *s = std::get_if<Scalar>(&v)) return Scalar{-s->v};
                     Vector vec = std::get<Vector>(std::move(v));
                     for (auto &s : vec) {
-                        s.labels = drop_metric_name(std::move(s.labels));
+                        s.labels = drop_metric_name(std::move(s.labels).take());
                         s.v = -s.v;
                     }
                     check_no_duplicate_labelsets(vec, node.pos);
@@ -1564,7 +1611,7 @@ class Evaluator {
             const Point &p = *newest;
             if (p.t_ms < ts_ - lookback_ms_) continue;
             if (is_stale_marker(p.v)) continue;
-            out.push_back(Sample{s->labels, p.v, sample_time ? p.t_ms : ts_});
+            out.push_back(Sample{SharedLabels::borrow(s->labels), p.v, sample_time ? p.t_ms : ts_});
         }
         return out;
     }
@@ -1774,7 +1821,7 @@ class Evaluator {
                         if (i > 0) joined += string_arg(2);
                         joined += label_get(s.labels, src[i]);
                     }
-                    label_set(s.labels, dst, joined);
+                    label_set(s.labels.edit(), dst, joined);
                     s.t = ts_;
                 }
                 return finish(node, std::move(out));
@@ -1827,7 +1874,7 @@ class Evaluator {
     Vector simple(Vector in, F f) {
         for (auto &s : in) {
             s.v = f(s);
-            s.labels = drop_metric_name(std::move(s.labels));
+            s.labels = drop_metric_name(std::move(s.labels).take());
             s.t = ts_;
         }
         return in;
@@ -1972,8 +2019,10 @@ class Evaluator {
             if (!v) continue;
             // last_over_time acts like an offset and keeps the metric name; every other
             // function over time drops it.
-            Labels labels = info.fn == Fn::last_over_time ? s->labels : drop_metric_name(s->labels);
-            out.push_back(Sample{std::move(labels), *v, ts_});
+            out.push_back(Sample{info.fn == Fn::last_over_time
+                                     ? SharedLabels::borrow(s->labels)
+                                     : SharedLabels(drop_metric_name(s->labels)),
+                                 *v, ts_});
         }
         if (info.fn == Fn::absent_over_time) {
             if (any_points) return Vector{};
@@ -2065,7 +2114,8 @@ class Evaluator {
                     submatches[g] = groups[g].data() != nullptr
                                         ? std::optional(text.original(groups[g]))
                                         : std::nullopt;
-                label_set(s.labels, dst, go_expand(replacement, submatches, re->group_names));
+                label_set(s.labels.edit(), dst,
+                          go_expand(replacement, submatches, re->group_names));
             }
             s.t = ts_;
         }
@@ -2247,7 +2297,7 @@ class Evaluator {
             if (!keep) continue;
             s.v = value;
             if (should_drop_metric_name(b.op) || b.return_bool)
-                s.labels = drop_metric_name(std::move(s.labels));
+                s.labels = drop_metric_name(std::move(s.labels).take());
             s.t = ts_;
             out.push_back(std::move(s));
         }
@@ -2363,7 +2413,7 @@ EvalResult evaluate(const Node &expr, const Storage &storage, std::int64_t t_ms,
         Vector &vec = std::get<Vector>(v);
         InstantVector out;
         out.reserve(vec.size());
-        for (auto &s : vec) out.push_back(InstantSample{std::move(s.labels), s.v});
+        for (auto &s : vec) out.push_back(InstantSample{std::move(s.labels).take(), s.v});
         // Prometheus leaves an instant vector in no particular order, except sort() and
         // sort_desc(); here it is sorted by labels, except after those two.
         const auto *call = std::get_if<Call>(&expr.value);
