@@ -21,7 +21,11 @@ struct SampleBlocks::Header {
 
 namespace {
 
-constexpr std::size_t kHeaderBytes = sizeof(std::int64_t) * 3 + sizeof(std::uint32_t) * 2;
+// first_t (8), first_bits (8), last_t - first_t (4), count (2), payload_bytes (2).
+constexpr std::size_t kHeaderBytes = 24;
+// A block closes before its span or its payload would outgrow its header's fields.
+constexpr std::int64_t kMaxSpanMs = 0xffffffffll;
+constexpr std::size_t kMaxPayload = 0xffff - 32;  // room for one more sample of up to 19 bytes
 
 struct DodClass {
     std::uint64_t prefix;
@@ -96,26 +100,34 @@ std::int64_t sign_extend(std::uint64_t v, int bits) {
 
 }  // namespace
 
+SampleBlocks::SampleBlocks(std::uint32_t samples_per_block)
+    : per_block_(std::clamp<std::uint32_t>(samples_per_block, 2, 0xffff)) {}
+
 SampleBlocks::Header SampleBlocks::read_header(const std::uint8_t *p) {
     Header h;
+    std::uint32_t span = 0;
+    std::uint16_t count = 0, payload = 0;
     std::memcpy(&h.first_t, p, 8);
     std::memcpy(&h.first_bits, p + 8, 8);
-    std::memcpy(&h.last_t, p + 16, 8);
-    std::memcpy(&h.count, p + 24, 4);
-    std::memcpy(&h.payload_bytes, p + 28, 4);
+    std::memcpy(&span, p + 16, 4);
+    std::memcpy(&count, p + 20, 2);
+    std::memcpy(&payload, p + 22, 2);
+    h.last_t = h.first_t + span;
+    h.count = count;
+    h.payload_bytes = payload;
     return h;
 }
 
-SampleBlocks::SampleBlocks(std::uint32_t samples_per_block)
-    : per_block_(std::max<std::uint32_t>(samples_per_block, 2)) {}
-
 void SampleBlocks::store_open_header(const Header &h) {
     std::uint8_t *p = bytes_.data() + open_;
+    const auto span = static_cast<std::uint32_t>(h.last_t - h.first_t);
+    const auto count = static_cast<std::uint16_t>(h.count);
+    const auto payload = static_cast<std::uint16_t>(h.payload_bytes);
     std::memcpy(p, &h.first_t, 8);
     std::memcpy(p + 8, &h.first_bits, 8);
-    std::memcpy(p + 16, &h.last_t, 8);
-    std::memcpy(p + 24, &h.count, 4);
-    std::memcpy(p + 28, &h.payload_bytes, 4);
+    std::memcpy(p + 16, &span, 4);
+    std::memcpy(p + 20, &count, 2);
+    std::memcpy(p + 22, &payload, 2);
 }
 
 void SampleBlocks::start_block(std::int64_t t_ms, std::uint64_t bits) {
@@ -133,6 +145,7 @@ void SampleBlocks::start_block(std::int64_t t_ms, std::uint64_t bits) {
     free_bits_ = 0;
     store_open_header(Header{t_ms, bits, t_ms, 1, 0});
     open_count_ = 1;
+    open_first_t_ = t_ms;
     last_delta_ = 0;
     leading_ = 0xff;
     trailing_ = 0;
@@ -159,7 +172,8 @@ void SampleBlocks::write_bits(std::uint64_t value, int n) {
 void SampleBlocks::append(std::int64_t t_ms, double v) {
     const auto bits = std::bit_cast<std::uint64_t>(v);
     if (count_ > 0 && t_ms <= last_t_) return;
-    if (block_starts_next()) {
+    if (block_starts_next() || t_ms - open_first_t_ > kMaxSpanMs ||
+        bytes_.size() - open_ - kHeaderBytes > kMaxPayload) {
         start_block(t_ms, bits);
     } else {
         // The time and the value as few runs of bits as their widths allow: a sample a
@@ -219,10 +233,12 @@ void SampleBlocks::append(std::int64_t t_ms, double v) {
         write_bits(out, n);
         ++open_count_;
         std::uint8_t *header = bytes_.data() + open_;
-        const auto payload = static_cast<std::uint32_t>(bytes_.size() - open_ - kHeaderBytes);
-        std::memcpy(header + 16, &t_ms, 8);
-        std::memcpy(header + 24, &open_count_, 4);
-        std::memcpy(header + 28, &payload, 4);
+        const auto span = static_cast<std::uint32_t>(t_ms - open_first_t_);
+        const auto count = static_cast<std::uint16_t>(open_count_);
+        const auto payload = static_cast<std::uint16_t>(bytes_.size() - open_ - kHeaderBytes);
+        std::memcpy(header + 16, &span, 4);
+        std::memcpy(header + 20, &count, 2);
+        std::memcpy(header + 22, &payload, 2);
     }
     last_t_ = t_ms;
     last_bits_ = bits;

@@ -20,7 +20,7 @@ class SampleBlocks {
     // `samples_per_block`: how many samples a block holds before the next one starts; the
     // oldest block goes once its newest sample is out of the range kept, so up to that many
     // samples more than the range are held.
-    explicit SampleBlocks(std::uint32_t samples_per_block = 32);
+    explicit SampleBlocks(std::uint32_t samples_per_block = 32);  // at most 65,535
 
     // A sample newer than every one held (an older or equal time is ignored).
     void append(std::int64_t t_ms, double v);
@@ -51,9 +51,10 @@ class SampleBlocks {
     std::vector<std::uint8_t> bytes_;  // blocks: a header, then the encoded samples
     std::size_t open_ = 0;             // offset of the last block's header
     std::uint32_t per_block_;
-    std::uint32_t count_ = 0;       // samples in every block
-    std::uint32_t open_count_ = 0;  // samples in the last block
-    int free_bits_ = 0;             // unused low bits of the last byte
+    std::uint32_t count_ = 0;        // samples in every block
+    std::uint32_t open_count_ = 0;   // samples in the last block
+    std::int64_t open_first_t_ = 0;  // the time of its first
+    int free_bits_ = 0;              // unused low bits of the last byte
     // The encoder's state after the newest sample.
     std::int64_t last_t_ = 0;
     std::int64_t last_delta_ = 0;

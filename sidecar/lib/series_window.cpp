@@ -28,10 +28,9 @@ struct SeriesWindow::Entry {
     PackedLabels labels;
     SampleBlocks samples;
     std::size_t target = 0;
-    std::uint64_t written_hash = 0;  // of its sample as last written (by_written_)
-    std::int64_t keep_ms = -1;       // -1: no selector reads it; 0: its last sample; else a range
-    std::uint64_t seen = 0;          // the scrape generation that last contained it
-    std::int64_t last_t = 0;         // when it was last scraped
+    std::int64_t keep_ms = -1;  // -1: no selector reads it; 0: its last sample; else a range
+    std::uint64_t seen = 0;     // the scrape generation that last contained it
+    std::int64_t last_t = 0;    // when it was last scraped
     // The promql::Series select() made of it, valid while view_pass is the window's pass.
     mutable const View *view = nullptr;
     mutable std::uint64_t view_pass = 0;
@@ -47,7 +46,6 @@ SeriesWindow::SeriesWindow(std::vector<ScrapeTarget> targets,
                            std::vector<promql::VectorSelector> selectors)
     : targets_(std::move(targets)),
       selectors_(std::move(selectors)),
-      by_written_(targets_.size()),
       last_order_(targets_.size()),
       present_(targets_.size()),
       present_generation_(targets_.size(), 0) {}
@@ -68,46 +66,9 @@ std::uint64_t written_hash(const Sample &sample) {
     return h;
 }
 
-// True when the entry's labels are the sample's, with the target's job and instance, and
-// the sample names neither (those are renamed: the slow path handles them).
-bool same_series(const PackedLabels &entry, const Sample &sample) {
-    std::size_t written = 0;
-    for (const auto &[name, value] : sample.labels) {
-        if (value.empty()) continue;
-        if (name == "job" || name == "instance" || name.starts_with("exported_")) return false;
-        if (entry.get(name) != std::string_view(value)) return false;
-        ++written;
-    }
-    return entry.get("__name__") == std::string_view(sample.name) && entry.size() == written + 3;
-}
-
 }  // namespace
 
 SeriesWindow::Entry *SeriesWindow::entry_for(std::size_t target, const Sample &sample) {
-    return entry_for(target, written_hash(sample), sample);
-}
-
-SeriesWindow::Entry *SeriesWindow::entry_for(std::size_t target, std::uint64_t written,
-                                             const Sample &sample) {
-    // Most scrapes write every series as the last one did: found by a hash of the sample as
-    // written and checked label by label, it costs no sort, no key and no allocation.
-    auto &by_written = by_written_[target];
-    if (auto it = by_written.find(written);
-        it != by_written.end() && same_series(it->second->labels, sample))
-        return it->second;
-    Entry *e = canonical_entry_for(target, sample);
-    if (e->written_hash != written) {
-        // Written another way than before (or new): the new way is the one remembered.
-        if (auto old = by_written.find(e->written_hash);
-            old != by_written.end() && old->second == e)
-            by_written.erase(old);
-        e->written_hash = written;
-        by_written[written] = e;
-    }
-    return e;
-}
-
-SeriesWindow::Entry *SeriesWindow::canonical_entry_for(std::size_t target, const Sample &sample) {
     // The identity is the sorted label set: the same series written with its labels in
     // another order is the same series, as in Prometheus.
     thread_local std::vector<LabelView> sorted;
@@ -210,30 +171,30 @@ class SeriesWindow::TextSink : public SampleSink {
 
     // Where the last scrape wrote it, written the same: the same series.
     bool known(std::string_view series, double value) override {
-        const std::uint64_t h = series_hash(series);
-        const auto &last = w_.last_order_[target_];
-        const std::size_t k = w_.next_order_.size();
-        if (k >= last.size() || last[k].first != h) return false;
-        w_.next_order_.emplace_back(h, last[k].second);
-        w_.staged_.emplace_back(last[k].second, value);
-        return true;
+        return take_known(series_hash(series), value);
     }
 
     void sample(std::string_view series, const Sample &sample) override {
-        Entry *e = nullptr;
-        if (series.empty()) {
-            e = w_.entry_for(target_, sample);
-        } else {
-            const std::uint64_t h = series_hash(series);
-            e = w_.entry_for(target_, h, sample);
-            w_.next_order_.emplace_back(h, e);
-        }
+        // OpenMetrics gives no written text: the hash of the sample as parsed stands for it.
+        const std::uint64_t h = series.empty() ? written_hash(sample) : series_hash(series);
+        if (take_known(h, sample.value)) return;
+        Entry *e = w_.entry_for(target_, sample);
+        w_.next_order_.emplace_back(h, e);
         w_.staged_.emplace_back(e, sample.value);
     }
 
   private:
     static std::uint64_t series_hash(std::string_view series) {
         return mix(0x70756c7365ull, series);
+    }
+
+    bool take_known(std::uint64_t h, double value) {
+        const auto &last = w_.last_order_[target_];
+        const std::size_t k = w_.next_order_.size();
+        if (k >= last.size() || last[k].first != h) return false;
+        w_.next_order_.emplace_back(h, last[k].second);
+        w_.staged_.emplace_back(last[k].second, value);
+        return true;
     }
 
     SeriesWindow &w_;
@@ -300,9 +261,6 @@ void SeriesWindow::prune(std::int64_t t_ms) {
             list.erase(std::remove(list.begin(), list.end(), &e), list.end());
             if (list.empty()) by_name_.erase(name);
         }
-        auto &by_written = by_written_[e.target];
-        if (auto w = by_written.find(e.written_hash); w != by_written.end() && w->second == &e)
-            by_written.erase(w);
         it = entries_.erase(it);
     }
 }

@@ -82,12 +82,11 @@ class SeriesWindow : public promql::Storage {
     struct View;
     class TextSink;
     const View *view_of(const Entry &e) const;
+    // The entry of the series, found by its sorted labels, made when new.
     Entry *entry_for(std::size_t target, const Sample &sample);
-    Entry *entry_for(std::size_t target, std::uint64_t written, const Sample &sample);
     // The samples of one good scrape, in the order written (duplicates included).
     void commit(std::size_t target, const std::vector<std::pair<Entry *, double>> &samples,
                 std::int64_t t_ms);
-    Entry *canonical_entry_for(std::size_t target, const Sample &sample);
     void append(Entry &entry, std::int64_t t_ms, double v);
 
     std::vector<ScrapeTarget> targets_;
@@ -95,8 +94,6 @@ class SeriesWindow : public promql::Storage {
     std::int64_t lookback_ms_ = 5 * 60 * 1000;
     // By a hash of the series' identity (target and sorted labels).
     std::unordered_multimap<std::uint64_t, std::unique_ptr<Entry>> entries_;
-    // Per target: its series by a hash of how the target last wrote them.
-    std::vector<std::unordered_map<std::uint64_t, Entry *>> by_written_;
     // Per target: the series of its last good text scrape in their order, with the hash of
     // how each was written. Cleared when a scrape fails, since its entries may then go.
     std::vector<std::vector<std::pair<std::uint64_t, Entry *>>> last_order_;

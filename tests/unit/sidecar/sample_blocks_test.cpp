@@ -83,7 +83,7 @@ TEST(SampleBlocks, RoundTripsEveryKindOfStepAndValue) {
         }
         all.push_back({t, v});
     }
-    for (std::uint32_t per_block : {2u, 7u, 32u, 120u, 5000u}) {
+    for (std::uint32_t per_block : {2u, 7u, 32u, 120u, 5000u, 100000u}) {
         SampleBlocks b(per_block);
         for (const Point &p : all) b.append(p.t_ms, p.v);
         EXPECT_EQ(b.size(), all.size());
@@ -107,6 +107,27 @@ TEST(SampleBlocks, RoundTripsEveryKindOfStepAndValue) {
         ASSERT_TRUE(b.last());
         EXPECT_EQ(b.last()->t_ms, all.back().t_ms);
     }
+}
+
+TEST(SampleBlocks, ABlockClosesBeforeItsSpanOrPayloadOutgrowsItsHeader) {
+    // Samples 3,000,000,000 ms apart (the span field holds 32 bits) and values that change
+    // every bit (19 bytes a sample: the payload field holds 16 bits), in blocks that would
+    // otherwise hold 60,000 samples.
+    SampleBlocks b(60000);
+    std::vector<Point> all;
+    std::mt19937_64 rng(11);
+    std::int64_t t = 0;
+    for (int i = 0; i < 9000; ++i) {
+        t += i % 1000 == 999 ? 3'000'000'000 : 1000 + static_cast<std::int64_t>(rng() % 100000);
+        all.push_back({t, std::bit_cast<double>(rng() & 0x7fefffffffffffffull)});
+        b.append(all.back().t_ms, all.back().v);
+    }
+    std::vector<Point> got;
+    b.read(std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max(), got);
+    expect_same(all, got);
+    got.clear();
+    b.read(all[4321].t_ms, all[8765].t_ms, got);
+    expect_same(reference_range(all, all[4321].t_ms, all[8765].t_ms), got);
 }
 
 TEST(SampleBlocks, IgnoresSamplesNotNewer) {
