@@ -391,12 +391,15 @@ HttpResponse Adapter::route(const HttpRequest &req, Outcome &outcome) {
         // Ready as soon as it serves: the TLS material loaded at start (or it would have
         // exited). Kubernetes API trouble is answered per request, not by unreadiness.
         if (path == "/readyz") return {200, "text/plain; charset=utf-8", "ready\n", {}};
-        if (engine_) engine_->snapshot();  // the config signals' families, evaluated if not yet
+        std::vector<prometheus::MetricFamily> families = metrics_->registry.Collect();
+        if (engine_) {
+            std::vector<prometheus::MetricFamily> config_signals = engine_->collect();
+            families.insert(families.end(), std::make_move_iterator(config_signals.begin()),
+                            std::make_move_iterator(config_signals.end()));
+        }
         prometheus::TextSerializer serializer;
-        return {200,
-                "text/plain; version=0.0.4; charset=utf-8",
-                serializer.Serialize(metrics_->registry.Collect()),
-                {}};
+        return {
+            200, "text/plain; version=0.0.4; charset=utf-8", serializer.Serialize(families), {}};
     }
     if (!req.client_subject) {
         return status_response(

@@ -273,12 +273,14 @@ HttpResponse Sidecar::metrics() {
     auto &age = metrics_->scrape_age.Add({});
     age.Set(last_good_steady_ ? now - *last_good_steady_ : std::nan(""));
     metrics_->draining.Add({}).Set(draining_ ? 1 : 0);
-    if (engine_) engine_->snapshot();  // the config signals' families, evaluated if not yet
+    std::vector<prometheus::MetricFamily> families = metrics_->registry.Collect();
+    if (engine_) {
+        std::vector<prometheus::MetricFamily> config_signals = engine_->collect();
+        families.insert(families.end(), std::make_move_iterator(config_signals.begin()),
+                        std::make_move_iterator(config_signals.end()));
+    }
     prometheus::TextSerializer serializer;
-    return {200,
-            "text/plain; version=0.0.4; charset=utf-8",
-            serializer.Serialize(metrics_->registry.Collect()),
-            {}};
+    return {200, "text/plain; version=0.0.4; charset=utf-8", serializer.Serialize(families), {}};
 }
 
 HttpResponse Sidecar::signals_json() {

@@ -2,6 +2,7 @@
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
+#include <prometheus/check_names.h>
 #include <prometheus/gauge.h>
 
 #include <malloc.h>
@@ -70,45 +71,12 @@ struct SignalEngine::Metrics {
             .Name("pulse_signals_evaluation_seconds")
             .Help("Duration of the last evaluation of every configured signal.")
             .Register(registry);
-    std::vector<prometheus::Family<prometheus::Gauge> *> signals;
-    std::vector<std::map<promql::Labels, prometheus::Gauge *>> gauges;
 
     Metrics(prometheus::Registry &r, const SidecarConfig &config) : registry(r) {
-        for (const SignalConfig &s : config.signals) {
-            signals.push_back(&prometheus::BuildGauge()
-                                   .Name(s.name)
-                                   .Help(s.help.empty() ? "pulse signal: " + s.expr : s.help)
-                                   .Register(registry));
-        }
-        gauges.resize(config.signals.size());
         for (const SourceConfig &s : config.sources) {
             for (const char *reason : {"transport", "http_status", "parse"})
                 errors.Add({{"source", s.name}, {"reason", reason}});
         }
-    }
-
-    // Absent series are removed, never left at their last value.
-    void publish(std::size_t signal, const SignalValue &value) {
-        std::map<promql::Labels, prometheus::Gauge *> next;
-        auto &current = gauges[signal];
-        for (const SignalSeries &s : value.series) {
-            prometheus::Gauge *g = nullptr;
-            if (auto it = current.find(s.labels); it != current.end()) {
-                g = it->second;
-                current.erase(it);
-            } else {
-                std::map<std::string, std::string> labels(s.labels.begin(), s.labels.end());
-                try {
-                    g = &signals[signal]->Add(labels);
-                } catch (const std::exception &) {
-                    continue;  // a label name prometheus-cpp refuses (e.g. "__x"): not served
-                }
-            }
-            g->Set(s.value);
-            next.emplace(s.labels, g);
-        }
-        for (auto &[labels, g] : current) signals[signal]->Remove(g);
-        current = std::move(next);
     }
 };
 
@@ -261,8 +229,35 @@ void SignalEngine::evaluate_locked(std::int64_t t_ms) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     next->evaluated_unix = static_cast<double>(t_ms) / 1000;
     next->sources = sources_;
-    for (std::size_t i = 0; i < next->values.size(); ++i) metrics_->publish(i, next->values[i]);
     snapshot_ = std::move(next);
+}
+
+std::vector<prometheus::MetricFamily> SignalEngine::collect() {
+    std::shared_ptr<const EngineSnapshot> now = snapshot();
+    std::vector<prometheus::MetricFamily> out;
+    out.reserve(config_.signals.size());
+    for (std::size_t i = 0; i < config_.signals.size(); ++i) {
+        const SignalConfig &signal = config_.signals[i];
+        prometheus::MetricFamily &family = out.emplace_back();
+        family.name = signal.name;
+        family.help = signal.help.empty() ? "pulse signal: " + signal.expr : signal.help;
+        family.type = prometheus::MetricType::Gauge;
+        if (i >= now->values.size()) continue;
+        // An absent signal has no series: never its last value.
+        for (const SignalSeries &series : now->values[i].series) {
+            prometheus::ClientMetric metric;
+            bool servable = true;
+            for (const auto &[name, value] : series.labels) {
+                // A label name the exposition format reserves ("__x") is not served.
+                if (!prometheus::CheckLabelName(name)) servable = false;
+                metric.label.push_back({name, value});
+            }
+            if (!servable) continue;
+            metric.gauge.value = series.value;
+            family.metric.push_back(std::move(metric));
+        }
+    }
+    return out;
 }
 
 }  // namespace pulse::sidecar

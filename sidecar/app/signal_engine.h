@@ -5,6 +5,7 @@
 // nothing they do waits for a scrape (a reader may wait for one evaluation).
 #pragma once
 
+#include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
 
 #include <condition_variable>
@@ -33,9 +34,11 @@ class SignalEngine {
     void stop();
 
     const SidecarConfig &config() const { return config_; }
-    // The signals at the last scrape, evaluated now if they were not since: call it before
-    // serializing the registry, whose signal families it updates.
+    // The signals at the last scrape, evaluated now if they were not since.
     std::shared_ptr<const EngineSnapshot> snapshot();
+    // The config signals' families for /metrics, from the snapshot (evaluated if not yet):
+    // built when asked, so that no gauge per series is kept between reads.
+    std::vector<prometheus::MetricFamily> collect();
 
     // Window sizes, for tests and the bench.
     std::size_t series_count() const;
