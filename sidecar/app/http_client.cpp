@@ -588,15 +588,19 @@ HttpConnection::~HttpConnection() = default;
 
 HttpClientResponse HttpConnection::perform(const HttpClientRequest &request,
                                            const HttpClientOptions &options) {
+    std::string error = "unknown error";
     try {
         return impl_->perform(request, options);
     } catch (const std::exception &e) {
-        impl_->conn.close();
-        return failure(e.what());
+        error = e.what();
     } catch (...) {
-        impl_->conn.close();
-        return failure("unknown error");
     }
+    // Whatever the io_context may still hold goes with it: the next request starts afresh.
+    try {
+        impl_ = std::make_unique<Impl>();
+    } catch (...) {
+    }
+    return failure(error);
 }
 
 std::vector<HttpClientResponse> perform_all(const std::vector<HttpClientRequest> &requests,

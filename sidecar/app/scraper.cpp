@@ -26,6 +26,8 @@ struct Scraper::Impl {
     ScrapeOptions options;
     HttpClientOptions client;
     HttpConnection connection;  // kept alive between scrapes
+
+    ScrapeResult scrape();
 };
 
 Scraper::Scraper(std::string url, double connect_timeout, double total_timeout)
@@ -46,17 +48,27 @@ Scraper::Scraper(std::string url, ScrapeOptions options) : impl_(std::make_uniqu
 Scraper::~Scraper() = default;
 
 ScrapeResult Scraper::scrape() {
+    try {
+        return impl_->scrape();
+    } catch (const std::exception &e) {
+        ScrapeResult r;
+        r.error = "scrape " + impl_->url + ": " + e.what();
+        return r;
+    }
+}
+
+ScrapeResult Scraper::Impl::scrape() {
     ScrapeResult r;
     HttpClientRequest request;
-    request.url = impl_->url;
-    request.headers.emplace_back("Accept", impl_->options.accept);
-    if (!impl_->options.bearer_token_file.empty()) {
-        std::ifstream in(impl_->options.bearer_token_file);
+    request.url = url;
+    request.headers.emplace_back("Accept", options.accept);
+    if (!options.bearer_token_file.empty()) {
+        std::ifstream in(options.bearer_token_file);
         std::stringstream token;
         if (in.is_open()) token << in.rdbuf();
         if (!in.is_open() || in.bad()) {
-            r.error = "scrape " + impl_->url + ": cannot read bearer_token_file " +
-                      impl_->options.bearer_token_file;
+            r.error =
+                "scrape " + url + ": cannot read bearer_token_file " + options.bearer_token_file;
             return r;
         }
         std::string t = token.str();
@@ -65,10 +77,10 @@ ScrapeResult Scraper::scrape() {
         request.headers.emplace_back("Authorization", "Bearer " + t);
     }
     auto start = std::chrono::steady_clock::now();
-    HttpClientResponse response = impl_->connection.perform(request, impl_->client);
+    HttpClientResponse response = connection.perform(request, client);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (response.status == 0) {
-        r.error = "scrape " + impl_->url + ": " +
+        r.error = "scrape " + url + ": " +
                   (response.too_big ? std::string("answer larger than 64 MiB") : response.error);
         return r;
     }
@@ -76,7 +88,7 @@ ScrapeResult Scraper::scrape() {
     r.content_type = std::move(response.content_type);
     r.body = std::move(response.body);
     if (r.status != 200) {
-        r.error = "scrape " + impl_->url + ": HTTP status " + std::to_string(r.status);
+        r.error = "scrape " + url + ": HTTP status " + std::to_string(r.status);
         return r;
     }
     r.ok = true;
