@@ -1,5 +1,5 @@
 // pulse-sidecar's HTTP/1.1 client, on Boost.Beast and Asio with OpenSSL (the libraries the
-// HTTP server already uses) and zlib, instead of libcurl and the ~25 libraries Debian's
+// HTTP server already uses) and zlib, instead of libcurl and the 27 libraries Debian's
 // libcurl loads (docs/architecture.md). The scraper and the adapter's Kubernetes client
 // are built on it. Nothing is thrown: every failure is a one-line error in the response.
 #pragma once
