@@ -95,7 +95,9 @@ std::variant<HttpUrl, std::string> parse_rest(std::string_view rest, bool https,
     if (tail.empty()) {
         url.target = "/";
     } else if (tail.front() == '?') {
-        url.target = "/" + std::string(tail);
+        // (assign + append: g++ 12 at -O3 warns falsely of "/" + std::string, -Wrestrict)
+        url.target.assign(1, '/');
+        url.target.append(tail);
     } else {
         url.target = std::string(tail);
     }
