@@ -23,7 +23,7 @@ RUN printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin
  && apt-get update \
  && apt-get install -y --no-install-recommends \
       g++ make cmake pkg-config nginx-dev \
-      prometheus-cpp-dev libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev libssl-dev libboost-dev libyaml-cpp-dev libre2-dev \
+      prometheus-cpp-dev nlohmann-json3-dev libcli11-dev libssl-dev libboost-dev zlib1g-dev libyaml-cpp-dev libre2-dev \
       libgtest-dev \
  && rm -rf /var/lib/apt/lists/*
 

@@ -7,7 +7,7 @@ packages=(
   g++ make cmake pkg-config ca-certificates curl
   nginx-core nginx-dev
   libgtest-dev libgmock-dev
-  prometheus-cpp-dev libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev libssl-dev libboost-dev libyaml-cpp-dev libre2-dev
+  prometheus-cpp-dev nlohmann-json3-dev libcli11-dev libssl-dev libboost-dev zlib1g-dev libyaml-cpp-dev libre2-dev
   python3 python3-pytest python3-yaml openssl
   golang-github-prometheus-common-dev clang libclang-rt-14-dev
   apache2-utils wrk valgrind

@@ -1,6 +1,6 @@
-// The adapter's two kinds of HTTP client (libcurl): GETs to the Kubernetes API with the
-// service account's bearer token and CA, and the parallel /signals reads of many pods
-// (one curl multi transfer set per API request, each with the fetch timeout).
+// The adapter's two kinds of HTTP client (http_client.h): GETs to the Kubernetes API with
+// the service account's bearer token and CA, and the parallel /signals reads of many pods
+// (all of one API request's reads at once in one thread, each with the fetch timeout).
 #pragma once
 
 #include <memory>

@@ -1,11 +1,10 @@
 #include "scraper.h"
 
-#include <curl/curl.h>
-
 #include <chrono>
 #include <fstream>
 #include <sstream>
-#include <stdexcept>
+
+#include "http_client.h"
 
 namespace pulse::sidecar {
 
@@ -13,27 +12,11 @@ namespace {
 
 constexpr std::size_t kMaxBody = 64 * 1024 * 1024;  // a runaway answer is an error, not OOM
 
-struct Buffer {
-    std::string *out;
-    bool too_big = false;
-};
-
-std::size_t write_body(char *data, std::size_t size, std::size_t n, void *user) {
-    auto b = static_cast<Buffer *>(user);
-    if (b->out->size() + size * n > kMaxBody) {
-        b->too_big = true;
-        return 0;
-    }
-    b->out->append(data, size * n);
-    return size * n;
-}
-
-struct CurlGlobal {
-    CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
-};
-
-void ensure_global() {
-    static CurlGlobal global;
+ScrapeOptions timeouts(double connect_timeout, double total_timeout) {
+    ScrapeOptions o;
+    o.connect_timeout = connect_timeout;
+    o.total_timeout = total_timeout;
+    return o;
 }
 
 }  // namespace
@@ -41,93 +24,71 @@ void ensure_global() {
 struct Scraper::Impl {
     std::string url;
     ScrapeOptions options;
-    CURL *curl = nullptr;
-    curl_slist *headers = nullptr;
-    char error[CURL_ERROR_SIZE] = {};
+    HttpClientOptions client;
+    HttpConnection connection;  // kept alive between scrapes
 
-    void set_headers(const std::string *token) {
-        curl_slist_free_all(headers);
-        headers = curl_slist_append(nullptr, ("Accept: " + options.accept).c_str());
-        if (token)
-            headers = curl_slist_append(headers, ("Authorization: Bearer " + *token).c_str());
-        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    }
+    ScrapeResult scrape();
 };
-
-namespace {
-ScrapeOptions timeouts(double connect_timeout, double total_timeout) {
-    ScrapeOptions o;
-    o.connect_timeout = connect_timeout;
-    o.total_timeout = total_timeout;
-    return o;
-}
-}  // namespace
 
 Scraper::Scraper(std::string url, double connect_timeout, double total_timeout)
     : Scraper(std::move(url), timeouts(connect_timeout, total_timeout)) {}
 
 Scraper::Scraper(std::string url, ScrapeOptions options) : impl_(std::make_unique<Impl>()) {
-    ensure_global();
     impl_->url = std::move(url);
     impl_->options = std::move(options);
-    impl_->curl = curl_easy_init();
-    if (impl_->curl == nullptr) throw std::runtime_error("curl_easy_init failed");
-    CURL *c = impl_->curl;
-    const ScrapeOptions &o = impl_->options;
-    impl_->set_headers(nullptr);
-    curl_easy_setopt(c, CURLOPT_URL, impl_->url.c_str());
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(o.connect_timeout * 1000));
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(o.total_timeout * 1000));
-    if (!o.tls_ca.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, o.tls_ca.c_str());
-    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");  // whatever libcurl can decode
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "pulse-sidecar");
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, impl_->error);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_body);
+    HttpClientOptions &c = impl_->client;
+    c.connect_timeout = impl_->options.connect_timeout;
+    c.total_timeout = impl_->options.total_timeout;
+    c.max_body = kMaxBody;
+    c.decode = true;  // Accept-Encoding: gzip
+    c.ca_file = impl_->options.tls_ca;
+    c.user_agent = "pulse-sidecar";
 }
 
-Scraper::~Scraper() {
-    curl_easy_cleanup(impl_->curl);
-    curl_slist_free_all(impl_->headers);
-}
+Scraper::~Scraper() = default;
 
 ScrapeResult Scraper::scrape() {
+    try {
+        return impl_->scrape();
+    } catch (const std::exception &e) {
+        ScrapeResult r;
+        r.error = "scrape " + impl_->url + ": " + e.what();
+        return r;
+    }
+}
+
+ScrapeResult Scraper::Impl::scrape() {
     ScrapeResult r;
-    if (!impl_->options.bearer_token_file.empty()) {
-        std::ifstream in(impl_->options.bearer_token_file);
+    HttpClientRequest request;
+    request.url = url;
+    request.headers.emplace_back("Accept", options.accept);
+    if (!options.bearer_token_file.empty()) {
+        std::ifstream in(options.bearer_token_file);
         std::stringstream token;
         if (in.is_open()) token << in.rdbuf();
         if (!in.is_open() || in.bad()) {
-            r.error = "scrape " + impl_->url + ": cannot read bearer_token_file " +
-                      impl_->options.bearer_token_file;
+            r.error =
+                "scrape " + url + ": cannot read bearer_token_file " + options.bearer_token_file;
             return r;
         }
         std::string t = token.str();
         while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' '))
             t.pop_back();
-        impl_->set_headers(&t);
+        request.headers.emplace_back("Authorization", "Bearer " + t);
     }
-    Buffer buffer{&r.body};
-    impl_->error[0] = '\0';
-    curl_easy_setopt(impl_->curl, CURLOPT_WRITEDATA, &buffer);
     auto start = std::chrono::steady_clock::now();
-    CURLcode rc = curl_easy_perform(impl_->curl);
+    HttpClientResponse response = connection.perform(request, client);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (rc != CURLE_OK) {
-        r.error = buffer.too_big    ? "answer larger than 64 MiB"
-                  : impl_->error[0] ? impl_->error
-                                    : curl_easy_strerror(rc);
-        r.error = "scrape " + impl_->url + ": " + r.error;
+    if (response.status == 0) {
+        r.error = "scrape " + url + ": " +
+                  (response.too_big ? std::string("answer larger than 64 MiB") : response.error);
         return r;
     }
-    curl_easy_getinfo(impl_->curl, CURLINFO_RESPONSE_CODE, &r.status);
-    char *type = nullptr;
-    curl_easy_getinfo(impl_->curl, CURLINFO_CONTENT_TYPE, &type);
-    if (type != nullptr) r.content_type = type;
+    r.status = response.status;
+    r.content_type = std::move(response.content_type);
+    r.body = std::move(response.body);
     if (r.status != 200) {
-        r.error = "scrape " + impl_->url + ": HTTP status " + std::to_string(r.status);
+        r.error = "scrape " + url + ": HTTP status " + std::to_string(r.status);
         return r;
     }
     r.ok = true;
@@ -136,32 +97,26 @@ ScrapeResult Scraper::scrape() {
 
 long http_request(const std::string &method, const std::string &url, double timeout,
                   std::string &body, std::string &error) {
-    ensure_global();
-    CURL *c = curl_easy_init();
-    if (c == nullptr) {
-        error = "curl_easy_init failed";
+    try {
+        HttpClientOptions options;
+        options.connect_timeout = 2;
+        options.total_timeout = timeout;
+        options.max_body = kMaxBody;
+        HttpClientRequest request;
+        request.method = method;
+        request.url = url;
+        HttpConnection connection;
+        HttpClientResponse response = connection.perform(request, options);
+        if (response.status == 0) {
+            error = response.too_big ? std::string("answer larger than 64 MiB") : response.error;
+            return 0;
+        }
+        body += response.body;
+        return response.status;
+    } catch (const std::exception &e) {
+        error = e.what();
         return 0;
     }
-    char errbuf[CURL_ERROR_SIZE] = {};
-    Buffer buffer{&body};
-    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
-    if (method == "POST") curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout * 1000));
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &buffer);
-    long status = 0;
-    CURLcode rc = curl_easy_perform(c);
-    if (rc == CURLE_OK) {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    } else {
-        error = errbuf[0] ? errbuf : curl_easy_strerror(rc);
-    }
-    curl_easy_cleanup(c);
-    return status;
 }
 
 }  // namespace pulse::sidecar

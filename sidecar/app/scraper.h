@@ -1,5 +1,5 @@
-// Fetches the module's exposition over HTTP with libcurl: one connection kept alive
-// between scrapes, bounded connect and total timeouts, compressed answers accepted.
+// Fetches the module's exposition over HTTP (http_client.h): one connection kept alive
+// between scrapes, bounded connect and total timeouts, gzip answers accepted.
 #pragma once
 
 #include <memory>
