@@ -15,16 +15,18 @@ BUILD_DIR holds promql_eval and pulse-sidecar.
   2. a sidecar with 20 signals over 10,000 series scraped every second: a Python HTTP
      server on loopback serves a text exposition (0.0.4) whose counters grow and gauges
      move at every request; `pulse-sidecar run --scrape none --config FILE` scrapes it
-     every 1 s and evaluates 20 signals (rates over [1m], a histogram_quantile,
-     label_replace, max_over_time over [5m], failed/total ratios with on/ignoring, ...).
-     After a warm-up (the [1m] ranges fill; the [5m] ones are still growing), for MEASURE
-     seconds: CPU seconds a minute (utime + stime from /proc), split into the thread that
-     scrapes and evaluates and the rest (the bench's own requests), resident memory
-     (VmRSS, at the end and the largest seen; beside it the samples the signals' ranges
-     need the window to keep), pulse_signals_evaluation_seconds and
-     pulse_source_scrape_duration_seconds sampled every second (median, max), and a check
-     every 10 s that every signal has series. Targets: under 0.5 CPU-seconds a minute,
-     under 24 MB resident; "OVER TARGET" beside a figure over its target.
+     every 1 s; its signals (rates over [1m], a histogram_quantile, label_replace,
+     max_over_time over [5m], failed/total ratios with on/ignoring, ...) are read as in
+     production: /metrics every 15 s (Prometheus' scrape interval in conf/prometheus) and
+     /signals every 15 s half a period later (the HPA's sync through the adapter), each
+     read evaluating them once. After a warm-up (the [1m] ranges fill; the [5m] ones fill
+     after 5 minutes), for MEASURE seconds: CPU seconds a minute (utime + stime from
+     /proc), split into the thread that scrapes and parses and the rest (evaluations and
+     the answers to the reads), what a reader every second would add, resident memory
+     (VmRSS every second, at the end and the largest seen, and of it what is not file
+     backed), pulse_signals_evaluation_seconds at each read of /metrics, and a check at
+     each read of /signals that every signal has series. Targets: under 0.5 CPU-seconds a
+     minute, under 24 MB resident; "OVER TARGET" beside a figure over its target.
 
 Environment: BENCH_WORKERS_SECONDS (MEASURE, default 60), BENCH_WORKERS_WARMUP (default
 60), BENCH_WORKERS_REPEATS (default 20).
@@ -514,6 +516,7 @@ def sidecar_cost(build, workdir, warmup, measure):
         cpu1 = proc_cpu(proc.pid)
         threads1 = tasks_cpu(proc.pid)
         rss_end = proc_status(proc.pid, "VmRSS")
+        anon_end = proc_status(proc.pid, "RssAnon")
         hwm = proc_status(proc.pid, "VmHWM")
         doc = check_signals(port, absent)
         reads += 1
@@ -539,10 +542,14 @@ def sidecar_cost(build, workdir, warmup, measure):
         print(f"    resident memory {rss_end / 1e6:.1f} MB at the end, {rss_max / 1e6:.1f} MB the"
               f" largest seen (target under {RSS_TARGET / 1e6:.0f} MB){over(rss_max, RSS_TARGET)};"
               f" peak since start (VmHWM) {hwm / 1e6:.1f} MB")
+        print(f"      of it at the end: {anon_end / 1e6:.1f} MB anonymous (the process's own),"
+              f" {(rss_end - anon_end) / 1e6:.1f} MB file-backed (the code of the binary and"
+              f" its libraries)")
         kept, now, full = retained_samples(time.monotonic() - started)
         print(f"    the signals' ranges keep {kept:,} series: about {now:,} samples now"
-              f" ({now * 16 / 1e6:.1f} MB at 16 bytes a (time, value) pair), {full:,} once the"
-              f" [5m] ranges are full ({full * 16 / 1e6:.1f} MB)")
+              f" ({now * 16 / 1e6:.1f} MB as 16-byte (time, value) pairs), {full:,} once the"
+              f" [5m] ranges are full ({full * 16 / 1e6:.1f} MB as pairs; the window holds them"
+              f" compressed)")
         if evals:
             print(f"    pulse_signals_evaluation_seconds, at each read of /metrics: median"
                   f" {statistics.median(evals) * 1e3:.1f} ms, max {max(evals) * 1e3:.1f} ms"

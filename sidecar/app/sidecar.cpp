@@ -279,8 +279,14 @@ HttpResponse Sidecar::metrics() {
         families.insert(families.end(), std::make_move_iterator(config_signals.begin()),
                         std::make_move_iterator(config_signals.end()));
     }
-    prometheus::TextSerializer serializer;
-    return {200, "text/plain; version=0.0.4; charset=utf-8", serializer.Serialize(families), {}};
+    std::string body = prometheus::TextSerializer().Serialize(families);
+    if (engine_) {
+        // Thousands of config signal series were built for this answer: their pages go back.
+        families.clear();
+        families.shrink_to_fit();
+        malloc_trim(0);
+    }
+    return {200, "text/plain; version=0.0.4; charset=utf-8", std::move(body), {}};
 }
 
 HttpResponse Sidecar::signals_json() {
@@ -294,10 +300,13 @@ HttpResponse Sidecar::signals_json() {
     meta.last_error = last_error_;
     nlohmann::json doc = signals_to_json(signals_, meta);
     if (engine_) add_config_to_json(doc, engine_->config(), *engine_->snapshot(), unix);
-    return {200,
-            "application/json",
-            doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
-            {}};
+    std::string body = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    if (engine_) {
+        // The JSON document of thousands of series is gone: its pages go back.
+        doc = nullptr;
+        malloc_trim(0);
+    }
+    return {200, "application/json", std::move(body), {}};
 }
 
 HttpResponse Sidecar::readyz() {
