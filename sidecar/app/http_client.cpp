@@ -1,4 +1,5 @@
 #include "http_client.h"
+#include "tls_context.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -61,15 +62,6 @@ void arm(beast::tcp_stream &stream, Clock::time_point deadline) {
     } else {
         stream.expires_at(deadline);
     }
-}
-
-std::string openssl_error() {
-    unsigned long e = ERR_get_error();
-    ERR_clear_error();
-    if (e == 0) return "unknown OpenSSL error";
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    return buf;
 }
 
 // ---- name lookup, bounded by the connect deadline ------------------------------------

@@ -8,8 +8,6 @@
 
 namespace pulse::sidecar {
 
-namespace {
-
 std::string openssl_error() {
     unsigned long e = ERR_get_error();
     ERR_clear_error();
@@ -18,6 +16,8 @@ std::string openssl_error() {
     ERR_error_string_n(e, buf, sizeof buf);
     return buf;
 }
+
+namespace {
 
 struct OpenSslFree {
     void operator()(char *p) const { OPENSSL_free(p); }

@@ -21,6 +21,10 @@ struct TlsOptions {
 // file cannot be used.
 boost::asio::ssl::context make_server_tls_context(const TlsOptions &options);
 
+// OpenSSL's oldest queued error as text, the queue cleared; "unknown OpenSSL error" when
+// there is none. Shared by the server and the HTTP client.
+std::string openssl_error();
+
 // The subject ("/CN=front-proxy-client") of the certificate the client presented in a
 // finished handshake, when OpenSSL verified it against the client CA; else nothing.
 std::optional<std::string> verified_client_subject(SSL *ssl);
