@@ -1,8 +1,8 @@
 #include "signal_engine.h"
 
+#include <prometheus/check_names.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
-#include <prometheus/check_names.h>
 #include <prometheus/gauge.h>
 
 #include <malloc.h>
@@ -10,7 +10,6 @@
 #include <chrono>
 #include <cmath>
 #include <iostream>
-#include <map>
 
 #include "exposition_parser.h"
 #include "scraper.h"
