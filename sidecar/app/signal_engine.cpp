@@ -12,6 +12,7 @@
 #include <iostream>
 
 #include "exposition_parser.h"
+#include "scrape_clock.h"
 #include "scraper.h"
 
 namespace pulse::sidecar {
@@ -158,17 +159,19 @@ void SignalEngine::scrape_loop(std::size_t index) {
     auto period = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
         std::chrono::duration<double>(source.interval));
     auto next = std::chrono::steady_clock::now();
+    ScrapeClock clock(std::llround(source.interval * 1000));
     for (;;) {
+        const std::int64_t start_ms = std::llround(unix_now() * 1000);
         ScrapeResult r = scraper.scrape();
         std::string error = r.error, reason = r.status != 0 ? "http_status" : "transport";
         {
             std::lock_guard lock(mutex_);
             if (stopping_) return;
             double unix = unix_now();
-            // Samples must go forward in time even if the wall clock steps back.
-            std::int64_t t_ms =
-                std::max(static_cast<std::int64_t>(std::llround(unix * 1000)), last_t_ms_ + 1);
-            last_t_ms_ = t_ms;
+            // The scrape's start, on the schedule (scrape_clock.h); the signals are evaluated
+            // at the newest scrape of any source.
+            const std::int64_t t_ms = clock.stamp(start_ms);
+            last_t_ms_ = std::max(last_t_ms_, t_ms);
             SourceState &state = sources_[index];
             state.scraped = true;
             state.last_scrape_unix = unix;

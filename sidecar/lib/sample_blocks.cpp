@@ -130,7 +130,18 @@ void SampleBlocks::store_open_header(const Header &h) {
     std::memcpy(p + 22, &payload, 2);
 }
 
+SampleBlocks::Header SampleBlocks::header_at(std::size_t offset) const {
+    Header h = read_header(bytes_.data() + offset);
+    if (offset == open_) {  // the open block's header is written when it closes
+        h.last_t = last_t_;
+        h.count = open_count_;
+        h.payload_bytes = static_cast<std::uint32_t>(bytes_.size() - open_ - kHeaderBytes);
+    }
+    return h;
+}
+
 void SampleBlocks::start_block(std::int64_t t_ms, std::uint64_t bits) {
+    if (count_ > 0) store_open_header(header_at(open_));
     // Room for this block as large as the blocks so far, reserved at once: the buffer grows
     // a block at a time to the size the range needs and stays there, where doubling would
     // leave up to half of it unused.
@@ -232,13 +243,6 @@ void SampleBlocks::append(std::int64_t t_ms, double v) {
         }
         write_bits(out, n);
         ++open_count_;
-        std::uint8_t *header = bytes_.data() + open_;
-        const auto span = static_cast<std::uint32_t>(t_ms - open_first_t_);
-        const auto count = static_cast<std::uint16_t>(open_count_);
-        const auto payload = static_cast<std::uint16_t>(bytes_.size() - open_ - kHeaderBytes);
-        std::memcpy(header + 16, &span, 4);
-        std::memcpy(header + 20, &count, 2);
-        std::memcpy(header + 22, &payload, 2);
     }
     last_t_ = t_ms;
     last_bits_ = bits;
@@ -249,7 +253,7 @@ void SampleBlocks::drop_before(std::int64_t t_ms) {
     std::size_t offset = 0;
     std::uint32_t dropped = 0;
     while (offset < bytes_.size()) {
-        const Header h = read_header(bytes_.data() + offset);
+        const Header h = header_at(offset);
         if (h.last_t >= t_ms) break;
         offset += kHeaderBytes + h.payload_bytes;
         dropped += h.count;
@@ -281,7 +285,7 @@ void SampleBlocks::read(std::int64_t mint, std::int64_t maxt,
                         std::vector<promql::Point> &out) const {
     std::size_t offset = 0;
     while (offset < bytes_.size()) {
-        const Header h = read_header(bytes_.data() + offset);
+        const Header h = header_at(offset);
         const std::uint8_t *payload = bytes_.data() + offset + kHeaderBytes;
         offset += kHeaderBytes + h.payload_bytes;
         if (h.last_t < mint) continue;

@@ -38,12 +38,21 @@ class SampleBlocks {
     // The samples in [mint, maxt], oldest first (staleness markers as they were written),
     // appended to `out`.
     void read(std::int64_t mint, std::int64_t maxt, std::vector<promql::Point> &out) const;
+    // Asks the CPU for what the next append() writes: a scrape appends to thousands of
+    // series in turn, each a cache miss away, and asking ahead lets the misses overlap.
+    void prefetch_for_append() const {
+        if (bytes_.empty()) return;
+        __builtin_prefetch(bytes_.data() + bytes_.size() - 1, 1);
+    }
     // Bytes of encoded samples and block headers (capacity included).
     std::size_t bytes() const { return bytes_.capacity(); }
 
   private:
     struct Header;
     static Header read_header(const std::uint8_t *p);
+    // The header of the block at `offset`; the open block's last time, count and size are
+    // kept here rather than in its header, so that an append writes to one place only.
+    Header header_at(std::size_t offset) const;
     void start_block(std::int64_t t_ms, std::uint64_t bits);
     void write_bits(std::uint64_t value, int n);
     void store_open_header(const Header &h);
