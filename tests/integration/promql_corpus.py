@@ -339,6 +339,14 @@ CORPUS = (
         'irate(http_requests_total[5m])',
         'irate(http_requests_total[30s])',
         'irate(cpu_seconds_total[1m])',
+        # the same series under other selectors, after the lines above at the same time:
+        # promql_eval shares range values per time, as the sidecar does across its signals
+        'rate(http_requests_total{code="200"}[5m])',
+        'sum by (job) (rate(http_requests_total{code=~"5.."}[1m])) / on(job) '
+        'sum by (job) (rate(http_requests_total[1m]))',
+        'irate({__name__=~"http_requests_total|cpu_seconds_total"}[5m])',
+        'max_over_time(http_requests_total[5m])',
+        'max_over_time(http_requests_total{job="api"}[5m])',
         'increase(http_requests_total[5m])',
         'increase(http_requests_total{code="500"}[2m])',
         'increase(cpu_seconds_total[3m])',

@@ -25,6 +25,8 @@
 #include <fstream>
 #include <iostream>
 #include <limits>
+#include <map>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <string>
@@ -174,6 +176,11 @@ json error_line(const std::string &message, std::size_t pos) {
     return json{{"error", message}, {"pos", pos}};
 }
 
+// One evaluation cache per time, shared by every line at that time, as the sidecar shares one
+// across its signals: an expression read after another at the same time takes the range
+// values the first computed, so the corpus checks those against Prometheus too.
+std::map<std::int64_t, std::unique_ptr<pq::EvalCache>> caches;
+
 json answer(const pq::Storage &storage, std::string_view line) {
     std::size_t tab = line.find('\t');
     if (tab == std::string_view::npos)
@@ -194,7 +201,11 @@ json answer(const pq::Storage &storage, std::string_view line) {
             return json{
                 {"error", "internal: parse returned no tree"}, {"pos", 0}, {"internal", true}};
 
-        pq::EvalResult result = pq::evaluate(*root, storage, t_ms);
+        auto &cache = caches[t_ms];
+        if (!cache) cache = std::make_unique<pq::EvalCache>();
+        pq::EvalOptions options;
+        options.cache = cache.get();
+        pq::EvalResult result = pq::evaluate(*root, storage, t_ms, options);
         if (const auto *err = std::get_if<pq::EvalError>(&result))
             return error_line(err->message, err->pos);
         if (const auto *scalar = std::get_if<pq::Scalar>(&result))

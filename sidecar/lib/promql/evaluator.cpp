@@ -1521,9 +1521,41 @@ std::string go_format_f(double v) {
 
 }  // namespace
 
+namespace {
+
+struct RangeKey {
+    const Series *series;
+    Fn fn;
+    std::int64_t range_ms;
+    bool operator==(const RangeKey &) const = default;
+};
+
+struct RangeKeyHash {
+    std::size_t operator()(const RangeKey &k) const {
+        const std::size_t h = std::hash<const void *>{}(k.series);
+        return h ^ (static_cast<std::size_t>(k.range_ms) * 0x9e3779b97f4a7c15ull +
+                    static_cast<std::size_t>(k.fn));
+    }
+};
+
+struct RangeValue {
+    bool computed = false;
+    bool has_points = false;  // the range held samples (absent_over_time asks)
+    std::optional<double> v;
+};
+
+}  // namespace
+
 struct EvalCache::Impl {
     std::int64_t ts = 0;
     std::unordered_map<std::string, Vector> range_calls;  // by range_call_key
+    std::unordered_map<RangeKey, RangeValue, RangeKeyHash> range_values;
+    std::unordered_map<const Series *, SharedLabels> without_name;
+    void clear() {
+        range_calls.clear();
+        range_values.clear();
+        without_name.clear();
+    }
 };
 
 EvalCache::EvalCache() : impl_(std::make_unique<Impl>()) {}
@@ -1902,6 +1934,129 @@ class Evaluator {
         return v;
     }
 
+    // The series' labels without __name__, made once per evaluation pass when a cache is
+    // shared (a series read by rate() in five signals), else for this call.
+    SharedLabels labels_without_name(const Series &s) {
+        if (cache_ == nullptr) return SharedLabels(drop_metric_name(s.labels));
+        auto [it, fresh] = cache_->impl().without_name.try_emplace(&s);
+        if (fresh) it->second = SharedLabels(drop_metric_name(s.labels));
+        return it->second;
+    }
+
+    static bool names_one_metric(const VectorSelector &sel) {
+        return std::any_of(sel.matchers.begin(), sel.matchers.end(), [](const LabelMatcher &m) {
+            return m.name == kMetricName && m.op == LabelMatcher::Op::equal;
+        });
+    }
+
+    // The value of a function over time for one series' points (not empty); nullopt when
+    // the function has none for them.
+    std::optional<double> range_value(const Node &node, const Call &call, const FunctionInfo &info,
+                                      const std::vector<Point> &points, std::int64_t range_ms,
+                                      const std::vector<double> &scalars) {
+        std::optional<double> v;
+        switch (info.fn) {
+            case Fn::rate:
+                v = extrapolated_rate(points, range_ms, ts_, true, true);
+                break;
+            case Fn::increase:
+                v = extrapolated_rate(points, range_ms, ts_, true, false);
+                break;
+            case Fn::delta:
+                v = extrapolated_rate(points, range_ms, ts_, false, false);
+                break;
+            case Fn::irate:
+                v = instant_value(points, true);
+                break;
+            case Fn::idelta:
+                v = instant_value(points, false);
+                break;
+            case Fn::avg_over_time:
+                v = avg_over_time(points);
+                break;
+            case Fn::sum_over_time: {
+                double sum = 0, c = 0;
+                for (const auto &p : points) kahan_sum_inc(p.v, sum, c);
+                v = std::isinf(sum) ? sum : sum + c;
+                break;
+            }
+            case Fn::count_over_time:
+                v = static_cast<double>(points.size());
+                break;
+            case Fn::last_over_time:
+                v = points.back().v;
+                break;
+            case Fn::max_over_time: {
+                double max = points[0].v;
+                for (const auto &p : points)
+                    if (p.v > max || std::isnan(max)) max = p.v;
+                v = max;
+                break;
+            }
+            case Fn::min_over_time: {
+                double min = points[0].v;
+                for (const auto &p : points)
+                    if (p.v < min || std::isnan(min)) min = p.v;
+                v = min;
+                break;
+            }
+            case Fn::quantile_over_time: {
+                std::vector<double> values;
+                values.reserve(points.size());
+                for (const auto &p : points) values.push_back(p.v);
+                v = quantile(scalars[0], std::move(values));
+                break;
+            }
+            case Fn::stddev_over_time:
+            case Fn::stdvar_over_time: {
+                double count = 0, mean = 0, c_mean = 0, aux = 0, c_aux = 0;
+                for (const auto &p : points) {
+                    count++;
+                    const double delta = p.v - (mean + c_mean);
+                    kahan_sum_inc(delta / count, mean, c_mean);
+                    kahan_sum_inc(delta * (p.v - (mean + c_mean)), aux, c_aux);
+                }
+                v = info.fn == Fn::stddev_over_time ? std::sqrt((aux + c_aux) / count)
+                                                    : (aux + c_aux) / count;
+                break;
+            }
+            case Fn::present_over_time:
+            case Fn::absent_over_time:
+                v = 1;
+                break;
+            case Fn::changes:
+            case Fn::resets: {
+                int n = 0;
+                double prev = points[0].v;
+                for (std::size_t i = 1; i < points.size(); ++i) {
+                    const double cur = points[i].v;
+                    if (info.fn == Fn::resets
+                            ? cur < prev
+                            : cur != prev && !(std::isnan(cur) && std::isnan(prev)))
+                        ++n;
+                    prev = cur;
+                }
+                v = n;
+                break;
+            }
+            case Fn::deriv:
+                if (points.size() >= 2) v = linear_regression(points, points[0].t_ms).first;
+                break;
+            case Fn::predict_linear:
+                if (points.size() >= 2) {
+                    auto [slope, intercept] = linear_regression(points, ts_);
+                    v = slope * scalars[1] + intercept;
+                }
+                break;
+            case Fn::holt_winters:
+                v = holt_winters(node, points, scalars[1], scalars[2]);
+                break;
+            default:
+                fail(node.pos, "function \"" + call.function + "\" is not implemented");
+        }
+        return v;
+    }
+
     Value eval_range_call_uncached(const Node &node, const Call &call, const FunctionInfo &info,
                                    std::size_t matrix_index) {
         // The other (scalar) arguments first, as engine.go evaluates them.
@@ -1912,122 +2067,42 @@ class Evaluator {
         const std::int64_t range_ms = sel.range_ms;
         Vector out;
         bool any_points = false;
+        const bool memoize = cache_ != nullptr && call.args.size() == 1;
         for (const Series *s : select(sel)) {
-            const std::vector<Point> &points = range_points(*s, range_ms);
-            if (points.empty()) continue;
-            any_points = true;
-            std::optional<double> v;
-            switch (info.fn) {
-                case Fn::rate:
-                    v = extrapolated_rate(points, range_ms, ts_, true, true);
-                    break;
-                case Fn::increase:
-                    v = extrapolated_rate(points, range_ms, ts_, true, false);
-                    break;
-                case Fn::delta:
-                    v = extrapolated_rate(points, range_ms, ts_, false, false);
-                    break;
-                case Fn::irate:
-                    v = instant_value(points, true);
-                    break;
-                case Fn::idelta:
-                    v = instant_value(points, false);
-                    break;
-                case Fn::avg_over_time:
-                    v = avg_over_time(points);
-                    break;
-                case Fn::sum_over_time: {
-                    double sum = 0, c = 0;
-                    for (const auto &p : points) kahan_sum_inc(p.v, sum, c);
-                    v = std::isinf(sum) ? sum : sum + c;
-                    break;
-                }
-                case Fn::count_over_time:
-                    v = static_cast<double>(points.size());
-                    break;
-                case Fn::last_over_time:
-                    v = points.back().v;
-                    break;
-                case Fn::max_over_time: {
-                    double max = points[0].v;
-                    for (const auto &p : points)
-                        if (p.v > max || std::isnan(max)) max = p.v;
-                    v = max;
-                    break;
-                }
-                case Fn::min_over_time: {
-                    double min = points[0].v;
-                    for (const auto &p : points)
-                        if (p.v < min || std::isnan(min)) min = p.v;
-                    v = min;
-                    break;
-                }
-                case Fn::quantile_over_time: {
-                    std::vector<double> values;
-                    values.reserve(points.size());
-                    for (const auto &p : points) values.push_back(p.v);
-                    v = quantile(scalars[0], std::move(values));
-                    break;
-                }
-                case Fn::stddev_over_time:
-                case Fn::stdvar_over_time: {
-                    double count = 0, mean = 0, c_mean = 0, aux = 0, c_aux = 0;
-                    for (const auto &p : points) {
-                        count++;
-                        const double delta = p.v - (mean + c_mean);
-                        kahan_sum_inc(delta / count, mean, c_mean);
-                        kahan_sum_inc(delta * (p.v - (mean + c_mean)), aux, c_aux);
-                    }
-                    v = info.fn == Fn::stddev_over_time ? std::sqrt((aux + c_aux) / count)
-                                                        : (aux + c_aux) / count;
-                    break;
-                }
-                case Fn::present_over_time:
-                case Fn::absent_over_time:
-                    v = 1;
-                    break;
-                case Fn::changes:
-                case Fn::resets: {
-                    int n = 0;
-                    double prev = points[0].v;
-                    for (std::size_t i = 1; i < points.size(); ++i) {
-                        const double cur = points[i].v;
-                        if (info.fn == Fn::resets
-                                ? cur < prev
-                                : cur != prev && !(std::isnan(cur) && std::isnan(prev)))
-                            ++n;
-                        prev = cur;
-                    }
-                    v = n;
-                    break;
-                }
-                case Fn::deriv:
-                    if (points.size() >= 2) v = linear_regression(points, points[0].t_ms).first;
-                    break;
-                case Fn::predict_linear:
-                    if (points.size() >= 2) {
-                        auto [slope, intercept] = linear_regression(points, ts_);
-                        v = slope * scalars[1] + intercept;
-                    }
-                    break;
-                case Fn::holt_winters:
-                    v = holt_winters(node, points, scalars[1], scalars[2]);
-                    break;
-                default:
-                    fail(node.pos, "function \"" + call.function + "\" is not implemented");
+            // A series' value under one function and range, computed once per evaluation
+            // pass: rate(x[1m]) and rate(x{status="failed"}[1m]) read the same series.
+            RangeValue r;
+            RangeValue *memo = nullptr;
+            if (memoize) {
+                auto [it, fresh] =
+                    cache_->impl().range_values.try_emplace(RangeKey{s, info.fn, range_ms});
+                memo = &it->second;
+                if (!fresh) r = *memo;
             }
+            if (memo == nullptr || !r.computed) {
+                const std::vector<Point> &points = range_points(*s, range_ms);
+                r.computed = true;
+                r.has_points = !points.empty();
+                if (r.has_points) r.v = range_value(node, call, info, points, range_ms, scalars);
+                if (memo != nullptr) *memo = r;
+            }
+            if (!r.has_points) continue;
+            any_points = true;
+            const std::optional<double> &v = r.v;
             if (!v) continue;
             // last_over_time acts like an offset and keeps the metric name; every other
             // function over time drops it.
-            out.push_back(Sample{info.fn == Fn::last_over_time
-                                     ? SharedLabels::borrow(s->labels)
-                                     : SharedLabels(drop_metric_name(s->labels)),
+            out.push_back(Sample{info.fn == Fn::last_over_time ? SharedLabels::borrow(s->labels)
+                                                               : labels_without_name(*s),
                                  *v, ts_});
         }
         if (info.fn == Fn::absent_over_time) {
             if (any_points) return Vector{};
             return Vector{Sample{absent_labels(*call.args[matrix_index]), 1, ts_}};
         }
+        // A selector's series differ in their labels; with the name dropped two can meet
+        // only when the selector reads more than one metric name.
+        if (info.fn == Fn::last_over_time || names_one_metric(sel)) return out;
         return finish(node, std::move(out));
     }
 
@@ -2404,7 +2479,7 @@ EvalResult evaluate(const Node &expr, const Storage &storage, std::int64_t t_ms,
         // As Prometheus' engine, a lookback delta of 0 means the default of 5 minutes.
         const std::int64_t lookback = options.lookback_ms > 0 ? options.lookback_ms : 5 * 60 * 1000;
         if (options.cache != nullptr && options.cache->impl().ts != t_ms) {
-            options.cache->impl().range_calls.clear();
+            options.cache->impl().clear();
             options.cache->impl().ts = t_ms;
         }
         Evaluator ev(storage, t_ms, lookback, options.cache);
