@@ -1524,18 +1524,70 @@ std::string go_format_f(double v) {
 namespace {
 
 struct RangeKey {
-    const Series *series;
-    Fn fn;
-    std::int64_t range_ms;
+    const Series *series = nullptr;
+    Fn fn{};
+    std::int64_t range_ms = 0;
     bool operator==(const RangeKey &) const = default;
 };
 
+std::size_t pointer_hash(const void *p) {
+    const std::uint64_t h = reinterpret_cast<std::uintptr_t>(p) * 0x9e3779b97f4a7c15ull;
+    return static_cast<std::size_t>(h ^ (h >> 29));
+}
+
 struct RangeKeyHash {
     std::size_t operator()(const RangeKey &k) const {
-        const std::size_t h = std::hash<const void *>{}(k.series);
-        return h ^ (static_cast<std::size_t>(k.range_ms) * 0x9e3779b97f4a7c15ull +
-                    static_cast<std::size_t>(k.fn));
+        return pointer_hash(k.series) ^
+               (static_cast<std::size_t>(k.range_ms) * 0xbf58476d1ce4e5b9ull +
+                static_cast<std::size_t>(k.fn));
     }
+};
+
+struct PointerHash {
+    std::size_t operator()(const Series *s) const { return pointer_hash(s); }
+};
+
+// Open addressing in one array: an evaluation pass adds an entry for each series it reads
+// (10,000 and more), where a node-based map would allocate each one.
+template <typename Key, typename Value, typename Hash>
+class FlatTable {
+  public:
+    // The value for `key`, default-made when new (`fresh`); valid until the next call.
+    std::pair<Value *, bool> try_emplace(const Key &key) {
+        if ((size_ + 1) * 2 > slots_.size()) grow();
+        const std::size_t mask = slots_.size() - 1;
+        for (std::size_t i = Hash{}(key)&mask;; i = (i + 1) & mask) {
+            Slot &slot = slots_[i];
+            if (!slot.used) {
+                slot.used = true;
+                slot.key = key;
+                ++size_;
+                return {&slot.value, true};
+            }
+            if (slot.key == key) return {&slot.value, false};
+        }
+    }
+    void clear() {
+        std::vector<Slot>().swap(slots_);
+        size_ = 0;
+    }
+
+  private:
+    struct Slot {
+        bool used = false;
+        Key key{};
+        Value value{};
+    };
+    void grow() {
+        std::vector<Slot> old = std::move(slots_);
+        slots_.assign(std::max<std::size_t>(64, old.size() * 2), Slot{});
+        size_ = 0;
+        for (Slot &slot : old) {
+            if (slot.used) *try_emplace(slot.key).first = std::move(slot.value);
+        }
+    }
+    std::vector<Slot> slots_;  // a power of two, at most half full
+    std::size_t size_ = 0;
 };
 
 struct RangeValue {
@@ -1549,8 +1601,8 @@ struct RangeValue {
 struct EvalCache::Impl {
     std::int64_t ts = 0;
     std::unordered_map<std::string, Vector> range_calls;  // by range_call_key
-    std::unordered_map<RangeKey, RangeValue, RangeKeyHash> range_values;
-    std::unordered_map<const Series *, SharedLabels> without_name;
+    FlatTable<RangeKey, RangeValue, RangeKeyHash> range_values;
+    FlatTable<const Series *, SharedLabels, PointerHash> without_name;
     void clear() {
         range_calls.clear();
         range_values.clear();
@@ -1938,9 +1990,9 @@ class Evaluator {
     // shared (a series read by rate() in five signals), else for this call.
     SharedLabels labels_without_name(const Series &s) {
         if (cache_ == nullptr) return SharedLabels(drop_metric_name(s.labels));
-        auto [it, fresh] = cache_->impl().without_name.try_emplace(&s);
-        if (fresh) it->second = SharedLabels(drop_metric_name(s.labels));
-        return it->second;
+        auto [labels, fresh] = cache_->impl().without_name.try_emplace(&s);
+        if (fresh) *labels = SharedLabels(drop_metric_name(s.labels));
+        return *labels;
     }
 
     static bool names_one_metric(const VectorSelector &sel) {
@@ -2074,10 +2126,9 @@ class Evaluator {
             RangeValue r;
             RangeValue *memo = nullptr;
             if (memoize) {
-                auto [it, fresh] =
-                    cache_->impl().range_values.try_emplace(RangeKey{s, info.fn, range_ms});
-                memo = &it->second;
-                if (!fresh) r = *memo;
+                memo =
+                    cache_->impl().range_values.try_emplace(RangeKey{s, info.fn, range_ms}).first;
+                r = *memo;
             }
             if (memo == nullptr || !r.computed) {
                 const std::vector<Point> &points = range_points(*s, range_ms);
