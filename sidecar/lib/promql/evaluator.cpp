@@ -21,6 +21,7 @@
 #include <numbers>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -458,7 +459,10 @@ std::string go_quote(std::string_view s) {
     return out;
 }
 
-std::string labels_string(const Labels &ls) {
+// Labels read in place: a whole label set, or a series' labels without its leading name.
+using LabelSpan = std::span<const std::pair<std::string, std::string>>;
+
+std::string labels_string(LabelSpan ls) {
     std::string out = "{";
     for (std::size_t i = 0; i < ls.size(); ++i) {
         if (i > 0) out += ", ";
@@ -472,13 +476,13 @@ std::string labels_string(const Labels &ls) {
 
 // ---- labels -------------------------------------------------------------------------------
 
-const std::string *label_find(const Labels &ls, std::string_view name) {
+const std::string *label_find(LabelSpan ls, std::string_view name) {
     for (const auto &[n, v] : ls)
         if (n == name) return &v;
     return nullptr;
 }
 
-std::string label_get(const Labels &ls, std::string_view name) {
+std::string label_get(LabelSpan ls, std::string_view name) {
     const std::string *v = label_find(ls, name);
     return v != nullptr ? *v : std::string();
 }
@@ -486,6 +490,14 @@ std::string label_get(const Labels &ls, std::string_view name) {
 Labels drop_metric_name(Labels ls) {
     std::erase_if(ls, [](const auto &l) { return l.first == kMetricName; });
     return ls;
+}
+
+Labels without_metric_name(LabelSpan ls) {
+    Labels out;
+    out.reserve(ls.size());
+    for (const auto &l : ls)
+        if (l.first != kMetricName) out.push_back(l);
+    return out;
 }
 
 // labels.Builder.Set: an empty value deletes; the result stays sorted by name.
@@ -782,7 +794,9 @@ struct Failure {  // thrown where Prometheus panics with an error; becomes the E
 
 // A sample's labels, shared by the vectors that carry them unchanged (a selector's series, a
 // range function's result that several signals read) and copied only when one changes them:
-// an evaluation over 10,000 series would otherwise copy each label set several times.
+// an evaluation over 10,000 series would otherwise copy each label set several times. A range
+// function's result reads its series' labels in place, without the leading __name__, until
+// something asks for a label set of its own.
 class SharedLabels {
   public:
     SharedLabels() = default;
@@ -793,29 +807,57 @@ class SharedLabels {
         out.p_ = std::shared_ptr<Labels>(std::shared_ptr<Labels>(), const_cast<Labels *>(&ls));
         return out;
     }
+    // The same without __name__: in place when the name sorts first, as it does unless a
+    // label name starts with an upper-case letter, a digit-led "_" or the like.
+    static SharedLabels borrow_without_name(const Labels &ls) {
+        if (ls.empty() || ls.front().first != kMetricName) {
+            if (std::none_of(ls.begin(), ls.end(),
+                             [](const auto &l) { return l.first == kMetricName; }))
+                return borrow(ls);
+            return SharedLabels(without_metric_name(ls));
+        }
+        SharedLabels out = borrow(ls);
+        out.skip_name_ = true;
+        return out;
+    }
 
-    const Labels &get() const { return p_ ? *p_ : empty(); }
+    LabelSpan span() const { return LabelSpan(p_ ? *p_ : empty()).subspan(skip_name_ ? 1 : 0); }
+    operator LabelSpan() const { return span(); }  // NOLINT
+    // A label set of its own, made from the borrowed one when it reads it without the name.
+    const Labels &get() const {
+        if (skip_name_) {
+            p_ = std::make_shared<Labels>(span().begin(), span().end());
+            skip_name_ = false;
+        }
+        return p_ ? *p_ : empty();
+    }
     operator const Labels &() const { return get(); }  // NOLINT
-    Labels::const_iterator begin() const { return get().begin(); }
-    Labels::const_iterator end() const { return get().end(); }
-    std::size_t size() const { return get().size(); }
+    LabelSpan::iterator begin() const { return span().begin(); }
+    LabelSpan::iterator end() const { return span().end(); }
+    std::size_t size() const { return span().size(); }
 
     // Labels of its own to change: copied unless no other vector shares them.
     Labels &edit() {
+        get();
         if (!p_ || p_.use_count() != 1) p_ = std::make_shared<Labels>(get());
         return *p_;
     }
     // The labels, moved out when no other vector shares them.
     Labels take() && {
+        get();
         if (p_ && p_.use_count() == 1) return std::move(*p_);
         return get();
     }
 
     friend bool operator<(const SharedLabels &a, const SharedLabels &b) {
-        return a.p_ != b.p_ && a.get() < b.get();
+        if (a.p_ == b.p_ && a.skip_name_ == b.skip_name_) return false;
+        const LabelSpan x = a.span(), y = b.span();
+        return std::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end());
     }
     friend bool operator==(const SharedLabels &a, const SharedLabels &b) {
-        return a.p_ == b.p_ || a.get() == b.get();
+        if (a.p_ == b.p_ && a.skip_name_ == b.skip_name_) return true;
+        const LabelSpan x = a.span(), y = b.span();
+        return std::equal(x.begin(), x.end(), y.begin(), y.end());
     }
 
   private:
@@ -824,7 +866,8 @@ class SharedLabels {
         return none;
     }
     // Borrowed labels have no control block (use_count() 0): never changed in place.
-    std::shared_ptr<Labels> p_;
+    mutable std::shared_ptr<Labels> p_;
+    mutable bool skip_name_ = false;
 };
 
 struct Sample {
@@ -1132,7 +1175,7 @@ VT check(const Node &node) {
 void check_no_duplicate_labelsets(const Vector &vec, std::size_t pos) {
     if (vec.size() < 2) return;
     // By a hash of each label set; label sets are compared only when their hashes meet.
-    std::vector<std::pair<std::uint64_t, const Labels *>> hashed;
+    std::vector<std::pair<std::uint64_t, const SharedLabels *>> hashed;
     hashed.reserve(vec.size());
     const std::hash<std::string_view> hash;  // murmur on libstdc++: words, not bytes
     for (const auto &s : vec) {
@@ -1141,7 +1184,7 @@ void check_no_duplicate_labelsets(const Vector &vec, std::size_t pos) {
             h ^= hash(n) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
             h ^= hash(v) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
         }
-        hashed.emplace_back(h, &s.labels.get());
+        hashed.emplace_back(h, &s.labels);
     }
     std::sort(hashed.begin(), hashed.end(),
               [](const auto &a, const auto &b) { return a.first < b.first; });
@@ -1543,10 +1586,6 @@ struct RangeKeyHash {
     }
 };
 
-struct PointerHash {
-    std::size_t operator()(const Series *s) const { return pointer_hash(s); }
-};
-
 // Open addressing in one array: an evaluation pass adds an entry for each series it reads
 // (10,000 and more), where a node-based map would allocate each one.
 template <typename Key, typename Value, typename Hash>
@@ -1602,11 +1641,9 @@ struct EvalCache::Impl {
     std::int64_t ts = 0;
     std::unordered_map<std::string, Vector> range_calls;  // by range_call_key
     FlatTable<RangeKey, RangeValue, RangeKeyHash> range_values;
-    FlatTable<const Series *, SharedLabels, PointerHash> without_name;
     void clear() {
         range_calls.clear();
         range_values.clear();
-        without_name.clear();
     }
 };
 
@@ -1986,15 +2023,6 @@ class Evaluator {
         return v;
     }
 
-    // The series' labels without __name__, made once per evaluation pass when a cache is
-    // shared (a series read by rate() in five signals), else for this call.
-    SharedLabels labels_without_name(const Series &s) {
-        if (cache_ == nullptr) return SharedLabels(drop_metric_name(s.labels));
-        auto [labels, fresh] = cache_->impl().without_name.try_emplace(&s);
-        if (fresh) *labels = SharedLabels(drop_metric_name(s.labels));
-        return *labels;
-    }
-
     static bool names_one_metric(const VectorSelector &sel) {
         return std::any_of(sel.matchers.begin(), sel.matchers.end(), [](const LabelMatcher &m) {
             return m.name == kMetricName && m.op == LabelMatcher::Op::equal;
@@ -2143,8 +2171,9 @@ class Evaluator {
             if (!v) continue;
             // last_over_time acts like an offset and keeps the metric name; every other
             // function over time drops it.
-            out.push_back(Sample{info.fn == Fn::last_over_time ? SharedLabels::borrow(s->labels)
-                                                               : labels_without_name(*s),
+            out.push_back(Sample{info.fn == Fn::last_over_time
+                                     ? SharedLabels::borrow(s->labels)
+                                     : SharedLabels::borrow_without_name(s->labels),
                                  *v, ts_});
         }
         if (info.fn == Fn::absent_over_time) {
@@ -2210,7 +2239,7 @@ class Evaluator {
                 if (n != kBucketLabel) append_key(key, n, v);
             auto [it, inserted] = groups.try_emplace(key);
             if (inserted) {
-                Labels ls = drop_metric_name(s.labels);
+                Labels ls = without_metric_name(s.labels);
                 std::erase_if(ls, [](const auto &l) { return l.first == kBucketLabel; });
                 it->second.labels = std::move(ls);
             }
@@ -2432,7 +2461,7 @@ class Evaluator {
 
     // The labels a sample is matched on: on(...) the listed ones; otherwise all but the listed
     // ones and the metric name (labels.MatchLabels, and what signatureFunc hashes).
-    static Labels match_labels(const Labels &ls, bool on, const std::vector<std::string> &names) {
+    static Labels match_labels(LabelSpan ls, bool on, const std::vector<std::string> &names) {
         Labels out;
         for (const auto &l : ls) {
             const bool listed = std::find(names.begin(), names.end(), l.first) != names.end();
@@ -2442,7 +2471,7 @@ class Evaluator {
     }
 
     // The key of match_labels(ls, ...), written into `key` without making the labels.
-    static void match_key(const Labels &ls, bool on, const std::vector<std::string> &names,
+    static void match_key(LabelSpan ls, bool on, const std::vector<std::string> &names,
                           std::string &key) {
         key.clear();
         for (const auto &[n, v] : ls) {

@@ -467,6 +467,34 @@ TEST_F(PromqlEvalSelectorsTest, RateOverAllAndFilteredSeries) {
                           R"({job="api-server", instance="1", group="canary"} 4)"));
 }
 
+// A range function leaves the name out whether it sorts first (read in place) or after a
+// label such as "Zone" or "_0" (copied), with and without a cache shared across expressions;
+// the results then meet other vectors by their labels alone.
+TEST(PromqlEvalSelectors, RangeFunctionsDropTheNameWhereverItSorts) {
+    MemoryStorage st;
+    load(st, 15 * kS, R"(
+        requests{Zone="eu", job="a"} 0+15x40
+        requests{_0="x", job="b"}    0+30x40
+        requests{job="c"}            0+45x40
+    )");
+    const NodePtr rate = call("rate", {range("requests", 60 * kS, {})});
+    const char *want = R"(
+        {Zone="eu", job="a"} 1
+        {_0="x", job="b"} 2
+        {job="c"} 3)";
+    EXPECT_TRUE(vector_is(evaluate(*rate, st, 400 * kS), want));
+    EvalCache cache;
+    EvalOptions options;
+    options.cache = &cache;
+    EXPECT_TRUE(vector_is(evaluate(*rate, st, 400 * kS, options), want));
+    // The same series again, from the cache, under a binary operation that matches them.
+    const NodePtr ratio = bin(BinaryOp::div, rate, rate);
+    EXPECT_TRUE(vector_is(evaluate(*ratio, st, 400 * kS, options), R"(
+        {Zone="eu", job="a"} 1
+        {_0="x", job="b"} 1
+        {job="c"} 1)"));
+}
+
 TEST_F(PromqlEvalSelectorsTest, MissingLabelsMatchTheEmptyString) {
     const std::string all = R"(
         http_requests{job="api-server", instance="0", group="production"} 0
