@@ -48,6 +48,7 @@ class RecordingStorage : public promql::Storage {
                                               std::int64_t maxt) const override {
         return window_.newest_point(series, maxt);
     }
+    void prefetch(const promql::Series &series) const override { window_.prefetch(series); }
 
   private:
     const SeriesWindow &window_;

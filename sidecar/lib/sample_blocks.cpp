@@ -290,38 +290,49 @@ void SampleBlocks::read(std::int64_t mint, std::int64_t maxt,
         offset += kHeaderBytes + h.payload_bytes;
         if (h.last_t < mint) continue;
         if (h.first_t > maxt) return;
-        BitReader in(payload, h.payload_bytes);
-        out.reserve(out.size() + h.count);
-        std::int64_t t = h.first_t, delta = 0;
-        std::uint64_t bits = h.first_bits;
-        int leading = 0, trailing = 0;
-        for (std::uint32_t i = 0;; ++i) {
-            if (t > maxt) return;
-            if (t >= mint) out.push_back({t, std::bit_cast<double>(bits)});
-            if (i + 1 >= h.count) break;
-            std::int64_t dod = 0;
-            if (in.bit()) {
-                int value_bits = 64;
-                for (const DodClass &c : kDodClasses) {
-                    if (!in.bit()) {
-                        value_bits = c.value_bits;
-                        break;
-                    }
+        // Room for the whole block, written through a pointer the compiler can keep in a
+        // register (a push_back through the reference stores the vector's end each time).
+        const std::size_t base = out.size();
+        out.resize(base + h.count);
+        promql::Point *next = out.data() + base;
+        const bool past_maxt = decode_block(h, payload, mint, maxt, next);
+        out.resize(static_cast<std::size_t>(next - out.data()));
+        if (past_maxt) return;
+    }
+}
+
+bool SampleBlocks::decode_block(const Header &h, const std::uint8_t *payload, std::int64_t mint,
+                                std::int64_t maxt, promql::Point *&next) {
+    BitReader in(payload, h.payload_bytes);
+    std::int64_t t = h.first_t, delta = 0;
+    std::uint64_t bits = h.first_bits;
+    int leading = 0, trailing = 0;
+    for (std::uint32_t i = 0;; ++i) {
+        if (t > maxt) return true;
+        if (t >= mint) *next++ = {t, std::bit_cast<double>(bits)};
+        if (i + 1 >= h.count) return false;
+        std::int64_t dod = 0;
+        if (in.bit()) {
+            int value_bits = 64;
+            for (const DodClass &c : kDodClasses) {
+                if (!in.bit()) {
+                    value_bits = c.value_bits;
+                    break;
                 }
-                dod = sign_extend(in.read(value_bits), value_bits);
             }
-            delta += dod;
-            t += delta;
+            dod = sign_extend(in.read(value_bits), value_bits);
+        }
+        delta += dod;
+        t += delta;
+        if (in.bit()) {
             if (in.bit()) {
-                if (in.bit()) {
-                    leading = static_cast<int>(in.read(5));
-                    int significant = static_cast<int>(in.read(6));
-                    if (significant == 0) significant = 64;
-                    trailing = 64 - leading - significant;
-                }
-                const int significant = 64 - leading - trailing;
-                bits ^= in.read(significant) << trailing;
+                leading = static_cast<int>(in.read(5));
+                int significant = static_cast<int>(in.read(6));
+                if (significant == 0) significant = 64;
+                trailing = 64 - leading - significant;
             }
+            const int significant = 64 - leading - trailing;
+            bits ^= in.read(significant) << trailing;
         }
     }
 }

@@ -38,8 +38,12 @@ class SampleBlocks {
     // The samples in [mint, maxt], oldest first (staleness markers as they were written),
     // appended to `out`.
     void read(std::int64_t mint, std::int64_t maxt, std::vector<promql::Point> &out) const;
-    // Asks the CPU for what the next append() writes: a scrape appends to thousands of
-    // series in turn, each a cache miss away, and asking ahead lets the misses overlap.
+    // Ask the CPU for what the next read() or append() touches first: a scrape or an
+    // evaluation goes through thousands of series in turn, each a cache miss away, and
+    // asking ahead lets the misses overlap.
+    void prefetch_for_read() const {
+        if (!bytes_.empty()) __builtin_prefetch(bytes_.data());
+    }
     void prefetch_for_append() const {
         if (bytes_.empty()) return;
         __builtin_prefetch(bytes_.data() + bytes_.size() - 1, 1);
@@ -53,6 +57,10 @@ class SampleBlocks {
     // The header of the block at `offset`; the open block's last time, count and size are
     // kept here rather than in its header, so that an append writes to one place only.
     Header header_at(std::size_t offset) const;
+    // The block's samples in [mint, maxt] written at `next`, which ends past the last one;
+    // true when a sample after maxt was met (no later block can hold one in range).
+    static bool decode_block(const Header &h, const std::uint8_t *payload, std::int64_t mint,
+                             std::int64_t maxt, promql::Point *&next);
     void start_block(std::int64_t t_ms, std::uint64_t bits);
     void write_bits(std::uint64_t value, int n);
     void store_open_header(const Header &h);

@@ -338,6 +338,10 @@ std::optional<promql::Point> SeriesWindow::newest_point(const promql::Series &se
     return older.back();
 }
 
+void SeriesWindow::prefetch(const promql::Series &series) const {
+    static_cast<const View &>(series).entry->samples.prefetch_for_read();
+}
+
 std::size_t SeriesWindow::target_of(const promql::Series *series) const {
     return static_cast<const View *>(series)->entry->target;
 }

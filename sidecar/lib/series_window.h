@@ -70,6 +70,7 @@ class SeriesWindow : public promql::Storage {
                      std::vector<promql::Point> &out) const override;
     std::optional<promql::Point> newest_point(const promql::Series &series,
                                               std::int64_t maxt) const override;
+    void prefetch(const promql::Series &series) const override;
 
     // The target a series returned by select() comes from.
     std::size_t target_of(const promql::Series *series) const;

@@ -2148,7 +2148,11 @@ class Evaluator {
         Vector out;
         bool any_points = false;
         const bool memoize = cache_ != nullptr && call.args.size() == 1;
-        for (const Series *s : select(sel)) {
+        const std::vector<const Series *> series = select(sel);
+        constexpr std::size_t kAhead = 4;
+        for (std::size_t i = 0; i < series.size(); ++i) {
+            const Series *s = series[i];
+            if (i + kAhead < series.size()) storage_.prefetch(*series[i + kAhead]);
             // A series' value under one function and range, computed once per evaluation
             // pass: rate(x[1m]) and rate(x{status="failed"}[1m]) read the same series.
             RangeValue r;

@@ -66,6 +66,9 @@ class Storage {
                              std::vector<Point> &out) const;
     // The newest sample of a selected series at or before `maxt`.
     virtual std::optional<Point> newest_point(const Series &series, std::int64_t maxt) const;
+    // A hint that read_points() will soon read this series (the evaluator gives it a few
+    // series ahead); a storage whose series are each a cache miss away fetches them early.
+    virtual void prefetch(const Series &) const {}
 };
 
 // A Storage over series held in memory (tests, the sidecar's window).
