@@ -9,10 +9,13 @@ namespace pulse::sidecar {
 
 namespace {
 
-// The window as the evaluator sees it, noting which sources a signal's selectors read.
 // One evaluation pass's selections, shared by its signals: the same selector in several
-// signals is matched once.
-using SelectCache = std::unordered_map<std::string, std::vector<const promql::Series *>>;
+// signals is matched once, and the sources of its series found once.
+struct Selection {
+    std::vector<const promql::Series *> series;
+    std::vector<std::size_t> targets;  // the sources they come from
+};
+using SelectCache = std::unordered_map<std::string, Selection>;
 
 std::string selection_key(const std::vector<promql::LabelMatcher> &matchers) {
     std::string key;
@@ -35,9 +38,18 @@ class RecordingStorage : public promql::Storage {
         const std::vector<promql::LabelMatcher> &matchers) const override {
         std::string key = selection_key(matchers);
         auto it = cache_.find(key);
-        if (it == cache_.end()) it = cache_.emplace(std::move(key), window_.select(matchers)).first;
-        for (const promql::Series *s : it->second) reads_[window_.target_of(s)] = true;
-        return it->second;
+        if (it == cache_.end()) {
+            Selection selection{window_.select(matchers), {}};
+            for (const promql::Series *s : selection.series) {
+                const std::size_t target = window_.target_of(s);
+                if (std::find(selection.targets.begin(), selection.targets.end(), target) ==
+                    selection.targets.end())
+                    selection.targets.push_back(target);
+            }
+            it = cache_.emplace(std::move(key), std::move(selection)).first;
+        }
+        for (std::size_t target : it->second.targets) reads_[target] = true;
+        return it->second.series;
     }
     bool selects_in_label_order() const override { return window_.selects_in_label_order(); }
     void read_points(const promql::Series &series, std::int64_t mint, std::int64_t maxt,
