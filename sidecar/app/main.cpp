@@ -17,6 +17,7 @@
 #include "hpa_explain.h"
 #include "hpa_simulate.h"
 #include "scraper.h"
+#include "check_cli.h"
 #include "sidecar.h"
 #include "signal_config.h"
 
@@ -245,13 +246,22 @@ int main(int argc, char **argv) {
         ->envname("PULSE_CONFIG");
     http_limit_options(*adapter_cmd, adapter.http);
 
+    pulse::sidecar::CheckCli check_cli(app);
     pulse::sidecar::HpaCli hpa_cli(app);
     pulse::sidecar::HpaExplain hpa_explain(*hpa_cli.command());
     pulse::sidecar::HpaSimulateCli hpa_simulate(*hpa_cli.command());
 
-    CLI11_PARSE(app, argc, argv);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError &e) {
+        // A plugin's command line that does not parse is UNKNOWN (3), on standard output.
+        if (argc > 1 && std::string_view(argv[1]) == "check" && e.get_exit_code() != 0)
+            return pulse::sidecar::CheckCli::usage_error(e);
+        return app.exit(e);
+    }
 
     try {
+        if (check_cli.selected()) return check_cli.run();
         if (hpa_simulate.selected()) return hpa_simulate.run();
         if (hpa_explain.selected()) return hpa_explain.run();
         if (hpa_cli.selected()) return hpa_cli.run();
