@@ -43,7 +43,8 @@ std::string names_of(const nlohmann::json &object) {
     return out.empty() ? "none" : out;
 }
 
-// The age check every value goes through: never an old number read as the present.
+// The age check every value goes through: an old number is no value (UNKNOWN, with the
+// reason), never read as the present one. --ready is the check that turns CRITICAL then.
 std::optional<CheckOutcome> too_old(const nlohmann::json &doc, const CheckSpec &spec,
                                     std::string_view what) {
     const auto age = doc.find("age_seconds");
@@ -51,11 +52,11 @@ std::optional<CheckOutcome> too_old(const nlohmann::json &doc, const CheckSpec &
         std::string why = std::string(what) + ": no good scrape yet";
         if (auto err = doc.find("last_error"); err != doc.end() && err->is_string())
             why += " (" + err->get<std::string>() + ")";
-        return CheckOutcome{NagiosState::critical, why, {}};
+        return CheckOutcome{NagiosState::unknown, why, {}};
     }
     const double seconds = age->get<double>();
     if (spec.max_age_seconds && seconds > *spec.max_age_seconds)
-        return CheckOutcome{NagiosState::critical,
+        return CheckOutcome{NagiosState::unknown,
                             std::string(what) + ": numbers are " + number(seconds) +
                                 "s old (--max-age " + number(*spec.max_age_seconds) + "s)",
                             {}};
@@ -64,7 +65,7 @@ std::optional<CheckOutcome> too_old(const nlohmann::json &doc, const CheckSpec &
             std::string(what) + ": stale, last good scrape " + number(seconds) + "s ago";
         if (auto err = doc.find("last_error"); err != doc.end() && err->is_string())
             why += " (" + err->get<std::string>() + ")";
-        return CheckOutcome{NagiosState::critical, why, {}};
+        return CheckOutcome{NagiosState::unknown, why, {}};
     }
     return std::nullopt;
 }
@@ -129,7 +130,7 @@ CheckOutcome check_config_signal(const nlohmann::json &signal_doc, const CheckSp
         std::string why = name + ": absent";
         if (auto r = signal_doc.find("absent_reason"); r != signal_doc.end() && r->is_string())
             why += ": " + r->get<std::string>();
-        return CheckOutcome{NagiosState::critical, why, {}};
+        return unknown(why);
     }
     CheckOutcome out{NagiosState::ok, "", {}};
     int matched = 0;

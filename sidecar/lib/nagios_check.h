@@ -38,8 +38,9 @@ struct CheckOutcome {
 
 // The signal the spec names, from a /signals document (the sidecar's, or one made from two
 // scrapes of the module): an nginx signal (pod, or --server) or a config signal (each series
-// that has every --label pair; the worst state wins). Stale, absent or missing values are
-// CRITICAL or UNKNOWN with the reason.
+// that has every --label pair; the worst state wins). A stale, too old, absent or missing
+// value is UNKNOWN with the reason: there is no current number to hold to the thresholds
+// (a pod whose nginx is down is --ready's CRITICAL).
 CheckOutcome check_signal(const nlohmann::json &signals, const CheckSpec &spec);
 // The sidecar's /readyz answer: 200 is OK, 503 CRITICAL with its reason, anything else
 // UNKNOWN.

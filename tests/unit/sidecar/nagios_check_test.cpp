@@ -82,24 +82,24 @@ TEST(NagiosCheck, ServerLabelsAreQuotedAsTheGuidelinesSay) {
     EXPECT_NE(missing.text.find("shop.example"), std::string::npos) << missing.text;
 }
 
-TEST(NagiosCheck, StaleOrOldNumbersAreCriticalNeverChecked) {
+TEST(NagiosCheck, StaleOrOldNumbersAreUnknownNeverChecked) {
     json doc = signals_doc();
     doc["stale"] = true;
     doc["age_seconds"] = 7.5;
     doc["last_error"] = "scrape http://127.0.0.1:8080/metrics: connection refused";
     auto stale = check_signal(doc, spec("pulse_requests_per_second", "1000"));
-    EXPECT_EQ(stale.state, NagiosState::critical);
+    EXPECT_EQ(stale.state, NagiosState::unknown);
     EXPECT_NE(stale.text.find("connection refused"), std::string::npos) << stale.text;
     EXPECT_TRUE(stale.perfdata.empty());
 
     CheckSpec aged = spec("pulse_requests_per_second", "1000");
     aged.max_age_seconds = 0.2;
     auto old = check_signal(signals_doc(), aged);
-    EXPECT_EQ(old.state, NagiosState::critical);
+    EXPECT_EQ(old.state, NagiosState::unknown);
     EXPECT_NE(old.text.find("--max-age"), std::string::npos) << old.text;
 
     doc["age_seconds"] = nullptr;
-    EXPECT_EQ(check_signal(doc, spec("pulse_requests_per_second")).state, NagiosState::critical);
+    EXPECT_EQ(check_signal(doc, spec("pulse_requests_per_second")).state, NagiosState::unknown);
 }
 
 TEST(NagiosCheck, ConfigSignalSeriesChosenByLabelTheWorstWins) {
@@ -118,9 +118,9 @@ TEST(NagiosCheck, ConfigSignalSeriesChosenByLabelTheWorstWins) {
     EXPECT_EQ(check_signal(signals_doc(), none).state, NagiosState::unknown);
 }
 
-TEST(NagiosCheck, AbsentSignalIsCriticalWithItsReasonNeverZero) {
+TEST(NagiosCheck, AbsentSignalIsUnknownWithItsReasonNeverZero) {
     auto out = check_signal(signals_doc(), spec("pulse_queue_down", "10"));
-    EXPECT_EQ(out.state, NagiosState::critical);
+    EXPECT_EQ(out.state, NagiosState::unknown);
     EXPECT_NE(out.text.find("source redis is down"), std::string::npos) << out.text;
     EXPECT_TRUE(out.perfdata.empty());
 }
