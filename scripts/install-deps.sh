@@ -17,6 +17,11 @@ packages=(
   # job queues for the sidecar's scrape tests: Redis (redis-cli is in redis-tools) and its exporter;
   # the tests start their own on free loopback ports, never the services these packages ship
   redis-server redis-tools prometheus-redis-exporter
+  # the monitoring tests: munin's master and node (unpacked into build/tools by the tests, as
+  # Nagios is) need these Perl libraries and rrdtool; headless Chromium loads the status page
+  libnet-server-perl librrds-perl liblog-log4perl-perl libhtml-template-perl libdate-manip-perl
+  libfile-copy-recursive-perl liburi-perl libio-socket-inet6-perl liblist-moreutils-perl
+  rrdtool fonts-dejavu-core chromium
 )
 # Node.js and npm for tests/k8s-validate, the Kubernetes manifests' validator (Node 18+).
 # Some machines bring Node.js from outside Debian, whose nodejs package conflicts with

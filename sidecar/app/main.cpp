@@ -6,18 +6,20 @@
 #include <sys/resource.h>
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "adapter.h"
+#include "check_cli.h"
 #include "durations.h"
 #include "hpa_cli.h"
 #include "hpa_explain.h"
 #include "hpa_simulate.h"
+#include "munin_cli.h"
 #include "scraper.h"
-#include "check_cli.h"
 #include "sidecar.h"
 #include "signal_config.h"
 
@@ -145,6 +147,10 @@ void block_signals() {
 }  // namespace
 
 int main(int argc, char **argv) {
+    // Linked as a munin plugin (pulse_ or pulse_HOST_PORT), munin-node runs it by that name.
+    if (pulse::sidecar::started_as_munin_plugin(argv[0]))
+        return pulse::sidecar::run_munin_plugin(std::filesystem::path(argv[0]).filename().string(),
+                                                std::vector<std::string>(argv + 1, argv + argc));
     CLI::App app{"pulse-sidecar: nginx signals for autoscaling, health and drain"};
     app.require_subcommand(1);
 
@@ -247,6 +253,11 @@ int main(int argc, char **argv) {
     http_limit_options(*adapter_cmd, adapter.http);
 
     pulse::sidecar::CheckCli check_cli(app);
+    std::vector<std::string> munin_args;
+    auto *munin_cmd = app.add_subcommand(
+        "munin",
+        "munin plugin: autoconf, suggest, config, or nothing to fetch (docs/monitoring.md)");
+    munin_cmd->add_option("args", munin_args, "autoconf, suggest or config");
     pulse::sidecar::HpaCli hpa_cli(app);
     pulse::sidecar::HpaExplain hpa_explain(*hpa_cli.command());
     pulse::sidecar::HpaSimulateCli hpa_simulate(*hpa_cli.command());
@@ -262,6 +273,7 @@ int main(int argc, char **argv) {
 
     try {
         if (check_cli.selected()) return check_cli.run();
+        if (*munin_cmd) return pulse::sidecar::run_munin_plugin("pulse_", munin_args);
         if (hpa_simulate.selected()) return hpa_simulate.run();
         if (hpa_explain.selected()) return hpa_explain.run();
         if (hpa_cli.selected()) return hpa_cli.run();

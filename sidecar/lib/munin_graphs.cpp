@@ -225,6 +225,8 @@ std::vector<MuninGraph> munin_graphs(const Exposition *module, const nlohmann::j
     std::vector<MuninGraph> out;
     add_requests_graphs(out, module, signals);
     add_signal_graphs(out, signals);
+    // munin wants a field in every graph (no server known yet: no requests graph).
+    std::erase_if(out, [](const MuninGraph &g) { return g.fields.empty(); });
     return out;
 }
 
