@@ -5,6 +5,8 @@
 #include <malloc.h>
 #include <sys/resource.h>
 
+#include <charconv>
+#include <cmath>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -182,6 +184,25 @@ int main(int argc, char **argv) {
     duration_option(*run_cmd, "--drain-timeout", run.drain_timeout,
                     "Longest POST /drain waits without ?timeout= (default 30s)",
                     "PULSE_DRAIN_TIMEOUT");
+    run_cmd
+        ->add_option_function<std::vector<std::string>>(
+            "--hpa-target",
+            [&run](const std::vector<std::string> &pairs) {
+                for (const std::string &pair : pairs) {
+                    const auto eq = pair.find('=');
+                    double value = 0;
+                    const char *first = pair.data() + (eq == std::string::npos ? 0 : eq + 1);
+                    auto [end, ec] = std::from_chars(first, pair.data() + pair.size(), value);
+                    if (eq == std::string::npos || eq == 0 || ec != std::errc() ||
+                        end != pair.data() + pair.size() || !std::isfinite(value))
+                        throw CLI::ValidationError("--hpa-target",
+                                                   "\"" + pair + "\": want SIGNAL=NUMBER");
+                    run.hpa_targets[pair.substr(0, eq)] = value;
+                }
+            },
+            "SIGNAL=VALUE: the HPA's target for a signal, shown on the status page (repeat)")
+        ->envname("PULSE_HPA_TARGETS")
+        ->delimiter(',');
     http_limit_options(*run_cmd, run.http);
 
     std::string sidecar_url = "http://127.0.0.1:9145";

@@ -21,10 +21,13 @@
 #include "signal_engine.h"
 #include "signal_names.h"
 #include "signals_json.h"
+#include "status_http.h"
 
 namespace pulse::sidecar {
 
 namespace {
+
+constexpr std::size_t kErrorsKept = 10;  // on the status page
 
 double steady_now() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
@@ -119,7 +122,8 @@ struct Sidecar::Metrics {
 Sidecar::Sidecar(RunOptions options)
     : options_(std::move(options)),
       metrics_(std::make_unique<Metrics>()),
-      window_(options_.window) {}
+      window_(options_.window),
+      history_(options_.interval) {}
 
 Sidecar::~Sidecar() {
     stop();
@@ -202,7 +206,11 @@ void Sidecar::scrape_loop() {
                 last_error_.clear();
                 metrics_->publish(signals_);
             } else {
-                if (last_error_ != error) std::cerr << "pulse-sidecar: " << one_line(error) << "\n";
+                if (last_error_ != one_line(error)) {
+                    std::cerr << "pulse-sidecar: " << one_line(error) << "\n";
+                    errors_.emplace_back(unix, one_line(error));
+                    if (errors_.size() > kErrorsKept) errors_.pop_front();
+                }
                 last_error_ = one_line(error);
                 metrics_->scrape_errors.Add({{"reason", reason}}).Increment();
                 if (!last_good_steady_ || now - *last_good_steady_ > options_.stale_after) {
@@ -213,6 +221,7 @@ void Sidecar::scrape_loop() {
                 }
             }
             ++scrapes_;
+            record_history(unix);
         }
         changed_.notify_all();
 
@@ -244,8 +253,35 @@ std::optional<std::string> Sidecar::not_ready_reason(double now) const {
     return std::nullopt;
 }
 
+void Sidecar::record_history(double unix) {
+    std::vector<std::pair<std::string, double>> values;
+    // What /signals says now: nothing once the numbers are stale (a gap, not the last one).
+    if (last_good_steady_ && steady_now() - *last_good_steady_ <= options_.stale_after) {
+        for (const SignalName &s : kSignals) {
+            values.emplace_back("pod/" + std::string(s.name), signals_.pod.*s.field);
+            if (!s.per_server) continue;
+            for (const auto &[server, set] : signals_.servers)
+                values.emplace_back("server/" + server + "/" + std::string(s.name), set.*s.field);
+        }
+    }
+    history_.record(unix, values);
+}
+
+HttpResponse Sidecar::history_json() {
+    std::lock_guard lock(mutex_);
+    nlohmann::json doc = history_.to_json();
+    doc["targets"] = options_.hpa_targets;
+    nlohmann::json errors = nlohmann::json::array();
+    for (const auto &[when, error] : errors_)
+        errors.push_back({{"time", rfc3339(when)}, {"error", error}});
+    doc["errors"] = std::move(errors);
+    return {200, "application/json", doc.dump(), {{"Cache-Control", "no-store"}}};
+}
+
 HttpResponse Sidecar::handle(const HttpRequest &req) {
     bool get = req.method == "GET" || req.method == "HEAD";
+    if (req.path == "/" && get) return status_page_response();
+    if (req.path == "/history" && get) return history_json();
     if (req.path == "/metrics" && get) return metrics();
     if (req.path == "/signals" && get) return signals_json();
     if (req.path == "/healthz" && get) return {200, "text/plain; charset=utf-8", "ok\n", {}};
@@ -261,7 +297,7 @@ HttpResponse Sidecar::handle(const HttpRequest &req) {
         return drain(req);
     }
     if (req.path == "/metrics" || req.path == "/signals" || req.path == "/healthz" ||
-        req.path == "/readyz") {
+        req.path == "/readyz" || req.path == "/" || req.path == "/history") {
         return {405, "text/plain; charset=utf-8", "use GET\n", {{"Allow", "GET, HEAD"}}};
     }
     return {404, "text/plain; charset=utf-8", "not found\n", {}};

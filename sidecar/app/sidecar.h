@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -12,6 +14,7 @@
 
 #include "http_server.h"
 #include "signal_config.h"
+#include "signal_history.h"
 #include "signals.h"
 
 namespace pulse::sidecar {
@@ -27,6 +30,8 @@ struct RunOptions {
     HttpLimits http;            // the HTTP front's limits and deadlines
     // --config: extra sources and PromQL signals (docs/workers.md); null without one.
     std::shared_ptr<const SidecarConfig> config;
+    // --hpa-target NAME=VALUE: the HPA's target of a signal, shown on the status page.
+    std::map<std::string, double> hpa_targets;
 };
 
 // `--scrape none`: a pod without nginx (a worker) that serves only its config's signals.
@@ -53,6 +58,8 @@ class Sidecar {
     HttpResponse metrics();
     HttpResponse signals_json();
     HttpResponse readyz();
+    HttpResponse history_json();
+    void record_history(double unix);  // caller locks
     HttpResponse drain(const HttpRequest &request);
     std::optional<std::string> not_ready_reason(double now_steady) const;  // caller locks
     bool scrapes_nginx() const;
@@ -72,6 +79,8 @@ class Sidecar {
     std::optional<double> last_good_steady_, last_good_unix_;
     std::uint64_t scrapes_ = 0;  // finished scrapes, good or bad
     std::string last_error_;
+    SignalHistory history_;                              // the last hour, for GET /history
+    std::deque<std::pair<double, std::string>> errors_;  // the last errors, newest last
 };
 
 }  // namespace pulse::sidecar

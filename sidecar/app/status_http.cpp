@@ -28,7 +28,7 @@ HttpResponse status_page_response() {
         const StatusPage &page = status_page();
         return "default-src 'none'; script-src " + csp_hash(page.script) + "; style-src " +
                csp_hash(page.style) +
-               "; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; "
+               "; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; "
                "frame-ancestors 'none'";
     }();
     return {200,

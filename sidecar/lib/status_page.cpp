@@ -278,6 +278,7 @@ StatusPage make() {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>pulse status</title>
+<link rel="icon" href="data:,">
 <style>)HTML" +
              p.style + R"HTML(</style>
 </head>
