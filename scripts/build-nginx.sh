@@ -57,7 +57,10 @@ fetch_orig() {
   # build needs: then fetch that one file alone, at the address and size apt's own index
   # gives, with apt's own downloader.
   (cd "$dl" && apt-get "${PRIVATE_APT[@]}" source --download-only "nginx/$SUITE" >&2) && return 0
-  verified "$dl/$ORIG" && return 0
+  if verified "$dl/$ORIG"; then
+    say "the mirror lacks part of the Debian packaging (the errors above); $ORIG, all this build needs, is here"
+    return 0
+  fi
   say "apt-get source failed; fetching $ORIG alone"
   local line uri
   line=$(cd "$dl" && apt-get "${PRIVATE_APT[@]}" source --print-uris -qq "nginx/$SUITE" |
