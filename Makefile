@@ -5,7 +5,7 @@ BUILD ?= build
 CMAKE_BUILD := $(BUILD)/cmake
 JOBS ?= $(shell nproc)
 
-.PHONY: all build deps module cmake demo test test-e2e test-unit test-integration test-sanitize bench format clean
+.PHONY: all build deps module cmake demo test test-e2e test-nginx126 test-unit test-integration test-sanitize bench format clean
 
 all: build
 
@@ -32,6 +32,11 @@ test: build
 # from Debian's source the first time), the adapter behind the aggregator, the real HPA.
 test-e2e: build
 	@scripts/run-e2e.sh $(BUILD)
+
+# Only the integration tests that start nginx, against nginx 1.26.3 built from Debian 13's
+# source (scripts/build-nginx.sh, the first time) instead of Debian 12's 1.22.1.
+test-nginx126: build
+	@scripts/run-nginx126.sh $(BUILD)
 
 bench: build
 	@bench/run.sh $(BUILD)

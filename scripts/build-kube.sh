@@ -36,50 +36,17 @@ command -v rsync >/dev/null || die "rsync is missing: install rsync"
 command -v dpkg-source >/dev/null || die "dpkg-source is missing: install dpkg-dev"
 
 # ---- the source, through a private apt configuration ------------------------------------
+# shellcheck source=scripts/lib.sh
+. "$repo/scripts/lib.sh"
+
 fetch_source() {
   local apt=$kube/apt src=$kube/src
-  mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$src"
-  # deb-src lines for the mirrors of this machine's own `deb` entries (one-line and deb822).
-  /usr/bin/python3 - "$apt/sources.list" <<'EOF'
-import glob, re, sys
-lines = []
-def add(uri, suites, comps, signed):
-    opt = f" [signed-by={signed}]" if signed else ""
-    for suite in suites:
-        line = f"deb-src{opt} {uri} {suite} {' '.join(comps)}"
-        if "debian.org" in uri or "debian" in uri:
-            if line not in lines:
-                lines.append(line)
-for path in glob.glob("/etc/apt/sources.list") + sorted(glob.glob("/etc/apt/sources.list.d/*.list")):
-    for raw in open(path, errors="replace"):
-        m = re.match(r"\s*deb\s+(\[[^\]]*\]\s+)?(\S+)\s+(\S+)\s+(.+)", raw)
-        if m:
-            opts = m.group(1) or ""
-            s = re.search(r"signed-by=(\S+?)[\s\]]", opts)
-            add(m.group(2), [m.group(3)], m.group(4).split(), s.group(1) if s else "")
-for path in sorted(glob.glob("/etc/apt/sources.list.d/*.sources")):
-    for stanza in re.split(r"\n\s*\n", open(path, errors="replace").read()):
-        fields = {}
-        for raw in stanza.splitlines():
-            if raw.startswith("#") or ":" not in raw:
-                continue
-            k, v = raw.split(":", 1)
-            fields[k.strip().lower()] = v.strip()
-        if "deb" not in fields.get("types", "").split() or fields.get("enabled", "yes") == "no":
-            continue
-        for uri in fields.get("uris", "").split():
-            add(uri, fields.get("suites", "").split(), fields.get("components", "").split(),
-                fields.get("signed-by", ""))
-if not lines:
-    sys.exit("no Debian mirror found in /etc/apt/sources.list*")
-open(sys.argv[1], "w").write("\n".join(lines) + "\n")
-EOF
-  local aptopts=(-o "Dir::Etc::sourcelist=$apt/sources.list" -o "Dir::Etc::sourceparts=-"
-                 -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache"
-                 -o "APT::Get::List-Cleanup=0")
+  mkdir -p "$src"
+  # deb-src lines for the mirrors of this machine's own `deb` entries (lib.sh)
+  private_apt "$apt" || die "no private apt configuration in $apt"
   say "fetching the source package kubernetes=$VERSION (private apt configuration in $apt)"
-  apt-get "${aptopts[@]}" update -qq >&2
-  (cd "$src" && apt-get "${aptopts[@]}" source --download-only "kubernetes=$VERSION" >&2)
+  apt-get "${PRIVATE_APT[@]}" update -qq >&2
+  (cd "$src" && apt-get "${PRIVATE_APT[@]}" source --download-only "kubernetes=$VERSION" >&2)
 }
 
 src=$kube/src

@@ -1,24 +1,42 @@
 #!/usr/bin/env bash
-# Builds build/ngx_http_pulse_module.so against Debian's nginx-dev, with Debian's own
-# configure flags and compiler options, so the module loads into the stock /usr/sbin/nginx.
-# Usage: build-module.sh BUILD_DIR [extra cmake options for the module, e.g. sanitizers]
+# Builds ngx_http_pulse_module.so into BUILD_DIR against an nginx's source and configure
+# flags, with that nginx's compiler options, so the module loads into that binary.
+#
+#   build-module.sh [--nginx BIN --nginx-src DIR] BUILD_DIR [extra cmake options, e.g. sanitizers]
+#
+# By default, Debian's nginx-dev (1.22): /usr/share/nginx/src and the stock nginx.
+# --nginx-src names another source tree laid out as nginx-dev's is (nginx's configure, auto/
+# and src/, plus a conf_flags file setting NGX_CONF_FLAGS), --nginx the binary built from it:
+# scripts/build-nginx.sh makes both for nginx 1.26.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+src=/usr/share/nginx/src
+nginx=nginx
+while [ $# -gt 0 ]; do
+  case $1 in
+    --nginx) nginx=$2; shift 2 ;;
+    --nginx-src) src=$2; shift 2 ;;
+    *) break ;;
+  esac
+done
+[ $# -ge 1 ] || { echo "usage: build-module.sh [--nginx BIN --nginx-src DIR] BUILD_DIR [cmake options]" >&2; exit 2; }
 build=$(mkdir -p "$1" && cd "$1" && pwd)
 shift
-src=/usr/share/nginx/src
 tree=$build/nginx-src
 
-[ -f "$src/conf_flags" ] || { echo "build-module: $src/conf_flags missing: install nginx-dev" >&2; exit 1; }
+[ -f "$src/conf_flags" ] || { echo "build-module: $src/conf_flags missing: install nginx-dev (or run build-nginx.sh)" >&2; exit 1; }
 # shellcheck source=/dev/null
 . "$src/conf_flags"
 
-# Debian's nginx was built with these; the module must match them (nginx -V prints them).
-cc_opt=$(nginx -V 2>&1 | sed -n "s/.*--with-cc-opt='\([^']*\)'.*/\1/p")
-ld_opt=$(nginx -V 2>&1 | sed -n "s/.*--with-ld-opt='\([^']*\)'.*/\1/p")
+# The nginx was built with these; the module must match them (nginx -V prints them).
+version=$("$nginx" -V 2>&1)
+cc_opt=$(sed -n "s/.*--with-cc-opt='\([^']*\)'.*/\1/p" <<<"$version")
+ld_opt=$(sed -n "s/.*--with-ld-opt='\([^']*\)'.*/\1/p" <<<"$version")
 
 stamp="$tree/.pulse-configured"
-want="$(cat "$repo/config" "$repo/config.make" "$repo/ngx_module/CMakeLists.txt" "$src/conf_flags"; echo "$cc_opt|$ld_opt|$*")"
+# nginx -V's whole text (version, flags, compiler), so another nginx in the same place
+# (a rebuilt build-nginx.sh tree) gets a fresh copy of its source, not the old one.
+want="$(cat "$repo/config" "$repo/config.make" "$repo/ngx_module/CMakeLists.txt" "$src/conf_flags"; echo "$version|$*")"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   rm -rf "$tree"
   cp -r "$src" "$tree"

@@ -12,6 +12,9 @@ packages=(
   golang-github-prometheus-common-dev clang libclang-rt-14-dev
   apache2-utils wrk valgrind
   buildah debootstrap
+  # nginx 1.26 built from Debian 13's source (scripts/build-nginx.sh) for the second nginx the
+  # tests run against: PCRE2, OpenSSL, zlib (the last two are listed above already)
+  libpcre2-dev
   # the end-to-end stage: Kubernetes 1.20 built from Debian's source, etcd, a network namespace
   golang-1.19-go golang-github-modern-go-reflect2-dev etcd-server rsync dpkg-dev iproute2 util-linux
   # job queues for the sidecar's scrape tests: Redis (redis-cli is in redis-tools) and its exporter;

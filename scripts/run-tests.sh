@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make test: unit tests (ctest), the same under AddressSanitizer + UBSan, and the
-# integration tests against the real nginx, Prometheus and promtool. Prints one closing
-# line, "tests: N passed, N failed", and exits non-zero when anything failed.
+# integration tests against the real nginx (Debian 12's 1.22, and 1.26 built from Debian
+# 13's source), Prometheus and promtool. Prints one closing line, "tests: N passed,
+# N failed", and exits non-zero when anything failed.
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "$1" && pwd)
@@ -73,6 +74,11 @@ sanitized_integration() {
   fi
 }
 
+# The same module against a second nginx: 1.26.3 from Debian 13's source (issue 14).
+nginx126() {
+  "$repo/scripts/run-nginx126.sh" "$build"
+}
+
 e2e() {
   "$repo/scripts/run-e2e.sh" "$build"
 }
@@ -86,6 +92,7 @@ suite "unit tests under ASan+UBSan" sanitized_unit
 suite "parser fuzzing (libFuzzer, bounded runs)" fuzz
 suite "integration tests of the module and sidecar under ASan+UBSan" sanitized_integration
 suite "integration tests (real nginx, Prometheus, promtool)" integration
+suite "integration tests against nginx 1.26 (Debian 13 source)" nginx126
 suite "container images (buildah)" container
 suite "end to end on Kubernetes 1.20 (kube-apiserver, kube-controller-manager, the HPA)" e2e
 

@@ -67,6 +67,17 @@ def tools_dir():
     return build_dir() / "tools"
 
 
+def nginx_version(nginx_bin=None):
+    """(1, 22, 1) for the nginx under test: where nginx itself differs between the
+    versions the tests run against (Debian 12's 1.22, 1.26 from Debian 13's source)."""
+    out = subprocess.run([nginx_bin or NGINX_BIN, "-v"], capture_output=True, text=True,
+                         timeout=30).stderr
+    m = re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", out)
+    if not m:
+        raise HarnessError(f"no version in {nginx_bin or NGINX_BIN} -v: {out!r}")
+    return tuple(int(g) for g in m.groups())
+
+
 # ---------------------------------------------------------------------------
 # small utilities
 

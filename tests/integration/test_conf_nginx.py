@@ -52,9 +52,17 @@ def load(nginx_factory, name, file_rules):
     return ng
 
 
+# nginx 1.25.1 deprecated `listen ... http2` for an `http2 on;` directive that 1.22 (Debian
+# 12, the images' nginx) does not know: ingress.conf keeps the form both accept, and on
+# nginx 1.25.1 and later this one warning is nginx's, not the file's.
+LISTEN_HTTP2_DEPRECATED = '[warn] the "listen ... http2" directive is deprecated'
+
+
 def nginx_t(ng):
     rc, out = ng.test_config()
     assert rc == 0 and "test is successful" in out, out
+    if ph.nginx_version() >= (1, 25, 1):
+        out = "\n".join(line for line in out.splitlines() if LISTEN_HTTP2_DEPRECATED not in line)
     assert "[warn]" not in out and "[emerg]" not in out, out
 
 

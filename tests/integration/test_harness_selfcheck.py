@@ -170,6 +170,7 @@ def test_nginx_foreground(nginx_factory):
 
 def test_module_missing_message(monkeypatch, tmp_path):
     monkeypatch.setenv("PULSE_BUILD_DIR", str(tmp_path))
+    monkeypatch.delenv("PULSE_MODULE", raising=False)  # it would name a module that exists
     with pytest.raises(ph.HarnessError, match="module not built: run make"):
         ph.Nginx(tmp_path / "ng", "")
 
