@@ -186,3 +186,15 @@ def test_the_plugin_alone_answers_autoconf_suggest_and_unknown_values(tmp_path):
     r = subprocess.run([str(link), "bogus"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        text=True, timeout=30)
     assert r.returncode == 1 and "unknown argument" in r.stderr
+
+
+def test_munin_thresholds_are_the_prometheus_alerts():
+    """p95.warning and error_ratio.critical (asserted above from the plugin's config) are the
+    numbers the alerting rules use: one set of thresholds for every tool."""
+    import yaml
+    rules = yaml.safe_load((ph.REPO_ROOT / "conf/prometheus/rules/pulse-alerts.yml").read_text())
+    alerts = {r["alert"]: r["expr"] for g in rules["groups"] for r in g["rules"] if "alert" in r}
+    assert re.search(r"server:nginx_http_error_ratio:rate5m > 0\.05\b",
+                     alerts["PulseHighErrorRatio"]), alerts["PulseHighErrorRatio"]
+    assert re.search(r"p95_5m > 0\.5\b", alerts["PulseLatencyP95OverObjective"]), \
+        alerts["PulseLatencyP95OverObjective"]
