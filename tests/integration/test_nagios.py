@@ -8,6 +8,7 @@ import time
 
 import pulse_harness as ph
 from nagios_harness import Nagios, now
+from paced_load import paced
 
 FAST = ("--interval", "200ms", "--window", "3s", "--stale-after", "1s")
 
@@ -22,25 +23,6 @@ NGINX = """
 """
 
 RATE = 40  # requests a second while Nagios checks
-
-
-def steady_load(url, rate, stop):
-    """`rate` requests a second on a schedule until `stop` is set."""
-    import http.client
-    import urllib.parse
-    parts = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-    start, n = time.monotonic(), 0
-    try:
-        while not stop.is_set():
-            delay = start + n / rate - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            conn.request("GET", parts.path)
-            conn.getresponse().read()
-            n += 1
-    finally:
-        conn.close()
 
 
 def perf_value(perfdata, label):
@@ -69,7 +51,8 @@ def test_nagios_records_every_state(nginx_factory, sidecar_factory, tmp_path):
                          f"--signal pulse_requests_in_flight -w 1000 --sample 500ms",
     }, base=tmp_path).start()
     stop = threading.Event()
-    load = threading.Thread(target=steady_load, args=(ng.url("http", "/"), RATE, stop))
+    load = threading.Thread(target=paced, args=(ng.url("http", "/"), RATE),
+                            kwargs={"stop": stop})
     load.start()
     try:
         # the 3 s window filled at the steady rate before the results counted

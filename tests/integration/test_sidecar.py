@@ -9,6 +9,7 @@ import time
 
 import pulse_harness as ph
 from expo import Exposition
+from paced_load import paced
 
 # Short interval and window so the tests are quick; the math is the same at 1s/30s.
 FAST = ("--interval", "200ms", "--window", "3s", "--stale-after", "1s")
@@ -39,29 +40,6 @@ def start_pair(nginx_factory, sidecar_factory, upstream, *flags):
     sc = sidecar_factory(ng.url("http", "/metrics"), *(flags or FAST))
     ph.wait_for(lambda: sc.get("/readyz")[0] == 200, message="sidecar ready")
     return ng, sc
-
-
-def paced(url, rate, seconds, stop=None):
-    """Sends `rate` requests per second for `seconds`, on a schedule (not as fast as
-    possible), over one keep-alive connection. Returns how many were sent."""
-    import http.client
-    import urllib.parse
-    parts = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-    start = time.monotonic()
-    n = 0
-    try:
-        while time.monotonic() - start < seconds and not (stop and stop.is_set()):
-            due = start + n / rate
-            delay = due - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            conn.request("GET", parts.path)
-            conn.getresponse().read()
-            n += 1
-    finally:
-        conn.close()
-    return n
 
 
 def test_requests_per_second_follows_a_known_rate(nginx_factory, sidecar_factory, upstream):

@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 
 import pulse_harness as ph
 from chromium_harness import PageLoad
+from paced_load import paced
 
 FAST = ("--interval", "200ms", "--window", "3s", "--stale-after", "1s")
 NGINX = """
@@ -58,24 +59,6 @@ class Cells(HTMLParser):
         self.text.append(data)
 
 
-def load(ng, rate, stop):
-    """`rate` requests a second, one in three to the server whose name is markup."""
-    import http.client
-    conns = [http.client.HTTPConnection("127.0.0.1", ng.port(name), timeout=10)
-             for name in ("http", "admin")]
-    start, n = time.monotonic(), 0
-    while not stop.is_set():
-        delay = start + n / rate - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        conn = conns[1 if n % 3 == 0 else 0]
-        conn.request("GET", "/")
-        conn.getresponse().read()
-        n += 1
-    for conn in conns:
-        conn.close()
-
-
 def test_status_page_in_chromium_under_load(nginx_factory, sidecar_factory, upstream, tmp_path):
     ng = nginx_factory(NGINX)
     config = tmp_path / "pulse.yaml"
@@ -84,7 +67,9 @@ def test_status_page_in_chromium_under_load(nginx_factory, sidecar_factory, upst
                          "--hpa-target", "pulse_requests_per_second=40")
     ph.wait_for(lambda: sc.get("/readyz")[0] == 200, message="sidecar ready")
     stop = threading.Event()
-    loader = threading.Thread(target=load, args=(ng, 60, stop))
+    # one request in three to the server whose name is markup
+    loader = threading.Thread(target=paced, args=(
+        [ng.url("admin", "/"), ng.url("http", "/"), ng.url("http", "/")], 60), kwargs={"stop": stop})
     loader.start()
     try:
         time.sleep(3)  # history: a few seconds of points under load
