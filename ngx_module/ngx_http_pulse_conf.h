@@ -124,26 +124,31 @@ inline std::span<const double> bounds_of(const pulse_main_conf_t *pmcf) {
 // ---- exceptions stop here ----------------------------------------------------------------
 
 // Where a caught exception is reported: a request's log, a log at a level (cycle time),
-// or the configuration being read (EMERG, with its file and line).
+// or the configuration being read (EMERG, with its file and line). Two words, passed in
+// registers: a handler that can report costs nothing until it does.
 class ErrorSink {
   public:
-    ErrorSink(ngx_http_request_t *r) : r_(r) {}
-    ErrorSink(ngx_log_t *log, ngx_uint_t level = NGX_LOG_ERR) : log_(log), level_(level) {}
-    ErrorSink(ngx_conf_t *cf) : cf_(cf) {}
-    void report(const char *what) const noexcept {
-        if (cf_ != nullptr) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf_, 0, "pulse: %s", what);
+    ErrorSink(ngx_http_request_t *r) : where_(r), how_(kRequest) {}
+    ErrorSink(ngx_log_t *log, ngx_uint_t level = NGX_LOG_ERR) : where_(log), how_(level) {}
+    ErrorSink(ngx_conf_t *cf) : where_(cf), how_(kConf) {}
+
+    [[gnu::cold, gnu::noinline]] static void report(ErrorSink sink, const char *what) noexcept {
+        if (sink.how_ == kConf) {
+            ngx_conf_log_error(NGX_LOG_EMERG, static_cast<ngx_conf_t *>(sink.where_), 0,
+                               "pulse: %s", what);
             return;
         }
-        ngx_log_t *log = r_ != nullptr ? r_->connection->log : log_;
-        ngx_log_error(level_, log, 0, "pulse: %s", what);
+        ngx_log_t *log = sink.how_ == kRequest
+                             ? static_cast<ngx_http_request_t *>(sink.where_)->connection->log
+                             : static_cast<ngx_log_t *>(sink.where_);
+        ngx_uint_t level = sink.how_ == kRequest ? NGX_LOG_ERR : sink.how_;
+        ngx_log_error(level, log, 0, "pulse: %s", what);
     }
 
   private:
-    ngx_http_request_t *r_ = nullptr;
-    ngx_log_t *log_ = nullptr;
-    ngx_uint_t level_ = NGX_LOG_ERR;
-    ngx_conf_t *cf_ = nullptr;
+    static constexpr std::uintptr_t kRequest = 0x100, kConf = 0x200;  // else a log level
+    void *where_;
+    std::uintptr_t how_;
 };
 
 // What a function nginx calls answers when it failed: NGX_ERROR (ngx_int_t),
@@ -171,9 +176,9 @@ R guarded(ErrorSink sink, Body &&body, std::type_identity_t<R> failed = failure<
     try {
         return body();
     } catch (const std::exception &e) {
-        sink.report(e.what());
+        ErrorSink::report(sink, e.what());
     } catch (...) {
-        sink.report("unknown exception");
+        ErrorSink::report(sink, "unknown exception");
     }
     return failed;
 }
