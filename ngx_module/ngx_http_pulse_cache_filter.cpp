@@ -57,7 +57,7 @@ bool response_forbids_caching(ngx_http_request_t *r) {
 
 // Leaves exactly one Cache-Control line, with `value`, whatever expires, add_header or
 // the upstream put there before, as nginx's own expires does.
-ngx_int_t set_cache_control(ngx_http_request_t *r, const ngx_str_t &value) {
+ngx_int_t set_cache_control(ngx_http_request_t *r, const std::string &value) {
     ngx_table_elt_t *cc;
 #if (nginx_version >= 1023000)
     cc = r->headers_out.cache_control;
@@ -71,31 +71,59 @@ ngx_int_t set_cache_control(ngx_http_request_t *r, const ngx_str_t &value) {
     }
     cc->next = nullptr;
 #else
-    auto ccp = static_cast<ngx_table_elt_t **>(r->headers_out.cache_control.elts);
+    ngx_array_t *lines = &r->headers_out.cache_control;
+    auto ccp = static_cast<ngx_table_elt_t **>(lines->elts);
     if (ccp == nullptr) {
-        if (ngx_array_init(&r->headers_out.cache_control, r->pool, 1, sizeof(ngx_table_elt_t *)) !=
-            NGX_OK) {
-            return NGX_ERROR;
-        }
+        // What ngx_array_init for one line and ngx_array_push do, without the calls.
+        ccp = static_cast<ngx_table_elt_t **>(ngx_palloc(r->pool, sizeof(ngx_table_elt_t *)));
+        if (ccp == nullptr) return NGX_ERROR;
         cc = static_cast<ngx_table_elt_t *>(ngx_list_push(&r->headers_out.headers));
         if (cc == nullptr) return NGX_ERROR;
         ngx_str_set(&cc->key, "Cache-Control");
-        ccp = static_cast<ngx_table_elt_t **>(ngx_array_push(&r->headers_out.cache_control));
-        if (ccp == nullptr) return NGX_ERROR;
         *ccp = cc;
+        lines->elts = ccp;
+        lines->nelts = 1;
+        lines->size = sizeof(ngx_table_elt_t *);
+        lines->nalloc = 1;
+        lines->pool = r->pool;
     } else {
-        for (ngx_uint_t i = 1; i < r->headers_out.cache_control.nelts; ++i) ccp[i]->hash = 0;
-        r->headers_out.cache_control.nelts = 1;
+        for (ngx_uint_t i = 1; i < lines->nelts; ++i) ccp[i]->hash = 0;
+        lines->nelts = 1;
         cc = ccp[0];
     }
 #endif
     cc->hash = 1;
-    cc->value = value;
+    cc->value.len = value.size();
+    cc->value.data = reinterpret_cast<u_char *>(const_cast<char *>(value.data()));
     return NGX_OK;
 }
 
-// Expires `max_age` seconds ahead, or in the past for no-cache. Formatting a date is the
-// dear part, so each worker keeps the last few it wrote: one per lifetime and second.
+// Formatting a date is the dear part of Expires, so each worker keeps the last few it
+// wrote: one per lifetime and second, the last one used looked at first.
+struct FormattedDate {
+    time_t at;
+    std::int64_t max_age;
+    u_char text[sizeof("Mon, 28 Sep 1970 06:00:00 GMT")];
+};
+FormattedDate g_dates[4];
+unsigned g_last_date;
+
+[[gnu::noinline]] const FormattedDate *format_date(time_t now, std::int64_t max_age) {
+    for (unsigned i = 0; i < std::size(g_dates); ++i) {
+        if (g_dates[i].at == now && g_dates[i].max_age == max_age) {
+            g_last_date = i;
+            return &g_dates[i];
+        }
+    }
+    g_last_date = (g_last_date + 1) % std::size(g_dates);
+    FormattedDate *f = &g_dates[g_last_date];
+    f->at = now;
+    f->max_age = max_age;
+    ngx_http_time(f->text, now + static_cast<time_t>(max_age));
+    return f;
+}
+
+// Expires `max_age` seconds ahead, or in the past for no-cache.
 ngx_int_t set_expires(ngx_http_request_t *r, const std::optional<std::int64_t> &max_age) {
     ngx_table_elt_t *e = r->headers_out.expires;
     if (e == nullptr) {
@@ -112,29 +140,14 @@ ngx_int_t set_expires(ngx_http_request_t *r, const std::optional<std::int64_t> &
         ngx_str_set(&e->value, "Thu, 01 Jan 1970 00:00:01 GMT");
         return NGX_OK;
     }
-    struct Formatted {
-        time_t at;
-        std::int64_t max_age;
-        u_char text[sizeof("Mon, 28 Sep 1970 06:00:00 GMT")];
-    };
-    static Formatted recent[4];
-    static unsigned next_slot;
     time_t now = ngx_time();
-    Formatted *f = nullptr;
-    for (Formatted &c : recent) {
-        if (c.at == now && c.max_age == *max_age) f = &c;
-    }
-    if (f == nullptr) {
-        f = &recent[next_slot++ % std::size(recent)];
-        f->at = now;
-        f->max_age = *max_age;
-        ngx_http_time(f->text, now + static_cast<time_t>(*max_age));
-    }
+    const FormattedDate *f = &g_dates[g_last_date];
+    if (f->at != now || f->max_age != *max_age) f = format_date(now, *max_age);
     // The header may point into the worker's table: header filters run one request at a
     // time and nginx writes the header out before this filter chain returns, while a
     // slot is only rewritten for another lifetime or another second.
-    e->value.data = f->text;
-    e->value.len = sizeof(Formatted::text) - 1;
+    e->value.data = const_cast<u_char *>(f->text);
+    e->value.len = sizeof(FormattedDate::text) - 1;
     return NGX_OK;
 }
 
@@ -153,66 +166,72 @@ ngx_int_t set_expires(ngx_http_request_t *r, const std::optional<std::int64_t> &
     });
 }
 
-void count_policy(ngx_http_request_t *r, pulse_loc_conf_t *plcf, std::size_t label) {
-    if (!plcf->metrics || !g_slot_ready) return;
+// Counts the decision in the location's cache_policy_responses series.
+inline ngx_int_t count_policy(ngx_http_request_t *r, pulse_loc_conf_t *plcf, std::size_t label) {
+    if (!plcf->metrics || !g_slot_ready) return NGX_OK;
     std::uint64_t *counter = plcf->cache != nullptr ? plcf->cache->cache_policy[label] : nullptr;
-    if (counter == nullptr && (counter = resolve_policy_counter(r, plcf, label)) == nullptr) return;
+    if (counter == nullptr && (counter = resolve_policy_counter(r, plcf, label)) == nullptr)
+        return NGX_OK;
     pulse::SeriesStore::add(*counter, 1);
+    return NGX_OK;
 }
 
+// Worker-private (workers are single-threaded): 100 KiB, made on the first miss.
+pulse::ClassifyMemo *g_memo;
+
+// A URL the worker does not remember (at `slot` of its memory): classified, answered by
+// the policy, remembered. The request's URI and arguments, and `type`, are the key.
+[[gnu::noinline]] pulse::CachePolicy::Decision classify_url(ngx_http_request_t *r,
+                                                            const pulse::CachePolicy *policy,
+                                                            std::size_t slot,
+                                                            std::string_view type) {
+    std::string_view uri = view(r->uri), args = view(r->args);
+    if (g_memo == nullptr) g_memo = new (std::nothrow) pulse::ClassifyMemo();
+    pulse::StaticKind type_kind =
+        g_memo != nullptr ? g_memo->content_type_kind(type) : pulse::kind_from_content_type(type);
+    pulse::CachePolicy::Decision d = policy->decide(uri, args, type_kind);
+    if (g_memo != nullptr) g_memo->store(slot, policy, uri, args, type, d);
+    return d;
+}
+
+// Sets Cache-Control and Expires as the location's policy says for this response, and
+// counts the decision. A repeated URL costs a lookup in the worker's memory, a compare
+// of its bytes, two header lines pushed and an atomic add.
 ngx_int_t apply_cache_policy(ngx_http_request_t *r, pulse_loc_conf_t *plcf) {
     ngx_uint_t status = r->headers_out.status;
-    auto untouched = static_cast<std::size_t>(pulse::AssetClass::untouched);
-    if (!cacheable_status(status)) {
-        count_policy(r, plcf, untouched);  // errors never get a lifetime
-        return NGX_OK;
-    }
-    if (!plcf->cache_override && response_forbids_caching(r)) {
-        count_policy(r, plcf, kPolicyKept);
-        return NGX_OK;
-    }
+    constexpr auto kUntouched = static_cast<std::size_t>(pulse::AssetClass::untouched);
+    if (!cacheable_status(status)) return count_policy(r, plcf, kUntouched);  // errors: never
+    if (!plcf->cache_override && response_forbids_caching(r))
+        return count_policy(r, plcf, kPolicyKept);
+
+    const pulse::CachePolicy *policy = plcf->policy;
     std::string_view uri = view(r->uri);
+    std::string_view args = view(r->args);
     // A 304 has no content type of its own, and a redirect's is that of its little page
     // about the redirect: their URL decides.
     bool by_url = status == NGX_HTTP_NOT_MODIFIED || (status >= 301 && status <= 308);
     std::string_view type = by_url ? std::string_view{} : view(r->headers_out.content_type);
-    std::string_view args = view(r->args);
-    pulse::StaticKind kind = pulse::StaticKind::none;
-    std::string_view ext;
-    pulse::AssetClass cls;
-    // Worker-private (workers are single-threaded); 100 KiB, made on first use.
-    static pulse::ClassifyMemo *memo = new (std::nothrow) pulse::ClassifyMemo();
-    if (const pulse::ClassifyMemo::Result *known =
-            memo ? memo->find(plcf->policy, uri, args, type) : nullptr) {
-        cls = known->cls;
-        kind = known->kind;
-        ext = uri.substr(uri.size() - known->ext_size);
-    } else {
-        cls = pulse::classify(uri, args, type, plcf->policy->versioned_prefixes, &kind, &ext);
-        if (memo != nullptr) {
-            memo->store(plcf->policy, uri, args, type,
-                        {cls, kind, static_cast<std::uint16_t>(ext.size())});
-        }
-    }
+    std::size_t slot = pulse::ClassifyMemo::slot(uri, args, type);
+    const pulse::CachePolicy::Decision *known =
+        g_memo != nullptr ? g_memo->find(slot, policy, uri, args, type) : nullptr;
+    pulse::CachePolicy::Decision d =
+        known != nullptr ? *known : classify_url(r, policy, slot, type);
+
+    const pulse::CacheHeader *h = d.header;
     // A temporary redirect may point elsewhere tomorrow: revalidate it, however its URL looks.
-    if (cls != pulse::AssetClass::untouched &&
+    if (d.cls != pulse::AssetClass::untouched &&
         (status == NGX_HTTP_MOVED_TEMPORARILY || status == NGX_HTTP_SEE_OTHER ||
          status == NGX_HTTP_TEMPORARY_REDIRECT)) {
-        cls = pulse::AssetClass::document;
+        d.cls = pulse::AssetClass::document;
+        h = policy->header_for(d.cls, d.kind, uri.substr(uri.size() - d.ext_size));
     }
-    const pulse::CacheHeader *h = plcf->policy->header_for(cls, kind, ext);
-    if (h == nullptr) {
-        count_policy(r, plcf, untouched);
-        return NGX_OK;
-    }
-    ngx_str_t value{h->cache_control.size(), (u_char *)h->cache_control.data()};
-    if (set_cache_control(r, value) != NGX_OK || set_expires(r, h->max_age) != NGX_OK)
+    if (h == nullptr) return count_policy(r, plcf, kUntouched);
+    if (set_cache_control(r, h->cache_control) != NGX_OK || set_expires(r, h->max_age) != NGX_OK)
         return NGX_ERROR;
     // An extension rule can give a lifetime to a file of no class ("pdf 1d"): it is then
     // counted with the static files it is treated as.
-    if (cls == pulse::AssetClass::untouched) cls = pulse::AssetClass::static_asset;
-    count_policy(r, plcf, static_cast<std::size_t>(cls));
-    return NGX_OK;
+    if (d.cls == pulse::AssetClass::untouched) d.cls = pulse::AssetClass::static_asset;
+    return count_policy(r, plcf, static_cast<std::size_t>(d.cls));
 }
 
 ngx_int_t pulse_header_filter(ngx_http_request_t *r) {
@@ -230,7 +249,10 @@ ngx_int_t pulse_header_filter(ngx_http_request_t *r) {
     return next_header_filter(r);
 }
 
+// The configuration's pool is freed (a reload, or the end): the policy goes, and with
+// it what the worker remembers of its answers.
 void destroy_policy(void *data) noexcept {
+    if (g_memo != nullptr) g_memo->forget(data);
     static_cast<pulse::CachePolicy *>(data)->~CachePolicy();
 }
 
