@@ -87,7 +87,7 @@ class ClassifyMemo {
         if (type.size() <= kTypeBytes) {
             TypeEntry &t = types_[next_type_++ % kTypes];
             t.size = type.size();
-            std::memcpy(t.bytes, type.data(), type.size());
+            copy_bytes(t.bytes, type.data(), type.size());  // no memcpy from null when empty
             t.kind = kind;
         }
         return kind;

@@ -99,6 +99,11 @@ TEST(ClassifyMemo, ContentTypeKindsAreRememberedAndAlwaysRight) {
             EXPECT_EQ(memo->content_type_kind(t), pulse::kind_from_content_type(t));
         }
     }
+    // A response without a content type (a 304) has a null one.
+    EXPECT_EQ(memo->content_type_kind(std::string_view{}), StaticKind::none);
+    memo->store(&kOwnerA, "/a.js", std::string_view{}, std::string_view{},
+                {AssetClass::static_asset, StaticKind::script, 2});
+    EXPECT_NE(memo->find(&kOwnerA, "/a.js", std::string_view{}, std::string_view{}), nullptr);
     // Same length, other bytes.
     EXPECT_EQ(memo->content_type_kind("image/png"), StaticKind::image);
     EXPECT_EQ(memo->content_type_kind("text/html"), StaticKind::document);
