@@ -98,6 +98,15 @@ struct LocationCache {
     std::uint64_t *cache_policy[kPolicyLabels];
 };
 
+// nginx allocates the configurations zeroed from its pools and never runs a destructor,
+// and a worker's caches are ngx_calloc'd: none of them may need one. (Objects that do,
+// like a CachePolicy, live in pool-cleanup storage.) A request keeps no context.
+static_assert(std::is_trivially_destructible_v<pulse_main_conf_t> &&
+              std::is_trivially_destructible_v<pulse_srv_conf_t> &&
+              std::is_trivially_destructible_v<pulse_loc_conf_t> &&
+              std::is_trivially_destructible_v<pulse_zone_ctx_t> &&
+              std::is_trivially_destructible_v<LocationCache>);
+
 // The worker's slot in every record's values; set by init_process, before any request.
 extern std::uint32_t g_slot;
 extern bool g_slot_ready;
