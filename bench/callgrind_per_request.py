@@ -10,7 +10,8 @@ same in both runs, so they cancel in  (I(N2) - I(N1)) / (N2 - N1).
 
   callgrind_per_request.py table --n1 N1 --n2 N2 VARIANT...
       VARIANT is  key|label|file_n1|file_n2|target_percent|base_key  (target_percent
-      and base_key may be empty: no target, or the variant is the baseline)
+      and base_key may be empty: no target, or the variant is the baseline; a
+      target_percent that is not a number is printed as a note)
 
   callgrind_per_request.py functions --n1 N1 --n2 N2 --object SUBSTR FILE_N1 FILE_N2
       per-request instructions of each function whose ELF object contains SUBSTR, and of
@@ -142,9 +143,11 @@ def cmd_table(args):
             ref = by_key[base]
             pct = (per / ref - 1.0) * 100.0
             over = f"{pct:+.2f}%"
-            if target:
+            if target and target.replace(".", "", 1).isdigit():
                 verdict = "ok" if pct <= float(target) else "OVER TARGET"
                 tgt = f"<= +{float(target):g}%  {verdict}"
+            elif target:
+                tgt = f"({target})"
             else:
                 tgt = "(reference, no target)"
         else:
