@@ -227,17 +227,16 @@ std::uint64_t *status_counter(std::uint64_t *(&classes)[pulse::kStatusClassCount
     if (!g_slot_ready) return nullptr;
     return guarded(r, [&]() -> LocationCache * {
         pulse_main_conf_t *pmcf = main_conf(r);
-        auto c =
-            static_cast<LocationCache *>(ngx_calloc(sizeof(LocationCache), r->connection->log));
-        if (c == nullptr) return nullptr;
-        c->thresholds = static_cast<const std::uint64_t *>(pmcf->thresholds->elts);
-        c->threshold_count = pmcf->thresholds->nelts;
         std::string key = pulse::encode_key({view(srv_conf(r)->label), view(plcf->name)});
-        c->duration = resolve(pmcf, Family::request_duration, key);
-        c->response_bytes = resolve(pmcf, Family::response_bytes, key);
-        c->request_bytes = resolve(pmcf, Family::request_bytes, key);
-        plcf->cache = c;
-        return c;
+        LocationCache found{};  // what may throw comes first: then nothing can leak
+        found.duration = resolve(pmcf, Family::request_duration, key);
+        found.response_bytes = resolve(pmcf, Family::response_bytes, key);
+        found.request_bytes = resolve(pmcf, Family::request_bytes, key);
+        found.thresholds = static_cast<const std::uint64_t *>(pmcf->thresholds->elts);
+        found.threshold_count = pmcf->thresholds->nelts;
+        auto c = static_cast<LocationCache *>(ngx_alloc(sizeof(LocationCache), r->connection->log));
+        if (c != nullptr) *c = found;
+        return plcf->cache = c;
     });
 }
 
