@@ -10,7 +10,8 @@ same in both runs, so they cancel in  (I(N2) - I(N1)) / (N2 - N1).
 
   callgrind_per_request.py table --n1 N1 --n2 N2 VARIANT...
       VARIANT is  key|label|file_n1|file_n2|target_percent|base_key  (target_percent
-      and base_key may be empty: no target, or the variant is the baseline)
+      and base_key may be empty: no target, or the variant is the baseline; a
+      target_percent that is not a number is printed as a note)
 
   callgrind_per_request.py functions --n1 N1 --n2 N2 --object SUBSTR FILE_N1 FILE_N2
       per-request instructions of each function whose ELF object contains SUBSTR, and of
@@ -19,6 +20,13 @@ same in both runs, so they cancel in  (I(N2) - I(N1)) / (N2 - N1).
   callgrind_per_request.py compare --n1 N1 --n2 N2 A_N1 A_N2 B_N1 B_N2
       per-function instructions/request in variant A and B (every object, self cost)
       and their difference: where B spends what A does not
+
+  callgrind_per_request.py policy --n1 N1 --n2 N2 CASE...
+      the cache policy's cost against nginx's expires, one line per CASE:
+      location|urls|limit|stock_n1|stock_n2|metrics_n1|metrics_n2|expires_n1|expires_n2|
+      policy_n1|policy_n2. What `expires max` adds to stock nginx is compared with what
+      `pulse_cache_policy auto` adds to the module with metrics on (both set Cache-Control
+      and Expires on the same response); limit is the largest ratio allowed
 """
 
 import argparse
@@ -135,9 +143,11 @@ def cmd_table(args):
             ref = by_key[base]
             pct = (per / ref - 1.0) * 100.0
             over = f"{pct:+.2f}%"
-            if target:
+            if target and target.replace(".", "", 1).isdigit():
                 verdict = "ok" if pct <= float(target) else "OVER TARGET"
                 tgt = f"<= +{float(target):g}%  {verdict}"
+            elif target:
+                tgt = f"({target})"
             else:
                 tgt = "(reference, no target)"
         else:
@@ -232,6 +242,29 @@ def cmd_compare(args):
     print(f"    {'':>9} {'':>9} {shown:>+9.1f}  shown; {total:+.1f} in all")
 
 
+def cmd_policy(args):
+    dn = args.n2 - args.n1
+
+    def per(f1, f2):
+        return (total(f2) - total(f1)) / dn
+
+    print(f"  {'location':<10} {'URL':<9} {'expires max adds':>16} {'the policy adds':>16} "
+          f"{'ratio':>6}  target")
+    for case in args.cases:
+        fields = case.split("|")
+        if len(fields) != 11:
+            sys.exit(f"policy: a case has 11 fields, not {len(fields)}: {case}")
+        location, urls, limit = fields[0], fields[1], float(fields[2])
+        stock, metrics, expires, policy = (per(fields[i], fields[i + 1]) for i in (3, 5, 7, 9))
+        by_expires = expires - stock
+        by_policy = policy - metrics
+        ratio = by_policy / by_expires if by_expires > 0 else float("inf")
+        verdict = "ok" if ratio <= limit else "OVER TARGET"
+        print(f"  {location:<10} {urls:<9} {by_expires:>16.1f} {by_policy:>16.1f} "
+              f"{ratio:>6.2f}  <= {limit:g}x expires  {verdict}")
+    print("  (expires max adds: (c) - (a); the policy adds: (d) - (b); instructions/request)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -259,8 +292,14 @@ def main():
     co.add_argument("a_n2")
     co.add_argument("b_n1")
     co.add_argument("b_n2")
+    po = sub.add_parser("policy")
+    po.add_argument("--n1", type=int, required=True)
+    po.add_argument("--n2", type=int, required=True)
+    po.add_argument("cases", nargs="+")
     args = ap.parse_args()
-    if args.cmd == "compare":
+    if args.cmd == "policy":
+        cmd_policy(args)
+    elif args.cmd == "compare":
         cmd_compare(args)
     elif args.cmd == "total":
         print(total(args.file))

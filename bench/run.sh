@@ -5,7 +5,9 @@
 #
 #   bench/run.sh BUILD_DIR     (BUILD_DIR holds ngx_http_pulse_module.so)
 #
-# 1. instructions per request (callgrind), stock nginx vs the module, N2-N1 difference
+# 1. instructions per request (callgrind), stock nginx vs the module, N2-N1 difference, for
+#    the file served from `location /` and from `location /static/`, one URL repeated and a
+#    new URL each request; what the cache policy costs against nginx's `expires`
 # 2. render time of the exposition with ~4,096 series
 # 3. wrk throughput, stock vs module, alternating pinned runs
 # 4. pulse-sidecar against ~4,096 series   5. the adapter, 20 pods
@@ -33,6 +35,9 @@ RENDER_SCRAPES=${BENCH_RENDER_SCRAPES:-50}
 WRK_RUNS=${BENCH_WRK_RUNS:-5}
 WRK_SECONDS=${BENCH_WRK_SECONDS:-5}
 SECTIONS=${BENCH_SECTIONS:-1234567}      # e.g. BENCH_SECTIONS=1 for callgrind only
+CG_LOCATIONS=${BENCH_CG_LOCATIONS:-"/ /static/"}   # section 1: the location serving $URI
+CG_URLS=${BENCH_CG_URLS:-"repeated unseen"}        # section 1: $URI each time, or a new URL
+UNSEEN_PATTERN='/static/app.{:07x}f.js'            # request i of an "unseen" run (a new hash)
 
 [ -f "$module" ] || { echo "bench: $module missing: run make module" >&2; exit 1; }
 for tool in "$NGINX" valgrind ab wrk taskset curl "$PY"; do
@@ -74,14 +79,26 @@ mkdir -p "$work/site/static"
 # 1,024 bytes of JavaScript.
 "$PY" -c 'import sys; line = "console.log(\"pulse bench\");\n"; s = (line * 64)[:1023] + "\n"; sys.stdout.write(s)' \
   >"$work/site/static/app.3f2a9c1b.js"
+# The "unseen" runs ask for N2 different fingerprinted names of that file (hard links).
+if [[ $SECTIONS == *1* && $CG_URLS == *unseen* ]]; then
+  "$PY" - "$work/site/static" "$N2" "$UNSEEN_PATTERN" <<'PYEOF'
+import os, sys
+folder, n, pattern = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+source = os.path.join(folder, "app.3f2a9c1b.js")
+for i in range(n):
+    os.link(source, os.path.join(folder, os.path.basename(pattern.format(i))))
+PYEOF
+fi
 chmod -R a+rX "$work/site"
 
-# write_conf DIR PORT MODE VARIANT
-#   MODE:    single (master_process off, for callgrind) | pinned (master + 1 worker on
-#            $NGINX_CPU) | plain (master + 1 worker)
-#   VARIANT: stock | metrics | expires | policy | render
+# write_conf DIR PORT MODE VARIANT [LOCATION]
+#   MODE:     single (master_process off, for callgrind) | pinned (master + 1 worker on
+#             $NGINX_CPU) | plain (master + 1 worker)
+#   VARIANT:  stock | metrics | expires | policy | render
+#   LOCATION: the prefix location that serves the files and holds expires or the policy
+#             (default /static/)
 write_conf() {
-  local dir=$1 port=$2 mode=$3 variant=$4
+  local dir=$1 port=$2 mode=$3 variant=$4 location=${5:-/static/}
   local head="" http="" static="" extra=""
   case $mode in
     single) head="master_process off;
@@ -135,7 +152,7 @@ http {
         listen 127.0.0.1:$port;
         server_name $HOST;
         root $work/site;
-        location /static/ { $static }
+        location $location { $static }
         $extra
     }
 }
@@ -170,9 +187,16 @@ up() {
 
 # stop PID DIR: graceful stop (SIGQUIT), wait for the process to exit, and make sure no
 # nginx process crashed meanwhile (a crash makes every figure of that run meaningless).
+# Under valgrind a signal can arrive between nginx's check of its flags and its next
+# epoll_wait, which then sleeps with the flag set: the signal is repeated every 2 s.
 stop() {
-  local pid=$1 dir=$2 p keep=()
+  local pid=$1 dir=$2 p keep=() i
   kill -QUIT "$pid" 2>/dev/null || true
+  for i in $(seq 1 300); do
+    [[ $(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null) =~ ^[RSDT]$ ]] || break  # gone or a zombie
+    ((i % 20 == 0)) && { kill -QUIT "$pid" 2>/dev/null || true; }
+    sleep 0.1
+  done
   wait "$pid" 2>/dev/null || true
   for p in "${pids[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
   pids=("${keep[@]}")
@@ -216,27 +240,35 @@ series_value() {
 # 1. Instructions per request
 # ---------------------------------------------------------------------------------------
 cg_file=""
-# cg_run VARIANT N: one fresh nginx under callgrind, N keep-alive requests, SIGQUIT.
+# cg_run VARIANT N [LOCATION [URLS]]: one fresh nginx under callgrind, N keep-alive
+# requests on one connection, SIGQUIT. URLS: repeated ($URI each time, ab -k) or unseen
+# (request i asks for UNSEEN_PATTERN with i, keepalive_get.py).
 cg_run() {
-  local variant=$1 n=$2
-  local dir=$work/cg-$variant-$n port
+  local variant=$1 n=$2 location=${3:-/static/} urls=${4:-repeated}
+  local tag=${location//\//_}
+  local dir=$work/cg-$variant-$tag-$urls-$n port
   port=$(free_port)
-  write_conf "$dir" "$port" single "$variant"
+  write_conf "$dir" "$port" single "$variant" "$location"
   start "$dir" valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind.out" \
     --log-file="$dir/valgrind.log"
   local pid=$started
   up "$pid" "$port" "$dir"
-  ab -k -n "$n" -c 1 -s 120 -H "Host: $HOST" "http://127.0.0.1:$port$URI" >"$dir/ab.txt" 2>&1 ||
-    { cat "$dir/ab.txt" >&2; exit 1; }
-  ab_check "$dir/ab.txt" "$n"
+  if [ "$urls" = unseen ]; then
+    "$PY" "$bench/keepalive_get.py" --port "$port" --host "$HOST" --count "$n" \
+      --pattern "$UNSEEN_PATTERN" >"$dir/client.txt" 2>&1 || { cat "$dir/client.txt" >&2; exit 1; }
+  else
+    ab -k -n "$n" -c 1 -s 120 -H "Host: $HOST" "http://127.0.0.1:$port$URI" >"$dir/ab.txt" 2>&1 ||
+      { cat "$dir/ab.txt" >&2; exit 1; }
+    ab_check "$dir/ab.txt" "$n"
+  fi
   # The same checks after both N1 and N2 runs, so their cost cancels in the difference.
   case $variant in
     metrics | policy)
       curl -s --max-time 30 -H "Host: $HOST" "http://127.0.0.1:$port/metrics" >"$dir/metrics.txt"
       local counted
-      counted=$(series_value "$dir/metrics.txt" nginx_http_requests_total 'location="/static/"')
+      counted=$(series_value "$dir/metrics.txt" nginx_http_requests_total "location=\"$location\"")
       if [ "$counted" != "$n" ]; then
-        echo "bench: the module counted $counted requests in /static/, ab sent $n" >&2
+        echo "bench: the module counted $counted requests in $location, the client sent $n" >&2
         exit 1
       fi
       ;;
@@ -247,9 +279,9 @@ cg_run() {
   cg_file=$dir/callgrind.out
 }
 
-cache_control() {  # the Cache-Control a variant answered, for the table's notes
-  local h
-  h=$(tr -d '\r' <"$work/cg-$1-$N1/headers.txt" | sed -n 's/^[Cc]ache-[Cc]ontrol: *//p' | paste -sd '|' -)
+cache_control() {  # VARIANT LOCATION URLS: the Cache-Control it answered, for the notes
+  local h tag=${2//\//_}
+  h=$(tr -d '\r' <"$work/cg-$1-$tag-$3-$N1/headers.txt" | sed -n 's/^[Cc]ache-[Cc]ontrol: *//p' | paste -sd '|' -)
   echo "${h:-(none)}"
 }
 
@@ -260,9 +292,13 @@ echo
 
 if [[ $SECTIONS == *1* ]]; then
 echo "== 1. Instructions per request (callgrind) =="
-echo "GET $URI (1 KiB, keep-alive, Host: $HOST, access_log off), one process"
-echo "(master_process off), each variant started fresh for N1=$N1 and for N2=$N2 requests"
-echo "(ab -k -c 1); instructions/request = (I(N2) - I(N1)) / (N2 - N1)."
+echo "1 KiB file, keep-alive, Host: $HOST, access_log off, one process (master_process off),"
+echo "each variant started fresh for N1=$N1 and for N2=$N2 requests on one connection;"
+echo "instructions/request = (I(N2) - I(N1)) / (N2 - N1). For each location that serves the"
+echo "file (locations: $CG_LOCATIONS) and each kind of URL ($CG_URLS):"
+echo "  repeated: GET $URI every time (ab -k -c 1)"
+echo "  unseen:   a new fingerprinted name each time, GET ${UNSEEN_PATTERN/\{:07x\}/NNNNNNN} with"
+echo "            NNNNNNN = 0, 1, 2, ... (keepalive_get.py): the policy never saw the URL"
 t0=$SECONDS
 
 variants=(stock metrics expires)
@@ -276,50 +312,70 @@ else
 fi
 
 declare -A files_n1 files_n2
-for v in "${variants[@]}"; do
-  cg_run "$v" "$N1"; files_n1[$v]=$cg_file
-  cg_run "$v" "$N2"; files_n2[$v]=$cg_file
+policy_cases=()
+first_case=1
+for location in $CG_LOCATIONS; do
+  for urls in $CG_URLS; do
+    for v in "${variants[@]}"; do
+      cg_run "$v" "$N1" "$location" "$urls"; files_n1[$v]=$cg_file
+      cg_run "$v" "$N2" "$location" "$urls"; files_n2[$v]=$cg_file
+    done
+    echo
+    echo "-- location $location, $urls URL --"
+    specs=(
+      "stock|(a) stock nginx|${files_n1[stock]}|${files_n2[stock]}||"
+      "metrics|(b) module, metrics on|${files_n1[metrics]}|${files_n2[metrics]}|2|stock"
+      "expires|(c) stock nginx + expires max|${files_n1[expires]}|${files_n2[expires]}||stock"
+    )
+    compare=()
+    if [ -n "$policy_built" ]; then
+      # +4% is the target of a repeated URL; an unseen one has the ratio to expires only.
+      target=4
+      [ "$urls" = unseen ] && target="see the policy table"
+      specs+=("policy|(d) module, metrics + pulse_cache_policy auto|${files_n1[policy]}|${files_n2[policy]}|$target|stock")
+      compare+=(--compare "policy|expires|(d) against (c), the module's policy against nginx's expires")
+      compare+=(--compare "policy|metrics|(d) against (b), what the cache policy adds to metrics")
+      limit=1
+      [ "$urls" = unseen ] && limit=2
+      policy_cases+=("$location|$urls|$limit|${files_n1[stock]}|${files_n2[stock]}|${files_n1[metrics]}|${files_n2[metrics]}|${files_n1[expires]}|${files_n2[expires]}|${files_n1[policy]}|${files_n2[policy]}")
+    fi
+    "$PY" "$bench/callgrind_per_request.py" table --n1 "$N1" --n2 "$N2" "${compare[@]}" "${specs[@]}"
+    echo "  targets: metrics at most +2% over stock; metrics + cache policy at most +4% (repeated URL)."
+    echo "  Cache-Control answered: (c) $(cache_control expires "$location" "$urls")"
+    if [ -n "$policy_built" ]; then
+      echo "                          (d) $(cache_control policy "$location" "$urls")"
+      echo
+      echo "  where the module's instructions go, variant (d), per request:"
+      "$PY" "$bench/callgrind_per_request.py" functions --n1 "$N1" --n2 "$N2" \
+        --object ngx_http_pulse_module.so "${files_n1[policy]}" "${files_n2[policy]}"
+    else
+      echo "  cache policy: not built yet (nginx -t rejects \"pulse_cache_policy auto;\"): no variant (d)"
+    fi
+    if [ -n "$first_case" ]; then
+      first_case=""
+      echo
+      echo "  where the module's instructions go, variant (b), per request (N2-N1 difference):"
+      "$PY" "$bench/callgrind_per_request.py" functions --n1 "$N1" --n2 "$N2" \
+        --object ngx_http_pulse_module.so "${files_n1[metrics]}" "${files_n2[metrics]}"
+      echo
+      echo "  what (b) runs that (a) does not, per function and request, nginx's side included"
+      echo "  (A = stock, B = module; tail calls can move cost between neighbours, e.g."
+      echo "  ngx_http_send_header and the first header filter: read the sum):"
+      "$PY" "$bench/callgrind_per_request.py" compare --n1 "$N1" --n2 "$N2" --min 2 \
+        "${files_n1[stock]}" "${files_n2[stock]}" "${files_n1[metrics]}" "${files_n2[metrics]}"
+      if [ -n "$policy_built" ]; then
+        echo
+        echo "  what (d) runs that (c) does not (A = stock + expires max, B = module + policy):"
+        "$PY" "$bench/callgrind_per_request.py" compare --n1 "$N1" --n2 "$N2" --min 2 \
+          "${files_n1[expires]}" "${files_n2[expires]}" "${files_n1[policy]}" "${files_n2[policy]}"
+      fi
+    fi
+  done
 done
-
-specs=(
-  "stock|(a) stock nginx|${files_n1[stock]}|${files_n2[stock]}||"
-  "metrics|(b) module, metrics on|${files_n1[metrics]}|${files_n2[metrics]}|2|stock"
-  "expires|(c) stock nginx + expires max|${files_n1[expires]}|${files_n2[expires]}||stock"
-)
-compare=()
-if [ -n "$policy_built" ]; then
-  specs+=("policy|(d) module, metrics + pulse_cache_policy auto|${files_n1[policy]}|${files_n2[policy]}|4|stock")
-  compare+=(--compare "policy|expires|(d) against (c), the module's policy against nginx's expires")
-  compare+=(--compare "policy|metrics|(d) against (b), what the cache policy adds to metrics")
-fi
-echo
-"$PY" "$bench/callgrind_per_request.py" table --n1 "$N1" --n2 "$N2" "${compare[@]}" "${specs[@]}"
-echo "  targets: metrics at most +2% over stock; metrics + cache policy at most +4%."
-echo "  Cache-Control answered: (c) $(cache_control expires)"
-if [ -n "$policy_built" ]; then
-  echo "                          (d) $(cache_control policy)"
-else
-  echo "  cache policy: not built yet (nginx -t rejects \"pulse_cache_policy auto;\"): no variant (d)"
-fi
-echo
-echo "  where the module's instructions go, variant (b), per request (N2-N1 difference):"
-"$PY" "$bench/callgrind_per_request.py" functions --n1 "$N1" --n2 "$N2" \
-  --object ngx_http_pulse_module.so "${files_n1[metrics]}" "${files_n2[metrics]}"
-echo
-echo "  what (b) runs that (a) does not, per function and request, nginx's side included"
-echo "  (A = stock, B = module; tail calls can move cost between neighbours, e.g."
-echo "  ngx_http_send_header and the first header filter: read the sum):"
-"$PY" "$bench/callgrind_per_request.py" compare --n1 "$N1" --n2 "$N2" --min 2 \
-  "${files_n1[stock]}" "${files_n2[stock]}" "${files_n1[metrics]}" "${files_n2[metrics]}"
-if [ -n "$policy_built" ]; then
+if [ ${#policy_cases[@]} -gt 0 ]; then
   echo
-  echo "  where the module's instructions go, variant (d), per request:"
-  "$PY" "$bench/callgrind_per_request.py" functions --n1 "$N1" --n2 "$N2" \
-    --object ngx_http_pulse_module.so "${files_n1[policy]}" "${files_n2[policy]}"
-  echo
-  echo "  what (d) runs that (c) does not (A = stock + expires max, B = module + policy):"
-  "$PY" "$bench/callgrind_per_request.py" compare --n1 "$N1" --n2 "$N2" --min 2 \
-    "${files_n1[expires]}" "${files_n2[expires]}" "${files_n1[policy]}" "${files_n2[policy]}"
+  echo "-- the cache policy against nginx's expires --"
+  "$PY" "$bench/callgrind_per_request.py" policy --n1 "$N1" --n2 "$N2" "${policy_cases[@]}"
 fi
 echo "  (section 1 took $((SECONDS - t0)) s)"
 echo

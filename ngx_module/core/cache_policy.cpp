@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <utility>
 
 namespace pulse {
@@ -153,41 +154,49 @@ constexpr KindDefault kind_default(StaticKind k) {
     return {0, 0};
 }
 
-// Character classes for the fingerprint scan: one table load per character.
-enum : std::uint8_t {
+// Character classes for the file name scans: one table load per character.
+enum : std::uint16_t {
     kDigit = 1,
     kHexLetter = 2,
     kUpper = 4,
     kLower = 8,
     kRollup = 16,     // [A-Za-z0-9_-]
     kSeparator = 32,  // '.' and '-': where a hash piece ends
+    kHex = 64,        // [0-9A-Fa-f]
+    kSlash = 128,     // '/': where the file name starts
+    kDot = 256,       // '.': where the extension starts
+    kNul = 512,       // '\0': never part of a known extension
 };
 
-constexpr std::array<std::uint8_t, 256> kCharClass = [] {
-    std::array<std::uint8_t, 256> t{};
+constexpr std::array<std::uint16_t, 256> kCharClass = [] {
+    std::array<std::uint16_t, 256> t{};
     for (int c = 0; c < 256; ++c) {
-        std::uint8_t v = 0;
+        std::uint16_t v = 0;
         if (c >= '0' && c <= '9') v |= kDigit | kRollup;
         if ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) v |= kHexLetter;
         if (c >= 'A' && c <= 'Z') v |= kUpper | kRollup;
         if (c >= 'a' && c <= 'z') v |= kLower | kRollup;
         if (c == '_' || c == '-') v |= kRollup;
         if (c == '.' || c == '-') v |= kSeparator;
+        if (v & (kDigit | kHexLetter)) v |= kHex;
+        if (c == '/') v |= kSlash;
+        if (c == '.') v |= kDot;
+        if (c == 0) v |= kNul;
         t[static_cast<std::size_t>(c)] = v;
     }
     return t;
 }();
 
-constexpr std::uint8_t char_class(char c) {
+constexpr std::uint16_t char_class(char c) {
     return kCharClass[static_cast<unsigned char>(c)];
 }
 
 // 8 to 64 hex characters with at least one digit and one letter.
 constexpr bool is_hex_hash(std::string_view s) {
     if (s.size() < 8 || s.size() > 64) return false;
-    std::uint8_t seen = 0;
+    std::uint16_t seen = 0;
     for (char c : s) {
-        std::uint8_t k = char_class(c);
+        std::uint16_t k = char_class(c);
         if (!(k & (kDigit | kHexLetter))) return false;
         seen |= k;
     }
@@ -199,51 +208,93 @@ constexpr bool is_hex_hash(std::string_view s) {
 constexpr bool ends_with_rollup_hash(std::string_view part) {
     constexpr std::size_t kHash = 8;
     if (part.size() < kHash + 2 || part[part.size() - kHash - 1] != '-') return false;
-    std::uint8_t seen = 0;
+    std::uint16_t seen = 0;
     for (char c : part.substr(part.size() - kHash)) {
-        std::uint8_t k = char_class(c);
+        std::uint16_t k = char_class(c);
         if (!(k & kRollup)) return false;
         seen |= k;
     }
     return (seen & kDigit) && (seen & kUpper) && (seen & kLower);
 }
 
-// Whether the file name's stem (the name before its extension) holds a hash: one pass,
-// splitting at '.' and '-'; a '.'-separated part is also checked for Rollup's suffix.
-bool stem_has_hash(std::string_view stem) {
-    const char *p = stem.data(), *end = p + stem.size();
-    const char *piece = p, *part = p;
-    std::uint8_t seen = 0;
-    bool hex = true;  // every character of the piece so far is a hex digit
-    for (;; ++p) {
-        std::uint8_t k = p < end ? char_class(*p) : static_cast<std::uint8_t>(kSeparator);
-        if (!(k & kSeparator)) {
-            seen |= k;
-            hex = hex && (k & (kDigit | kHexLetter));
-            continue;
-        }
-        auto len = static_cast<std::size_t>(p - piece);
-        if (hex && len >= 8 && len <= 64 && (seen & kDigit) && (seen & kHexLetter)) return true;
-        if (p == end || *p == '.') {
-            if (static_cast<std::size_t>(p - part) >= 10 &&
-                ends_with_rollup_hash({part, static_cast<std::size_t>(p - part)})) {
-                return true;
-            }
-            if (p == end) return false;
-            part = p + 1;
-        }
-        piece = p + 1;
-        seen = 0;
-        hex = true;
-    }
+// Eight characters at once (SWAR): which of the eight bytes of `w` are hex digits, and
+// which of those are letters (the high bit of each byte says).
+struct HexBytes {
+    std::uint64_t hex, letters;
+};
+
+constexpr HexBytes hex_bytes(std::uint64_t w) {
+    constexpr std::uint64_t k01 = 0x0101010101010101ULL, k7f = 0x7f * k01, k80 = 0x80 * k01;
+    // Per byte, (b & 0x7f) + (0x80 - c) carries into the byte's high bit when b & 0x7f >= c,
+    // and never into the next byte.
+    auto at_least = [](std::uint64_t low7, std::uint64_t c) { return (low7 + (0x80 - c) * k01); };
+    std::uint64_t ascii = ~w & k80;
+    std::uint64_t low = w & k7f;
+    std::uint64_t digits = at_least(low, '0') & ~at_least(low, '9' + 1);
+    std::uint64_t folded = (w | 0x20 * k01) & k7f;  // 'A'-'F' as 'a'-'f'; nothing else lands there
+    std::uint64_t letters = at_least(folded, 'a') & ~at_least(folded, 'f' + 1);
+    return {(digits | letters) & ascii, letters & ascii};
 }
 
-bool name_has_hash(std::string_view path) {
-    std::size_t slash = path.rfind('/');
-    std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
-    std::size_t dot = name.rfind('.');
-    if (dot == std::string_view::npos || dot == 0 || dot + 1 == name.size()) return false;
-    return stem_has_hash(name.substr(0, dot));
+inline std::uint64_t load_word(const char *p) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    return w;
+}
+
+// The common fingerprint: a hex piece right before the extension's dot ("app.3f2a9c1b.js",
+// "main-3f2a9c1b5e.css", a Meteor bundle), read eight characters at a time. True only
+// when that piece is a hash; false says nothing (stem_has_hash reads the whole stem).
+[[gnu::always_inline]] inline bool last_piece_is_hex_hash(const char *begin, const char *dot) {
+    constexpr std::uint64_t k80 = 0x8080808080808080ULL;
+    if (dot - begin < 8) return false;
+    HexBytes h = hex_bytes(load_word(dot - 8));
+    if (h.hex != k80 || h.letters == 0 || h.letters == k80) return false;  // a digit, a letter
+    // The piece may go on (up to 64): eight more at a time where it can, else one.
+    const char *q = dot - 8;
+    while (q != begin && (char_class(q[-1]) & kHex) && dot - q <= 64) {
+        q -= q - begin >= 8 && hex_bytes(load_word(q - 8)).hex == k80 ? 8 : 1;
+    }
+    if (q != begin && !(char_class(q[-1]) & (kSeparator | kSlash))) return false;
+    return dot - q <= 64;
+}
+
+// Whether the stem of a file name (the name before the dot of `ext`, which extension_of
+// found in `path`) holds a hash. The stem is cut at '.' and '-' into pieces; it holds one
+// when a piece is 8 to 64 hex characters with a digit and a letter, or when a
+// '.'-separated part ends with Rollup's suffix. The usual case first, eight characters at
+// a time; else one pass back from the dot, one table load per character, until a hash.
+[[gnu::always_inline]] inline bool stem_has_hash(std::string_view path, std::string_view ext) {
+    const char *const begin = path.data();
+    const char *const dot = ext.data() - 1;
+    if (last_piece_is_hex_hash(begin, dot)) return true;
+    const char *piece_end = dot, *part_end = dot;
+    std::uint16_t seen = 0;     // the classes of the piece's characters
+    std::uint16_t all = 0xfff;  // the classes every character of the piece has
+    for (const char *q = dot;; --q) {
+        // The character before q, or a slash at the start of the path.
+        std::uint16_t k = q != begin ? char_class(q[-1]) : static_cast<std::uint16_t>(kSlash);
+        if (!(k & (kSeparator | kSlash))) {
+            seen |= k;
+            all &= k;
+            continue;
+        }
+        // The piece [q, piece_end) is whole: a '.' or '-' is before it, or the name starts.
+        auto len = static_cast<std::size_t>(piece_end - q);
+        if ((all & kHex) && len >= 8 && len <= 64 && (seen & kDigit) && (seen & kHexLetter)) {
+            return true;
+        }
+        if (k & (kSlash | kDot)) {
+            // So is the part [q, part_end).
+            auto part = static_cast<std::size_t>(part_end - q);
+            if (part >= 10 && ends_with_rollup_hash({q, part})) return true;
+            if (k & kSlash) return false;
+            part_end = q - 1;
+        }
+        piece_end = q - 1;
+        seen = 0;
+        all = 0xfff;
+    }
 }
 
 bool query_has_hash(std::string_view query) {
@@ -283,7 +334,15 @@ bool path_is_plain(std::string_view path) {
 
 bool under_versioned_prefix(std::string_view path, const std::vector<std::string> &prefixes) {
     for (const auto &p : prefixes) {
-        if (!p.empty() && path.starts_with(p)) return path_is_plain(path);
+        if (p.empty() || path.size() < p.size()) continue;
+        // Most paths differ from a prefix in their first bytes: a word compared first.
+        if (p.size() >= 8) {
+            std::uint64_t a, b;
+            std::memcpy(&a, path.data(), 8);
+            std::memcpy(&b, p.data(), 8);
+            if (a != b) continue;
+        }
+        if (path.starts_with(p)) return path_is_plain(path);
     }
     return false;
 }
@@ -333,8 +392,9 @@ std::string_view static_kind_label(StaticKind k) {
 
 namespace {
 
-// Extensions of up to 8 characters, lowercased and packed into one integer, sorted at
-// compile time: a lookup is a handful of integer comparisons, not 70 string compares.
+// Extensions of up to 8 characters, lowercased and packed into one integer, in an
+// open-addressed table made at compile time: a lookup is a multiply and, nearly always,
+// one comparison, not a search.
 constexpr std::uint64_t pack(std::string_view s) {
     std::uint64_t key = 0;
     for (std::size_t i = 0; i < s.size() && i < 8; ++i) {
@@ -344,44 +404,91 @@ constexpr std::uint64_t pack(std::string_view s) {
 }
 
 struct PackedExtension {
-    std::uint64_t key;
+    std::uint64_t key;  // 0: an empty slot
     StaticKind kind;
 };
 
-constexpr std::size_t count_short_extensions() {
-    std::size_t n = 0;
-    for (const auto &e : kExtensions) n += e.ext.size() <= 8 ? 1 : 0;
-    return n;
+constexpr std::size_t kExtensionSlots = 256;  // a power of two, 4x the extensions
+
+constexpr std::size_t extension_slot(std::uint64_t key) {
+    return static_cast<std::size_t>((key * 0x9e3779b97f4a7c15ULL) >> 56) % kExtensionSlots;
 }
 
 constexpr auto kPackedExtensions = [] {
-    std::array<PackedExtension, count_short_extensions()> table{};
-    std::size_t n = 0;
+    std::array<PackedExtension, kExtensionSlots> table{};
     for (const auto &e : kExtensions) {
-        if (e.ext.size() <= 8) table[n++] = {pack(e.ext), e.kind};
+        if (e.ext.size() > 8) continue;
+        std::size_t i = extension_slot(pack(e.ext));
+        while (table[i].key != 0) i = (i + 1) % kExtensionSlots;
+        table[i] = {pack(e.ext), e.kind};
     }
-    std::sort(table.begin(), table.end(),
-              [](const auto &a, const auto &b) { return a.key < b.key; });
     return table;
 }();
+
+constexpr StaticKind kind_of_packed(std::uint64_t key) {
+    for (std::size_t i = extension_slot(key);; i = (i + 1) % kExtensionSlots) {
+        if (kPackedExtensions[i].key == key) return kPackedExtensions[i].kind;
+        if (kPackedExtensions[i].key == 0) return StaticKind::none;
+    }
+}
+
+[[gnu::noinline]] StaticKind kind_of_long_extension(std::string_view ext) {
+    for (const auto &e : kExtensions) {
+        if (e.ext.size() > 8 && iequals(ext, e.ext)) return e.kind;
+    }
+    return StaticKind::none;
+}
+
+// The extension of a path's last segment (the text after the name's last '.', unless
+// that dot ends the name or starts it: ".htaccess", "..") and its kind, read once back
+// from the end of the path (the name is short, the path may not be), packing the
+// extension as it goes.
+struct Extension {
+    std::string_view ext;  // without the dot; empty when there is none
+    StaticKind kind = StaticKind::none;
+};
+
+[[gnu::always_inline]] inline Extension read_extension(std::string_view path) {
+    const char *const begin = path.data();
+    const char *const end = begin + path.size();
+    const char *p = end;
+    std::uint64_t key = 0;  // pack(ext) while it fits: its last character read first
+    std::uint16_t seen = 0;
+    while (p != begin) {
+        std::uint16_t k = char_class(p[-1]);
+        if (k & (kDot | kSlash)) break;
+        seen |= k;
+        key = key << 8 | static_cast<unsigned char>(lower(p[-1]));
+        --p;
+    }
+    // p is just past the name's last '.' or '/', or at the start of the path.
+    if (p == end || p == begin || p[-1] == '/') return {};
+    const char *dot = p - 1;
+    if (dot == begin || dot[-1] == '/') return {};
+    std::string_view ext(p, static_cast<std::size_t>(end - p));
+    if (seen & kNul) return {ext, StaticKind::none};  // packing could not tell "js" from "js\0"
+    if (ext.size() > 8) return {ext, kind_of_long_extension(ext)};
+    return {ext, kind_of_packed(key)};
+}
+
+std::string_view extension_of(std::string_view path) {
+    return read_extension(path).ext;
+}
+
+bool name_has_hash(std::string_view path) {
+    std::string_view ext = extension_of(path);
+    return !ext.empty() && stem_has_hash(path, ext);
+}
 
 }  // namespace
 
 StaticKind kind_from_extension(std::string_view ext) {
     if (ext.empty()) return StaticKind::none;
-    if (ext.size() > 8) {
-        for (const auto &e : kExtensions) {
-            if (e.ext.size() > 8 && iequals(ext, e.ext)) return e.kind;
-        }
-        return StaticKind::none;
-    }
+    if (ext.size() > 8) return kind_of_long_extension(ext);
     for (char c : ext) {
         if (c == '\0') return StaticKind::none;  // packing could not tell "js" from "js\0"
     }
-    std::uint64_t key = pack(ext);
-    auto it = std::lower_bound(kPackedExtensions.begin(), kPackedExtensions.end(), key,
-                               [](const PackedExtension &e, std::uint64_t k) { return e.key < k; });
-    return it != kPackedExtensions.end() && it->key == key ? it->kind : StaticKind::none;
+    return kind_of_packed(pack(ext));
 }
 
 namespace {
@@ -449,32 +556,8 @@ StaticKind kind_from_content_type(std::string_view type) {
     }
 }
 
-namespace {
-
-// The last path segment, found by one scan back from the end of the path (the segment is
-// short; the path may not be), with the extension's dot.
-struct FileName {
-    std::string_view name;
-    std::string_view ext;  // without the dot; empty when there is none
-};
-
-constexpr FileName split_file_name(std::string_view path) {
-    std::size_t start = path.size(), dot = std::string_view::npos;
-    while (start > 0 && path[start - 1] != '/') {
-        --start;
-        if (path[start] == '.' && dot == std::string_view::npos) dot = start;
-    }
-    FileName f{path.substr(start), {}};
-    if (dot != std::string_view::npos && dot != start && dot + 1 != path.size()) {
-        f.ext = path.substr(dot + 1);
-    }
-    return f;
-}
-
-}  // namespace
-
 std::string_view path_extension(std::string_view path) {
-    return split_file_name(path).ext;
+    return extension_of(path);
 }
 
 bool is_fingerprinted(std::string_view path, std::string_view query,
@@ -483,50 +566,51 @@ bool is_fingerprinted(std::string_view path, std::string_view query,
            under_versioned_prefix(path, versioned_prefixes);
 }
 
+AssetClass classify(std::string_view path, std::string_view query, std::string_view content_type,
+                    const std::vector<std::string> &versioned_prefixes, StaticKind *kind,
+                    std::string_view *extension) {
+    return classify(path, query, kind_from_content_type(content_type), versioned_prefixes, kind,
+                    extension);
+}
+
 namespace {
 
-// A document body: the content types kind_from_content_type calls documents, checked
-// with a first-letter dispatch so a script or an image costs two comparisons.
-bool is_document_type(std::string_view type) {
-    if (type.empty()) return false;
-    char first = lower(type.front());
-    if (first != 't' && first != 'a') return false;
-    return kind_from_content_type(type) == StaticKind::document;
+struct Classified {
+    AssetClass cls;
+    StaticKind kind;
+    std::string_view ext;
+};
+
+// See classify.
+[[gnu::always_inline]] inline Classified classify_path(
+    std::string_view path, std::string_view query, StaticKind type_kind,
+    const std::vector<std::string> &versioned_prefixes) {
+    Extension e = read_extension(path);
+    // A document is never immutable, and a document body says so whatever the URL says.
+    if (e.kind == StaticKind::document || type_kind == StaticKind::document) {
+        return {AssetClass::document, StaticKind::document, e.ext};
+    }
+    // Without an extension, the content type names the kind; with an unknown one, nothing
+    // does (a program's output, not a file).
+    StaticKind k = e.ext.empty() ? type_kind : e.kind;
+    if ((!e.ext.empty() && stem_has_hash(path, e.ext)) ||
+        (!query.empty() && query_has_hash(query)) ||
+        under_versioned_prefix(path, versioned_prefixes)) {
+        return {AssetClass::fingerprinted, k, e.ext};
+    }
+    if (is_static_kind(k)) return {AssetClass::static_asset, k, e.ext};
+    return {AssetClass::untouched, StaticKind::none, e.ext};
 }
 
 }  // namespace
 
-AssetClass classify(std::string_view path, std::string_view query, std::string_view content_type,
+AssetClass classify(std::string_view path, std::string_view query, StaticKind type_kind,
                     const std::vector<std::string> &versioned_prefixes, StaticKind *kind,
                     std::string_view *extension) {
-    StaticKind ignored;
-    StaticKind &out = kind != nullptr ? *kind : ignored;
-    FileName file = split_file_name(path);
-    if (extension != nullptr) *extension = file.ext;
-    StaticKind by_ext = kind_from_extension(file.ext);
-
-    // A document is never immutable, and a document body says so whatever the URL says.
-    if (by_ext == StaticKind::document || is_document_type(content_type)) {
-        out = StaticKind::document;
-        return AssetClass::document;
-    }
-    // Without an extension, the content type names the kind; with an unknown one, nothing
-    // does (a program's output, not a file).
-    StaticKind k = by_ext;
-    if (file.ext.empty() && !content_type.empty()) k = kind_from_content_type(content_type);
-    if ((!file.ext.empty() &&
-         stem_has_hash(file.name.substr(0, file.name.size() - file.ext.size() - 1))) ||
-        (!query.empty() && query_has_hash(query)) ||
-        under_versioned_prefix(path, versioned_prefixes)) {
-        out = k;
-        return AssetClass::fingerprinted;
-    }
-    if (is_static_kind(k)) {
-        out = k;
-        return AssetClass::static_asset;
-    }
-    out = StaticKind::none;
-    return AssetClass::untouched;
+    Classified c = classify_path(path, query, type_kind, versioned_prefixes);
+    if (kind != nullptr) *kind = c.kind;
+    if (extension != nullptr) *extension = c.ext;
+    return c.cls;
 }
 
 bool cache_control_forbids_caching(std::string_view cc) {
@@ -740,6 +824,14 @@ const CacheHeader *CachePolicy::header_for(AssetClass cls, StaticKind kind,
             break;
     }
     return nullptr;
+}
+
+[[gnu::flatten]] CachePolicy::Decision CachePolicy::decide(std::string_view path,
+                                                           std::string_view query,
+                                                           StaticKind type_kind) const {
+    Classified c = classify_path(path, query, type_kind, versioned_prefixes);
+    return {c.cls, c.kind, static_cast<std::uint16_t>(c.ext.size()),
+            header_for(c.cls, c.kind, c.ext)};
 }
 
 }  // namespace pulse

@@ -116,6 +116,12 @@ bool is_fingerprinted(std::string_view path, std::string_view query,
 AssetClass classify(std::string_view path, std::string_view query, std::string_view content_type,
                     const std::vector<std::string> &versioned_prefixes, StaticKind *kind = nullptr,
                     std::string_view *extension = nullptr);
+// The same with the content type read already: the content type matters to the class
+// only as `type_kind`, kind_from_content_type(content_type), so a caller can read each
+// content type once (ClassifyMemo::content_type_kind) and not once per URL.
+AssetClass classify(std::string_view path, std::string_view query, StaticKind type_kind,
+                    const std::vector<std::string> &versioned_prefixes, StaticKind *kind = nullptr,
+                    std::string_view *extension = nullptr);
 
 // An upstream Cache-Control the policy must keep (unless told to override): it says
 // no-store, private or no-cache as a directive (any case, with or without an argument:
@@ -177,6 +183,16 @@ class CachePolicy {
     // and whose extension is `ext`; nullptr when the response is to be left untouched.
     // A pointer into this policy, valid until the next add_rule; no allocation.
     const CacheHeader *header_for(AssetClass cls, StaticKind kind, std::string_view ext) const;
+
+    // What this policy answers for a response: classify with its versioned prefixes, then
+    // header_for. `type_kind` is kind_from_content_type of the response's content type.
+    struct Decision {
+        AssetClass cls;
+        StaticKind kind;
+        std::uint16_t ext_size;  // the extension is the last ext_size bytes of the path
+        const CacheHeader *header = nullptr;  // nullptr: leave the response untouched
+    };
+    Decision decide(std::string_view path, std::string_view query, StaticKind type_kind) const;
 
   private:
     struct Lifetime {

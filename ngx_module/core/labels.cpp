@@ -1,5 +1,6 @@
 #include "core/labels.h"
 
+#include <algorithm>
 #include <array>
 #include <stdexcept>
 
@@ -64,10 +65,14 @@ std::string location_label(LocationKind kind, std::string_view name) {
     return label;
 }
 
-std::string encode_key(std::initializer_list<std::string_view> values) {
+std::string encode_key(std::span<const std::string_view> values) {
+    constexpr std::size_t kMaxValue = 0xffff;
+    std::size_t size = 0;
+    for (auto v : values) size += 2 + std::min(v.size(), kMaxValue);
     std::string key;
+    key.reserve(size);
     for (auto v : values) {
-        if (v.size() > 0xffff) v = v.substr(0, 0xffff);
+        if (v.size() > kMaxValue) v = v.substr(0, kMaxValue);
         key.push_back(static_cast<char>(v.size() >> 8));
         key.push_back(static_cast<char>(v.size() & 0xff));
         key.append(v);

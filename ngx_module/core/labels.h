@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,9 +44,13 @@ enum class LocationKind : std::uint8_t { prefix, exact, no_regex, regex, regex_c
 std::string location_label(LocationKind kind, std::string_view name);
 inline constexpr std::string_view kNoLocationLabel = "-";
 
-// The key under which a series is stored: its label values, each with a length prefix,
-// so no value can be confused with a neighbour whatever bytes it holds.
-std::string encode_key(std::initializer_list<std::string_view> values);
+// The key under which a series is stored: its label values in order, each with a length
+// prefix (two bytes, big-endian; a value is cut at 65535 bytes), so no value can be
+// confused with a neighbour whatever bytes it holds. Any number of values.
+std::string encode_key(std::span<const std::string_view> values);
+inline std::string encode_key(std::initializer_list<std::string_view> values) {
+    return encode_key(std::span<const std::string_view>(values.begin(), values.size()));
+}
 std::vector<std::string_view> decode_key(std::string_view key);
 
 }  // namespace pulse

@@ -380,6 +380,131 @@ TEST(CacheFingerprint, PrefixesAreNotTrustedThroughTraversal) {
     EXPECT_FALSE(is_fingerprinted("/main", "", {""}));
 }
 
+// The fingerprint rule for file names read as is_fingerprinted states it, forward, a
+// piece at a time: the reference the classifier's one pass back from the end must match.
+namespace reference {
+
+bool hex_piece(std::string_view piece) {
+    if (piece.size() < 8 || piece.size() > 64) return false;
+    bool digit = false, letter = false;
+    for (char c : piece) {
+        bool d = c >= '0' && c <= '9';
+        bool l = (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        if (!d && !l) return false;
+        digit |= d;
+        letter |= l;
+    }
+    return digit && letter;
+}
+
+bool rollup_part(std::string_view part) {
+    if (part.size() < 10 || part[part.size() - 9] != '-') return false;
+    bool digit = false, upper = false, lower = false;
+    for (char c : part.substr(part.size() - 8)) {
+        bool d = c >= '0' && c <= '9', u = c >= 'A' && c <= 'Z', l = c >= 'a' && c <= 'z';
+        if (!d && !u && !l && c != '_' && c != '-') return false;
+        digit |= d;
+        upper |= u;
+        lower |= l;
+    }
+    return digit && upper && lower;
+}
+
+std::vector<std::string_view> split(std::string_view s, std::string_view separators) {
+    std::vector<std::string_view> out;
+    std::size_t start = 0;
+    for (std::size_t i = 0; i <= s.size(); ++i) {
+        if (i == s.size() || separators.find(s[i]) != std::string_view::npos) {
+            out.push_back(s.substr(start, i - start));
+            start = i + 1;
+        }
+    }
+    return out;
+}
+
+std::string_view extension(std::string_view path) {
+    std::string_view name = path.substr(path.rfind('/') + 1);  // npos + 1 == 0
+    std::size_t dot = name.rfind('.');
+    if (dot == std::string_view::npos || dot == 0 || dot + 1 == name.size()) return {};
+    return name.substr(dot + 1);
+}
+
+bool name_hashed(std::string_view path) {
+    std::string_view name = path.substr(path.rfind('/') + 1);
+    if (extension(path).empty()) return false;
+    std::string_view stem = name.substr(0, name.rfind('.'));
+    for (std::string_view piece : split(stem, ".-")) {
+        if (hex_piece(piece)) return true;
+    }
+    for (std::string_view part : split(stem, ".")) {
+        if (rollup_part(part)) return true;
+    }
+    return false;
+}
+
+}  // namespace reference
+
+TEST(CacheFingerprint, OnePassBackMatchesTheRuleReadForward) {
+    // Names built from the pieces that matter: hex runs of every length around 8 and 64,
+    // Rollup-like suffixes, separators, slashes, words and odd bytes.
+    std::uint64_t state = 0x2545f4914f6cdd1dULL;
+    auto next = [&](std::uint64_t bound) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        return state % bound;
+    };
+    const std::string_view hex = "0123456789abcdefABCDEF";
+    const std::string_view rollup =
+        "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-";
+    const std::string_view words[] = {"app", "index", "js", "min", "chunk", "", "%2e", "\xff"};
+    std::size_t hashed = 0;
+    for (int n = 0; n < 200000; ++n) {
+        std::string path;
+        for (auto tokens = next(9); tokens > 0; --tokens) {
+            switch (next(7)) {
+                case 0:
+                case 1:
+                    for (auto len = next(3) == 0 ? next(70) : 6 + next(5); len > 0; --len)
+                        path += hex[next(hex.size())];
+                    break;
+                case 2:
+                    path += '-';
+                    for (int i = 0; i < 8; ++i) path += rollup[next(rollup.size())];
+                    break;
+                case 3:
+                    path += ".-/"[next(3)];
+                    break;
+                case 4:  // any byte: what a word-at-a-time test could take for a hex digit
+                    for (auto len = 1 + next(3); len > 0; --len)
+                        path += static_cast<char>(next(256));
+                    break;
+                default:
+                    path += words[next(std::size(words))];
+                    break;
+            }
+        }
+        if (next(3) != 0) path += next(2) ? ".js" : ".css";
+        SCOPED_TRACE(path);
+        bool expected = reference::name_hashed(path);
+        ASSERT_EQ(is_fingerprinted(path, "", kNoPrefixes), expected);
+        ASSERT_EQ(path_extension(path), reference::extension(path));
+        hashed += expected;
+    }
+    // Every byte at every place of a hash right before the extension.
+    for (int b = 0; b < 256; ++b) {
+        for (std::size_t at = 0; at < 8; ++at) {
+            std::string path = "/x/0000abcd.js";
+            path[3 + at] = static_cast<char>(b);
+            SCOPED_TRACE(testing::Message() << "byte " << b << " at " << at);
+            ASSERT_EQ(is_fingerprinted(path, "", kNoPrefixes), reference::name_hashed(path));
+        }
+    }
+    // The names cover both answers.
+    EXPECT_GT(hashed, 20000u);
+    EXPECT_LT(hashed, 180000u);
+}
+
 // ---------------------------------------------------------------------------------------
 // path_extension, kind_from_extension, kind_from_content_type
 

@@ -54,4 +54,61 @@ TEST(ClassifyMemo, ShortAndOverlongKeys) {
     EXPECT_EQ(memo->find(&kOwnerA, long_path, "", ""), nullptr);  // not kept, never wrong
 }
 
+TEST(ClassifyMemo, RemembersThePolicysHeaderUntilThePolicyGoes) {
+    auto memo = std::make_unique<ClassifyMemo>();
+    pulse::CachePolicy policy;
+    const auto decision = policy.decide("/app.3f2a9c1b.js", "", StaticKind::script);
+    ASSERT_NE(decision.header, nullptr);
+    EXPECT_EQ(decision.header->cache_control, "public, max-age=31536000, immutable");
+
+    std::size_t at = ClassifyMemo::slot("/app.3f2a9c1b.js", "", "text/javascript");
+    memo->store(at, &policy, "/app.3f2a9c1b.js", "", "text/javascript", decision);
+    memo->store(&kOwnerB, "/other.css", "", "text/css",
+                {AssetClass::static_asset, StaticKind::style, 3});
+    const auto *r = memo->find(at, &policy, "/app.3f2a9c1b.js", "", "text/javascript");
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(r->header, decision.header);
+    EXPECT_EQ(memo->find(&policy, "/app.3f2a9c1b.js", "", "text/javascript"), r);  // same slot
+
+    // The policy's configuration is released: nothing of it is found again, even by a
+    // policy later made at the same address; other owners' answers stay.
+    memo->forget(&policy);
+    EXPECT_EQ(memo->find(&policy, "/app.3f2a9c1b.js", "", "text/javascript"), nullptr);
+    EXPECT_NE(memo->find(&kOwnerB, "/other.css", "", "text/css"), nullptr);
+}
+
+TEST(ClassifyMemo, ContentTypeKindsAreRememberedAndAlwaysRight) {
+    auto memo = std::make_unique<ClassifyMemo>();
+    const std::string long_type = "application/" + std::string(100, 'x') + "+json";
+    const std::string_view types[] = {"application/javascript",
+                                      "text/css",
+                                      "text/html",
+                                      "image/png",
+                                      "",
+                                      "TEXT/HTML; charset=utf-8",
+                                      "application/ld+json",
+                                      long_type,
+                                      "font/woff2",
+                                      "video/mp4",
+                                      "text/plain"};
+    // Twice round, more types than it keeps: every answer is kind_from_content_type's.
+    for (int round = 0; round < 2; ++round) {
+        for (auto t : types) {
+            SCOPED_TRACE(std::string(t));
+            EXPECT_EQ(memo->content_type_kind(t), pulse::kind_from_content_type(t));
+            EXPECT_EQ(memo->content_type_kind(t), pulse::kind_from_content_type(t));
+        }
+    }
+    // A response without a content type (a 304) has a null one.
+    EXPECT_EQ(memo->content_type_kind(std::string_view{}), StaticKind::none);
+    memo->store(&kOwnerA, "/a.js", std::string_view{}, std::string_view{},
+                {AssetClass::static_asset, StaticKind::script, 2});
+    EXPECT_NE(memo->find(&kOwnerA, "/a.js", std::string_view{}, std::string_view{}), nullptr);
+    // Same length, other bytes.
+    EXPECT_EQ(memo->content_type_kind("image/png"), StaticKind::image);
+    EXPECT_EQ(memo->content_type_kind("text/html"), StaticKind::document);
+    EXPECT_EQ(memo->content_type_kind("image/pnh"), StaticKind::image);
+    EXPECT_EQ(memo->content_type_kind("text/htmm"), StaticKind::none);
+}
+
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -128,28 +129,35 @@ TEST(SeriesKey, RoundTripsValuesWithAnyBytes) {
         {std::string(255, 'x'), std::string(256, 'y'), std::string(65535, 'z')},
     };
     for (const auto &values : cases) {
-        std::string key;
-        switch (values.size()) {
-            case 1:
-                key = encode_key({values[0]});
-                break;
-            case 2:
-                key = encode_key({values[0], values[1]});
-                break;
-            case 3:
-                key = encode_key({values[0], values[1], values[2]});
-                break;
-            case 4:
-                key = encode_key({values[0], values[1], values[2], values[3]});
-                break;
-            default:
-                FAIL() << "bad case";
-        }
+        const std::vector<std::string_view> views(values.begin(), values.end());
+        std::string key = encode_key(views);
         std::size_t expected_size = 0;
         for (const auto &v : values) expected_size += 2 + v.size();
         EXPECT_EQ(key.size(), expected_size);
         EXPECT_EQ(as_strings(decode_key(key)), values);
     }
+}
+
+TEST(SeriesKey, ASpanOfAnyLengthEncodesAsTheListOfTheSameValues) {
+    EXPECT_EQ(encode_key(std::span<const std::string_view>{}), "");
+    EXPECT_EQ(encode_key(std::vector<std::string_view>{"a"}), encode_key({"a"}));
+    EXPECT_EQ(encode_key(std::vector<std::string_view>{"srv", "/loc/", "GET", "2xx"}),
+              encode_key({"srv", "/loc/", "GET", "2xx"}));
+    // Values after a fixed prefix, as a status counter's key is built: one encoder
+    // whatever the number of values.
+    std::vector<std::string_view> values;
+    std::string expected;
+    for (int n = 0; n < 12; ++n) {
+        SCOPED_TRACE(n);
+        EXPECT_EQ(encode_key(values), expected);
+        EXPECT_EQ(decode_key(encode_key(values)), values);
+        values.push_back(n % 3 == 0 ? ""sv : n % 3 == 1 ? "upstream:8080"sv : "5xx"sv);
+        expected += encode_key({values.back()});
+    }
+    // A sub-span encodes only its own values.
+    const std::string_view four[] = {"a", "b", "c", "d"};
+    EXPECT_EQ(encode_key(std::span<const std::string_view>(four).subspan(1, 2)),
+              encode_key({"b", "c"}));
 }
 
 TEST(SeriesKey, NeighboursCannotBeConfused) {
