@@ -4,6 +4,9 @@
 #include <array>
 #include <utility>
 
+#include "common/ascii_case.h"
+#include "common/trim.h"
+
 namespace pulse {
 
 namespace {
@@ -12,41 +15,17 @@ constexpr std::int64_t kMaxLifetime = 2147483647;  // 2^31 - 1 seconds
 constexpr std::int64_t kDay = 86400;
 constexpr std::int64_t kYear = 365 * kDay;
 
-constexpr char lower(char c) {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
+using common::iends_with;
+using common::iequals;
+using common::istarts_with;
+using common::to_lower;
+using common::trim;
+
 constexpr bool is_digit(char c) {
     return c >= '0' && c <= '9';
 }
 constexpr bool is_alpha(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-constexpr bool is_hex_letter(char c) {
-    return (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-// `a` equals `lowercase_b` ignoring the case of `a`; `lowercase_b` is lowercase already.
-constexpr bool iequals(std::string_view a, std::string_view lowercase_b) {
-    if (a.size() != lowercase_b.size()) return false;
-    if (a == lowercase_b) return true;  // the usual case, compared by memcmp
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (lower(a[i]) != lowercase_b[i]) return false;
-    }
-    return true;
-}
-constexpr bool istarts_with(std::string_view a, std::string_view lowercase_prefix) {
-    return a.size() >= lowercase_prefix.size() &&
-           iequals(a.substr(0, lowercase_prefix.size()), lowercase_prefix);
-}
-constexpr bool iends_with(std::string_view a, std::string_view lowercase_suffix) {
-    return a.size() >= lowercase_suffix.size() &&
-           iequals(a.substr(a.size() - lowercase_suffix.size()), lowercase_suffix);
-}
-
-constexpr std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
 }
 
 struct ExtensionKind {
@@ -338,7 +317,7 @@ namespace {
 constexpr std::uint64_t pack(std::string_view s) {
     std::uint64_t key = 0;
     for (std::size_t i = 0; i < s.size() && i < 8; ++i) {
-        key |= static_cast<std::uint64_t>(static_cast<unsigned char>(lower(s[i]))) << (8 * i);
+        key |= static_cast<std::uint64_t>(static_cast<unsigned char>(to_lower(s[i]))) << (8 * i);
     }
     return key;
 }
@@ -407,7 +386,7 @@ constexpr std::string_view subtype_of(std::string_view rest) {
 StaticKind kind_from_content_type(std::string_view type) {
     while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
     if (type.empty()) return StaticKind::none;
-    switch (lower(type.front())) {
+    switch (to_lower(type.front())) {
         case 'i':
             return istarts_with(type, "image/") ? StaticKind::image : StaticKind::none;
         case 'f':
@@ -489,7 +468,7 @@ namespace {
 // with a first-letter dispatch so a script or an image costs two comparisons.
 bool is_document_type(std::string_view type) {
     if (type.empty()) return false;
-    char first = lower(type.front());
+    char first = to_lower(type.front());
     if (first != 't' && first != 'a') return false;
     return kind_from_content_type(type) == StaticKind::document;
 }
@@ -658,7 +637,7 @@ std::optional<std::string> CachePolicy::add_rule(std::string_view target, std::s
         }
         if (!ok) return "unknown cache rule target " + quoted(target);
         t = Target::extension;
-        for (char c : e) ext += lower(c);
+        for (char c : e) ext += to_lower(c);
     } else {
         t = Target::kind;
         for (std::size_t i = 0; i < kStaticKindCount; ++i) {

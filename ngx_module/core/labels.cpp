@@ -3,6 +3,8 @@
 #include <array>
 #include <stdexcept>
 
+#include "common/labels.h"
+
 namespace pulse {
 
 namespace {
@@ -10,8 +12,7 @@ namespace {
 constexpr std::array<std::string_view, kMethodCount> kMethodNames{
     "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE", "OTHER"};
 
-constexpr std::array<std::string_view, kStatusClassCount> kStatusClasses{"1xx", "2xx", "3xx",
-                                                                         "4xx", "5xx", "other"};
+static_assert(common::kStatusClassLabels.size() == kStatusClassCount);
 
 }  // namespace
 
@@ -27,7 +28,7 @@ Method method_from_name(std::string_view name) {
 }
 
 std::string_view status_class_label(std::size_t index) {
-    return kStatusClasses.at(index);
+    return common::kStatusClassLabels.at(index);
 }
 
 std::string status_label(unsigned status, bool exact) {
