@@ -16,6 +16,8 @@
 #include <stdexcept>
 #include <unistd.h>
 
+#include "common/ascii_case.h"
+#include "common/percent_encoding.h"
 #include "custom_metrics.h"
 #include "kube_client.h"
 #include "openapi.h"
@@ -28,17 +30,6 @@ namespace {
 using nlohmann::json;
 
 constexpr const char *kJson = "application/json";
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) !=
-            std::tolower(static_cast<unsigned char>(b[i]))) {
-            return false;
-        }
-    }
-    return true;
-}
 
 std::string one_line(std::string s) {
     for (char &c : s) {
@@ -300,8 +291,8 @@ HttpResponse Adapter::handle(const HttpRequest &req) {
     std::string user = "-", groups;
     if (req.client_subject) {
         for (const auto &[k, v] : req.headers) {
-            if (iequals(k, "X-Remote-User") && user == "-") user = v;
-            if (iequals(k, "X-Remote-Group")) groups += (groups.empty() ? "" : ",") + v;
+            if (common::iequals(k, "X-Remote-User") && user == "-") user = v;
+            if (common::iequals(k, "X-Remote-Group")) groups += (groups.empty() ? "" : ",") + v;
         }
     }
     char ms[32];
@@ -499,7 +490,7 @@ HttpResponse Adapter::route(const HttpRequest &req, Outcome &outcome) {
     // GET a list of pods; sets `error` when it cannot.
     auto list_pods = [&](const std::string &label_selector, std::optional<cm::ApiError> &error) {
         std::string url = "/api/v1/namespaces/" + api.ns + "/pods";
-        if (!label_selector.empty()) url += "?labelSelector=" + cm::query_escape(label_selector);
+        if (!label_selector.empty()) url += "?labelSelector=" + common::percent_encode(label_selector);
         std::vector<cm::PodInfo> pods;
         HttpResult r = kube_->get(url);
         if (r.status != 200) {

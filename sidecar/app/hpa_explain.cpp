@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "adapter.h"
+#include "common/rfc3339.h"
 #include "durations.h"
 #include "hpa/decide.h"
 #include "hpa/decision_json.h"
@@ -496,7 +497,7 @@ int HpaExplain::Impl::run() {
     ojson out = ojson::object();
     out["hpa"] = ns + "/" + name;
     out["apiVersion"] = api_version;
-    out["time"] = format_rfc3339(now);
+    out["time"] = common::format_rfc3339(now);
     out["decision"] = decision_json(decision);
     out["history"] =
         "seeded as a freshly started controller would: one recommendation of " +

@@ -14,12 +14,13 @@
 #include <map>
 
 #include "addresses.h"
+#include "common/labels.h"
+#include "common/signals.h"
 #include "durations.h"
 #include "exposition_parser.h"
 #include "nginx_snapshot.h"
 #include "scraper.h"
 #include "signal_engine.h"
-#include "signal_names.h"
 #include "signals_json.h"
 
 namespace pulse::sidecar {
@@ -67,12 +68,13 @@ struct Sidecar::Metrics {
                                                           .Name("pulse_draining")
                                                           .Help("1 while the pod drains.")
                                                           .Register(registry);
+    // The built-in signals' families, in common::kSignals' order.
     std::vector<prometheus::Family<prometheus::Gauge> *> signal_families;
-    // Signal gauges by (signal index, server or "" for the pod); removed while stale.
-    std::map<std::pair<std::size_t, std::string>, prometheus::Gauge *> gauges;
+    // Signal gauges by (signal, server or "" for the pod); removed while stale.
+    std::map<std::pair<common::Signal, std::string>, prometheus::Gauge *> gauges;
 
     Metrics() {
-        for (const SignalName &s : kSignals) {
+        for (const common::SignalInfo &s : common::kSignals) {
             signal_families.push_back(&prometheus::BuildGauge()
                                            .Name(std::string(s.name))
                                            .Help(std::string(s.help))
@@ -83,27 +85,32 @@ struct Sidecar::Metrics {
         scrape_errors.Add({{"reason", "parse"}});
     }
 
+    prometheus::Family<prometheus::Gauge> &family_of(common::Signal s) {
+        return *signal_families[static_cast<std::size_t>(s)];
+    }
+
     void publish(const Signals &signals) {
-        std::map<std::pair<std::size_t, std::string>, prometheus::Gauge *> next;
-        auto set = [&](std::size_t i, const std::string &server, double value) {
-            auto key = std::make_pair(i, server);
+        std::map<std::pair<common::Signal, std::string>, prometheus::Gauge *> next;
+        auto set = [&](common::Signal signal, const std::string &server, double value) {
+            auto key = std::make_pair(signal, server);
             auto it = gauges.find(key);
             prometheus::Gauge *g;
             if (it != gauges.end()) {
                 g = it->second;
                 gauges.erase(it);
             } else {
-                g = server.empty() ? &signal_families[i]->Add({})
-                                   : &signal_families[i]->Add({{"server", server}});
+                g = server.empty()
+                        ? &family_of(signal).Add({})
+                        : &family_of(signal).Add({{std::string(common::label::server), server}});
             }
             g->Set(value);
             next[key] = g;
         };
-        for (std::size_t i = 0; i < kSignals.size(); ++i) {
-            set(i, "", signals.pod.*kSignals[i].field);
-            if (!kSignals[i].per_server) continue;
+        for (const common::SignalInfo &s : common::kSignals) {
+            set(s.signal, "", signals.pod.value(s.signal));
+            if (s.scope == common::Scope::pod) continue;
             for (const auto &[server, set_] : signals.servers)
-                set(i, server, set_.*kSignals[i].field);
+                set(s.signal, server, set_.value(s.signal));
         }
         withdraw();
         gauges = std::move(next);
@@ -111,7 +118,7 @@ struct Sidecar::Metrics {
 
     // Stale numbers are not published as if fresh: the series go away.
     void withdraw() {
-        for (auto &[key, g] : gauges) signal_families[key.first]->Remove(g);
+        for (auto &[key, g] : gauges) family_of(key.first).Remove(g);
         gauges.clear();
     }
 };

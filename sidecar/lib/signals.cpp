@@ -157,6 +157,31 @@ void fill_traffic_signals(SignalSet &out, const std::vector<TrafficPoint> &point
 
 }  // namespace
 
+double SignalSet::value(common::Signal signal) const {
+    using common::Signal;
+    switch (signal) {
+        case Signal::requests_per_second:
+            return requests_per_second;
+        case Signal::requests_in_flight:
+            return requests_in_flight;
+        case Signal::request_duration_p50_seconds:
+            return request_duration_p50_seconds;
+        case Signal::request_duration_p95_seconds:
+            return request_duration_p95_seconds;
+        case Signal::request_duration_p99_seconds:
+            return request_duration_p99_seconds;
+        case Signal::upstream_duration_p95_seconds:
+            return upstream_duration_p95_seconds;
+        case Signal::error_ratio:
+            return error_ratio;
+        case Signal::connection_saturation:
+            return connection_saturation;
+        case Signal::websocket_connections:
+            return websocket_connections;
+    }
+    return 0;
+}
+
 double histogram_quantile(double q, const Histogram &h) {
     if (std::isnan(q)) return kNaN;
     if (q < 0) return -kInf;

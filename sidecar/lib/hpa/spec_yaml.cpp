@@ -6,10 +6,10 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <strings.h>
 #include <utility>
 #include <vector>
 
+#include "common/ascii_case.h"
 #include "quantity.h"
 
 namespace pulse::hpa {
@@ -54,9 +54,7 @@ YAML::Node field(const YAML::Node &map, std::string_view key, bool ci = false) {
         if (!it->first.IsScalar()) continue;
         const std::string &k = it->first.Scalar();
         if (k == key) return it->second;
-        if (ci && !folded && k.size() == key.size() &&
-            strncasecmp(k.data(), key.data(), key.size()) == 0)
-            folded = it->second;
+        if (ci && !folded && common::iequals(k, key)) folded = it->second;
     }
     return folded ? *folded : YAML::Node();
 }

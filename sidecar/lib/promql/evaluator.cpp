@@ -31,6 +31,8 @@
 
 #include <re2/re2.h>
 
+#include "common/ascii_case.h"
+
 namespace pulse::promql {
 
 namespace {
@@ -326,14 +328,7 @@ bool underscore_ok(std::string_view s) {
     return saw != '_';
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) !=
-            std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    return true;
-}
+using common::iequals;
 
 // Go's strconv.ParseFloat(s, 64): nullopt where Go returns an error (bad syntax, or a finite
 // number too large for a float64).
