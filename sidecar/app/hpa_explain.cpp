@@ -24,6 +24,7 @@
 #include "hpa/live_state.h"
 #include "hpa/spec_yaml.h"
 #include "kube_client.h"
+#include "one_line.h"
 
 namespace pulse::sidecar {
 namespace {
@@ -33,12 +34,6 @@ using ojson = nlohmann::ordered_json;
 using namespace pulse::hpa;
 
 constexpr const char *kMe = "pulse-sidecar hpa explain: ";
-
-std::string one_line(std::string s) {
-    for (char &c : s)
-        if (c == '\n' || c == '\r') c = ' ';
-    return s;
-}
 
 bool readable(const std::string &path) {
     return ::access(path.c_str(), R_OK) == 0;

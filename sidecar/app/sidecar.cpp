@@ -4,7 +4,6 @@
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
-#include <prometheus/text_serializer.h>
 
 #include <malloc.h>
 
@@ -14,72 +13,39 @@
 #include <map>
 
 #include "addresses.h"
+#include "clocks.h"
 #include "common/labels.h"
 #include "common/signals.h"
 #include "durations.h"
 #include "exposition_parser.h"
 #include "nginx_snapshot.h"
+#include "one_line.h"
+#include "own_metrics.h"
 #include "scraper.h"
 #include "signal_engine.h"
 #include "signals_json.h"
 
 namespace pulse::sidecar {
 
-namespace {
-
-double steady_now() {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
-
-double unix_now() {
-    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-std::string one_line(std::string s) {
-    for (char &c : s) {
-        if (c == '\n' || c == '\r') c = ' ';
-    }
-    return s;
-}
-
-}  // namespace
-
 // The sidecar's own exposition, through prometheus-cpp.
 struct Sidecar::Metrics {
     prometheus::Registry registry;
-    prometheus::Family<prometheus::Gauge> &scrape_duration =
-        prometheus::BuildGauge()
-            .Name("pulse_scrape_duration_seconds")
-            .Help("Duration of the last scrape of nginx.")
-            .Register(registry);
-    prometheus::Family<prometheus::Counter> &scrape_errors =
-        prometheus::BuildCounter()
-            .Name("pulse_scrape_errors_total")
-            .Help("Failed scrapes of nginx, by reason.")
-            .Register(registry);
-    prometheus::Family<prometheus::Gauge> &scrape_age =
-        prometheus::BuildGauge()
-            .Name("pulse_scrape_age_seconds")
-            .Help("Age of the last good scrape of nginx.")
-            .Register(registry);
-    prometheus::Family<prometheus::Gauge> &draining = prometheus::BuildGauge()
-                                                          .Name("pulse_draining")
-                                                          .Help("1 while the pod drains.")
-                                                          .Register(registry);
+    prometheus::Family<prometheus::Gauge> &scrape_duration = add_family<prometheus::Gauge>(
+        registry, "pulse_scrape_duration_seconds", "Duration of the last scrape of nginx.");
+    prometheus::Family<prometheus::Counter> &scrape_errors = add_family<prometheus::Counter>(
+        registry, "pulse_scrape_errors_total", "Failed scrapes of nginx, by reason.");
+    prometheus::Family<prometheus::Gauge> &scrape_age = add_family<prometheus::Gauge>(
+        registry, "pulse_scrape_age_seconds", "Age of the last good scrape of nginx.");
+    prometheus::Family<prometheus::Gauge> &draining =
+        add_family<prometheus::Gauge>(registry, "pulse_draining", "1 while the pod drains.");
     // The built-in signals' families, in common::kSignals' order.
     std::vector<prometheus::Family<prometheus::Gauge> *> signal_families;
     // Signal gauges by (signal, server or "" for the pod); removed while stale.
     std::map<std::pair<common::Signal, std::string>, prometheus::Gauge *> gauges;
 
     Metrics() {
-        for (const common::SignalInfo &s : common::kSignals) {
-            signal_families.push_back(&prometheus::BuildGauge()
-                                           .Name(std::string(s.name))
-                                           .Help(std::string(s.help))
-                                           .Register(registry));
-        }
+        for (const common::SignalInfo &s : common::kSignals)
+            signal_families.push_back(&add_family<prometheus::Gauge>(registry, s.name, s.help));
         scrape_errors.Add({{"reason", "transport"}});
         scrape_errors.Add({{"reason", "http_status"}});
         scrape_errors.Add({{"reason", "parse"}});
@@ -280,19 +246,7 @@ HttpResponse Sidecar::metrics() {
     auto &age = metrics_->scrape_age.Add({});
     age.Set(last_good_steady_ ? now - *last_good_steady_ : std::nan(""));
     metrics_->draining.Add({}).Set(draining_ ? 1 : 0);
-    std::vector<prometheus::MetricFamily> families = metrics_->registry.Collect();
-    if (engine_) {
-        std::vector<prometheus::MetricFamily> config_signals = engine_->collect();
-        families.insert(families.end(), std::make_move_iterator(config_signals.begin()),
-                        std::make_move_iterator(config_signals.end()));
-    }
-    std::string body = prometheus::TextSerializer().Serialize(families);
-    if (engine_) {
-        // Thousands of config signal series were built for this answer: their pages go back.
-        families.clear();
-        families.shrink_to_fit();
-        malloc_trim(0);
-    }
+    std::string body = metrics_page(metrics_->registry, engine_.get());
     return {200, "text/plain; version=0.0.4; charset=utf-8", std::move(body), {}};
 }
 
