@@ -31,6 +31,7 @@
 
 #include <re2/re2.h>
 
+#include "bucket_quantile.h"
 #include "common/ascii_case.h"
 
 namespace pulse::promql {
@@ -1293,74 +1294,6 @@ double quantile(double q, std::vector<double> values) {
            values[static_cast<std::size_t>(upper_index)] * weight;
 }
 
-struct Bucket {
-    double upper_bound;
-    double count;
-};
-
-// bucketQuantile, with coalesceBuckets and ensureMonotonic.
-double bucket_quantile(double q, std::vector<Bucket> buckets) {
-    if (std::isnan(q)) return kNaN;
-    if (q < 0) return -kInf;
-    if (q > 1) return kInf;
-    go_sort(buckets,
-            [](const Bucket &a, const Bucket &b) { return a.upper_bound < b.upper_bound; });
-    if (!(std::isinf(buckets.back().upper_bound) && buckets.back().upper_bound > 0)) return kNaN;
-    // coalesceBuckets: buckets with the same upper bound (le="0.2", le="2e-1") are one.
-    {
-        Bucket last = buckets[0];
-        std::size_t i = 0;
-        for (std::size_t k = 1; k < buckets.size(); ++k) {
-            if (buckets[k].upper_bound == last.upper_bound) {
-                last.count += buckets[k].count;
-            } else {
-                buckets[i] = last;
-                last = buckets[k];
-                ++i;
-            }
-        }
-        buckets[i] = last;
-        buckets.resize(i + 1);
-    }
-    // ensureMonotonic: a count below an earlier one is raised to it.
-    {
-        double max = buckets[0].count;
-        for (std::size_t i = 1; i < buckets.size(); ++i) {
-            if (buckets[i].count > max) {
-                max = buckets[i].count;
-            } else if (buckets[i].count < max) {
-                buckets[i].count = max;
-            }
-        }
-    }
-    if (buckets.size() < 2) return kNaN;
-    const double observations = buckets.back().count;
-    if (observations == 0) return kNaN;
-    double rank = q * observations;
-    // sort.Search(len(buckets)-1, count >= rank), the same binary search.
-    std::size_t lo = 0, hi = buckets.size() - 1;
-    while (lo < hi) {
-        const std::size_t h = (lo + hi) / 2;
-        if (!(buckets[h].count >= rank)) {
-            lo = h + 1;
-        } else {
-            hi = h;
-        }
-    }
-    const std::size_t b = lo;
-    if (b == buckets.size() - 1) return buckets[buckets.size() - 2].upper_bound;
-    if (b == 0 && buckets[0].upper_bound <= 0) return buckets[0].upper_bound;
-    double bucket_start = 0;
-    const double bucket_end = buckets[b].upper_bound;
-    double count = buckets[b].count;
-    if (b > 0) {
-        bucket_start = buckets[b - 1].upper_bound;
-        count -= buckets[b - 1].count;
-        rank -= buckets[b - 1].count;
-    }
-    return bucket_start + (bucket_end - bucket_start) * (rank / count);
-}
-
 // Go's regexp.Regexp.Expand for label_replace()'s replacement: $1, ${1}, $name, ${name}, $$.
 // m[i] is group i's submatch, empty when the group did not match; names[i] its name.
 std::string go_expand(std::string_view tmpl, const std::vector<std::optional<std::string_view>> &m,
@@ -2212,9 +2145,11 @@ class Evaluator {
             it->second.buckets.push_back(Bucket{*upper, s.v});
         }
         Vector out;
-        for (auto &[key, g] : groups)
-            out.push_back(
-                Sample{std::move(g.labels), bucket_quantile(q, std::move(g.buckets)), ts_});
+        for (auto &[key, g] : groups) {
+            go_sort(g.buckets,
+                    [](const Bucket &a, const Bucket &b) { return a.upper_bound < b.upper_bound; });
+            out.push_back(Sample{std::move(g.labels), bucket_quantile(q, g.buckets), ts_});
+        }
         return out;
     }
 
