@@ -91,29 +91,31 @@ void fill_traffic_signals(SignalSet &out, const std::vector<TrafficPoint> &point
 
 }  // namespace
 
-double SignalSet::value(common::Signal signal) const {
-    using common::Signal;
-    switch (signal) {
-        case Signal::requests_per_second:
-            return requests_per_second;
-        case Signal::requests_in_flight:
-            return requests_in_flight;
-        case Signal::request_duration_p50_seconds:
-            return request_duration_p50_seconds;
-        case Signal::request_duration_p95_seconds:
-            return request_duration_p95_seconds;
-        case Signal::request_duration_p99_seconds:
-            return request_duration_p99_seconds;
-        case Signal::upstream_duration_p95_seconds:
-            return upstream_duration_p95_seconds;
-        case Signal::error_ratio:
-            return error_ratio;
-        case Signal::connection_saturation:
-            return connection_saturation;
-        case Signal::websocket_connections:
-            return websocket_connections;
-    }
-    return 0;
+namespace {
+
+using common::Signal;
+
+// Where each signal is kept, in common::kSignals' order.
+constexpr std::pair<Signal, double SignalSet::*> kFields[] = {
+    {Signal::requests_per_second, &SignalSet::requests_per_second},
+    {Signal::requests_in_flight, &SignalSet::requests_in_flight},
+    {Signal::request_duration_p50_seconds, &SignalSet::request_duration_p50_seconds},
+    {Signal::request_duration_p95_seconds, &SignalSet::request_duration_p95_seconds},
+    {Signal::request_duration_p99_seconds, &SignalSet::request_duration_p99_seconds},
+    {Signal::upstream_duration_p95_seconds, &SignalSet::upstream_duration_p95_seconds},
+    {Signal::error_ratio, &SignalSet::error_ratio},
+    {Signal::connection_saturation, &SignalSet::connection_saturation},
+    {Signal::websocket_connections, &SignalSet::websocket_connections},
+};
+static_assert(std::size(kFields) == common::kSignalCount);
+static_assert(std::ranges::all_of(kFields, [](const auto &f) {
+    return &f == &kFields[static_cast<std::size_t>(f.first)];
+}));
+
+}  // namespace
+
+double SignalSet::value(Signal signal) const {
+    return this->*kFields[static_cast<std::size_t>(signal)].second;
 }
 
 double histogram_quantile(double q, const Histogram &h) {

@@ -7,6 +7,8 @@
 
 #include "common/percent_encoding.h"
 #include "common/rfc3339.h"
+#include "decision_json.h"
+#include "json_reading.h"
 #include "quantity.h"
 
 namespace pulse::hpa {
@@ -26,10 +28,6 @@ struct Failure {
     throw Failure{doc + ": " + (path.empty() ? "" : path + ": ") + what};
 }
 
-std::string quote(const std::string &s) {
-    return json(s).dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
 std::string describe(const json &j) {
     switch (j.type()) {
         case json::value_t::object:
@@ -47,17 +45,9 @@ std::string describe(const json &j) {
     }
 }
 
-std::string join(const std::string &path, const std::string &key) {
-    return path.empty() ? key : path + "." + key;
-}
-
-// A member that is present and not null.
-const json *member(const json &obj, const char *key) {
-    if (!obj.is_object()) return nullptr;
-    auto it = obj.find(key);
-    if (it == obj.end() || it->is_null()) return nullptr;
-    return &*it;
-}
+using json_reading::join_path;
+using json_reading::member;
+using json_reading::quote;
 
 const json &object_at(const json &j, const std::string &doc, const std::string &path) {
     if (!j.is_object()) fail(doc, path, "must be an object, not " + describe(j));
@@ -70,7 +60,7 @@ const json &object_member(const json &obj, const char *key, const std::string &d
     static const json empty = json::object();
     const json *m = member(obj, key);
     if (m == nullptr) return empty;
-    return object_at(*m, doc, join(path, key));
+    return object_at(*m, doc, join_path(path, key));
 }
 
 // A list member; an empty list when absent.
@@ -79,7 +69,7 @@ const json &list_member(const json &obj, const char *key, const std::string &doc
     static const json empty = json::array();
     const json *m = member(obj, key);
     if (m == nullptr) return empty;
-    if (!m->is_array()) fail(doc, join(path, key), "must be a list, not " + describe(*m));
+    if (!m->is_array()) fail(doc, join_path(path, key), "must be a list, not " + describe(*m));
     return *m;
 }
 
@@ -87,14 +77,14 @@ std::optional<std::string> opt_string(const json &obj, const char *key, const st
                                       const std::string &path) {
     const json *m = member(obj, key);
     if (m == nullptr) return std::nullopt;
-    if (!m->is_string()) fail(doc, join(path, key), "must be a string, not " + describe(*m));
+    if (!m->is_string()) fail(doc, join_path(path, key), "must be a string, not " + describe(*m));
     return m->get<std::string>();
 }
 
 std::string required_string(const json &obj, const char *key, const std::string &doc,
                             const std::string &path) {
     auto s = opt_string(obj, key, doc, path);
-    if (!s || s->empty()) fail(doc, join(path, key), "required");
+    if (!s || s->empty()) fail(doc, join_path(path, key), "required");
     return *s;
 }
 
@@ -103,16 +93,16 @@ std::int32_t opt_count(const json &obj, const char *key, const std::string &doc,
     const json *m = member(obj, key);
     if (m == nullptr) return 0;
     if (!m->is_number_integer())
-        fail(doc, join(path, key), "must be an integer, not " + describe(*m));
+        fail(doc, join_path(path, key), "must be an integer, not " + describe(*m));
     if (m->is_number_unsigned()) {
         auto v = m->get<std::uint64_t>();
         if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int32_t>::max()))
-            fail(doc, join(path, key), "out of range");
+            fail(doc, join_path(path, key), "out of range");
         return static_cast<std::int32_t>(v);
     }
     auto v = m->get<std::int64_t>();
     if (v < 0 || v > std::numeric_limits<std::int32_t>::max())
-        fail(doc, join(path, key), std::to_string(v) + " is not a replica count");
+        fail(doc, join_path(path, key), std::to_string(v) + " is not a replica count");
     return static_cast<std::int32_t>(v);
 }
 
@@ -120,9 +110,11 @@ std::optional<double> opt_time(const json &obj, const char *key, const std::stri
                                const std::string &path) {
     const json *m = member(obj, key);
     if (m == nullptr) return std::nullopt;
-    if (!m->is_string()) fail(doc, join(path, key), "must be a time string, not " + describe(*m));
+    if (!m->is_string())
+        fail(doc, join_path(path, key), "must be a time string, not " + describe(*m));
     auto t = common::parse_rfc3339(m->get<std::string>());
-    if (!t) fail(doc, join(path, key), quote(m->get<std::string>()) + " is not an RFC 3339 time");
+    if (!t)
+        fail(doc, join_path(path, key), quote(m->get<std::string>()) + " is not an RFC 3339 time");
     return t;
 }
 
@@ -146,7 +138,7 @@ std::map<std::string, std::int64_t> quantities(const json &obj, const std::strin
     object_at(obj, doc, path);
     std::map<std::string, std::int64_t> out;
     for (auto it = obj.begin(); it != obj.end(); ++it)
-        out[it.key()] = quantity_at(it.value(), doc, join(path, it.key()));
+        out[it.key()] = quantity_at(it.value(), doc, join_path(path, it.key()));
     return out;
 }
 
@@ -675,12 +667,6 @@ std::string external_metric_path(std::string_view ns, std::string_view metric,
 namespace {
 
 using ojson = nlohmann::ordered_json;
-
-ojson seconds_json(double t) {
-    if (std::isfinite(t) && t == std::floor(t) && std::fabs(t) < 9e15)
-        return static_cast<std::int64_t>(t);
-    return t;
-}
 
 ojson per_pod(const std::map<std::string, std::map<std::string, std::int64_t>> &m) {
     ojson out = ojson::object();

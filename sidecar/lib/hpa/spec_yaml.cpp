@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/ascii_case.h"
+#include "json_reading.h"
 #include "quantity.h"
 
 namespace pulse::hpa {
@@ -29,10 +30,7 @@ struct SpecFailure {
     throw SpecFailure{path.empty() ? what : path + ": " + what};
 }
 
-std::string quote(std::string_view s) {
-    return nlohmann::json(std::string(s))
-        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
+using json_reading::quote;
 
 std::string describe(const YAML::Node &n) {
     if (!n.IsDefined() || n.IsNull()) return "null";
@@ -110,11 +108,7 @@ std::optional<std::int32_t> opt_integer(const YAML::Node &map, std::string_view 
 std::int64_t quantity(const YAML::Node &n, const std::string &path) {
     if (!n.IsScalar()) fail(path, describe(n) + " is not a quantity");
     auto q = parse_quantity(n.Scalar());
-    if (!q.ok) {
-        if (q.error.rfind("quantity is out of range", 0) == 0)
-            fail(path, quote(n.Scalar()) + ": " + q.error);
-        fail(path, quote(n.Scalar()) + " is not a quantity");
-    }
+    if (!q.ok) fail(path, quantity_problem(n.Scalar(), q));
     if (!n.Scalar().empty() && n.Scalar().front() == '-') fail(path, "must be positive");
     return q.milli;
 }
