@@ -174,7 +174,7 @@ constexpr bool is_hex_hash(std::string_view s) {
 }
 
 // Rollup's "<name>-<8 chars of [A-Za-z0-9_-]>" with a digit, an uppercase and a lowercase
-// letter among the 8 (see is_fingerprinted).
+// letter among the 8 (see classify in cache_policy.h).
 constexpr bool ends_with_rollup_hash(std::string_view part) {
     constexpr std::size_t kHash = 8;
     if (part.size() < kHash + 2 || part[part.size() - kHash - 1] != '-') return false;
@@ -215,14 +215,6 @@ bool stem_has_hash(std::string_view stem) {
         seen = 0;
         hex = true;
     }
-}
-
-bool name_has_hash(std::string_view path) {
-    std::size_t slash = path.rfind('/');
-    std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
-    std::size_t dot = name.rfind('.');
-    if (dot == std::string_view::npos || dot == 0 || dot + 1 == name.size()) return false;
-    return stem_has_hash(name.substr(0, dot));
 }
 
 bool query_has_hash(std::string_view query) {
@@ -303,11 +295,6 @@ std::string_view asset_class_label(AssetClass c) {
             break;
     }
     return "untouched";
-}
-
-std::string_view static_kind_label(StaticKind k) {
-    auto i = static_cast<std::size_t>(k);
-    return i < kStaticKindCount ? kKindNames[i] : kKindNames[0];
 }
 
 namespace {
@@ -449,20 +436,6 @@ constexpr FileName split_file_name(std::string_view path) {
     }
     return f;
 }
-
-}  // namespace
-
-std::string_view path_extension(std::string_view path) {
-    return split_file_name(path).ext;
-}
-
-bool is_fingerprinted(std::string_view path, std::string_view query,
-                      const std::vector<std::string> &versioned_prefixes) {
-    return name_has_hash(path) || (!query.empty() && query_has_hash(query)) ||
-           under_versioned_prefix(path, versioned_prefixes);
-}
-
-namespace {
 
 // A document body: the content types kind_from_content_type calls documents, checked
 // with a first-letter dispatch so a script or an image costs two comparisons.

@@ -20,13 +20,6 @@ std::string_view method_label(Method m) {
     return kMethodNames[static_cast<std::size_t>(m)];
 }
 
-Method method_from_name(std::string_view name) {
-    for (std::size_t i = 0; i + 1 < kMethodNames.size(); ++i) {
-        if (kMethodNames[i] == name) return static_cast<Method>(i);
-    }
-    return Method::other;
-}
-
 std::string_view status_class_label(std::size_t index) {
     return common::kStatusClassLabels.at(index);
 }
