@@ -49,7 +49,6 @@ class Sidecar {
     struct Metrics;
 
     void scrape_loop();
-    void scrape_once();
     HttpResponse metrics();
     HttpResponse signals_json();
     HttpResponse readyz();

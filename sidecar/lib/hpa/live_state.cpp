@@ -597,21 +597,6 @@ std::optional<std::string> resource_of_kind(const nlohmann::json &list, std::str
     return std::nullopt;
 }
 
-std::string guess_resource(std::string_view kind) {
-    std::string s(kind);
-    for (char &c : s) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-    if (s.empty() || s == "endpoints") return s;
-    auto ends = [&](std::string_view suffix) {
-        return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(),
-                                                      suffix.data(), suffix.size()) == 0;
-    };
-    if (ends("s") || ends("x") || ends("z") || ends("ch") || ends("sh")) return s + "es";
-    if (ends("y") && s.size() >= 2 &&
-        std::string_view("aeiou").find(s[s.size() - 2]) == std::string_view::npos)
-        return s.substr(0, s.size() - 1) + "ies";
-    return s + "s";
-}
-
 std::string hpa_path(std::string_view version, std::string_view ns, std::string_view name) {
     return namespaced("/apis/autoscaling/" + std::string(version), ns) +
            "/horizontalpodautoscalers/" + common::percent_encode(name);

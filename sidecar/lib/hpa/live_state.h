@@ -126,9 +126,6 @@ std::optional<ApiResource> builtin_resource(const ObjectReference &ref);
 // subresource; nullopt when absent.
 std::optional<std::string> resource_of_kind(const nlohmann::json &api_resource_list,
                                             std::string_view kind);
-// The REST mapper's last resort for a kind discovery does not list: lowercase, plural by
-// English's regular rules ("Gateway" -> "gateways", "Policy" -> "policies").
-std::string guess_resource(std::string_view kind);
 
 // /apis/autoscaling/VERSION/namespaces/NS/horizontalpodautoscalers/NAME
 std::string hpa_path(std::string_view version, std::string_view ns, std::string_view name);

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "behavior.h"
 #include "common/ascii_case.h"
 #include "json_reading.h"
 #include "quantity.h"
@@ -383,21 +384,6 @@ MetricSpec read_metric_v2beta1(const YAML::Node &m, const std::string &path, boo
 
 // ---- behavior ---------------------------------------------------------------------------
 
-ScalingRules default_scale_up() {  // GenerateHPAScaleUpRules(nil)
-    ScalingRules r;
-    r.stabilization_window_seconds = 0;
-    r.select_policy = SelectPolicy::max;
-    r.policies = {{PolicyType::pods, 4, 15}, {PolicyType::percent, 100, 15}};
-    return r;
-}
-
-ScalingRules default_scale_down() {  // GenerateHPAScaleDownRules(nil): no window (the flag's)
-    ScalingRules r;
-    r.select_policy = SelectPolicy::max;
-    r.policies = {{PolicyType::percent, 100, 15}};
-    return r;
-}
-
 // copyHPAScalingRules over the defaults, then validateScalingRules.
 ScalingRules read_rules(const YAML::Node &n, const std::string &path, bool ci, ScalingRules rules) {
     if (!present(n)) return rules;
@@ -465,8 +451,8 @@ std::optional<Behavior> read_behavior(const YAML::Node &n, const std::string &pa
     auto up = field(n, "scaleUp", annotation), down = field(n, "scaleDown", annotation);
     if (annotation && !present(up) && !present(down)) return std::nullopt;
     Behavior b;
-    b.scale_up = read_rules(up, path + ".scaleUp", annotation, default_scale_up());
-    b.scale_down = read_rules(down, path + ".scaleDown", annotation, default_scale_down());
+    b.scale_up = read_rules(up, path + ".scaleUp", annotation, default_scale_up_rules());
+    b.scale_down = read_rules(down, path + ".scaleDown", annotation, default_scale_down_rules());
     return b;
 }
 

@@ -423,13 +423,6 @@ TEST(HpaLivePaths, Resources) {
     EXPECT_EQ(resource_of_kind(discovery, "Gateway"), "gateways");
     EXPECT_FALSE(resource_of_kind(discovery, "Route"));
     EXPECT_FALSE(resource_of_kind(json::object(), "Gateway"));
-
-    EXPECT_EQ(guess_resource("Gateway"), "gateways");
-    EXPECT_EQ(guess_resource("Policy"), "policies");
-    EXPECT_EQ(guess_resource("Ingress"), "ingresses");
-    EXPECT_EQ(guess_resource("Box"), "boxes");
-    EXPECT_EQ(guess_resource("Endpoints"), "endpoints");
-    EXPECT_EQ(guess_resource("Worker"), "workers");
 }
 
 TEST(HpaLivePaths, TheControllerRequests) {
