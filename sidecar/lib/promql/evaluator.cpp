@@ -33,6 +33,7 @@
 
 #include "bucket_quantile.h"
 #include "common/ascii_case.h"
+#include "common/utf8.h"
 
 namespace pulse::promql {
 
@@ -594,31 +595,10 @@ std::shared_ptr<const CompiledRegex> compile_anchored(const std::string &pattern
     return cache.emplace(pattern, std::move(compiled)).first->second;
 }
 
-// Go's utf8.DecodeRuneInString: the width of the valid UTF-8 sequence at s[i], or 0 when
-// none starts there (no overlong form, no surrogate, nothing past U+10FFFF).
+// Go's utf8.DecodeRuneInString's width: the length of the valid UTF-8 sequence at s[i], or
+// 0 when none starts there.
 std::size_t utf8_width(std::string_view s, std::size_t i) {
-    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-    const unsigned char c = byte(i);
-    if (c < 0x80) return 1;
-    std::size_t n = 0;
-    unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (s.size() - i < n || byte(i + 1) < lo || byte(i + 1) > hi) return 0;
-    for (std::size_t k = 2; k < n; ++k)
-        if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
-    return n;
+    return common::utf8_sequence_length(s.substr(i));
 }
 
 // A label value as RE2 is to match it: the value itself when it is valid UTF-8, else a copy
