@@ -69,12 +69,14 @@ std::map<std::string, double> signal_values(const json &object) {
     return out;
 }
 
-// A config signal is per pod only and sums nothing: the namespace form takes the worst pod.
+// How the namespace form combines the pods' values: as the signal table says, and the
+// worst pod for a config signal.
 common::Aggregation aggregation_for(std::string_view metric) {
     const common::SignalInfo *s = common::find_signal(metric);
     return s != nullptr ? s->across_pods : common::Aggregation::max;
 }
 
+// A gauge read at the last scrape: its window is 0 ("non-calculated instantaneous metrics").
 bool is_instantaneous(std::string_view metric) {
     const common::SignalInfo *s = common::find_signal(metric);
     return s != nullptr && s->timing == common::Timing::instantaneous;
