@@ -33,6 +33,7 @@ WORKDIR /src
 # on a copy of /usr/share/nginx/src with Debian's conf_flags and nginx -V's --with-cc-opt.
 COPY config config.make ./
 COPY scripts/build-module.sh scripts/
+COPY common/ common/
 COPY ngx_module/ ngx_module/
 RUN MAKEFLAGS="-j$(nproc)" scripts/build-module.sh /build \
  && mkdir -p /out \

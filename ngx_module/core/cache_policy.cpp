@@ -5,6 +5,9 @@
 #include <cstring>
 #include <utility>
 
+#include "common/ascii_case.h"
+#include "common/trim.h"
+
 namespace pulse {
 
 namespace {
@@ -13,41 +16,17 @@ constexpr std::int64_t kMaxLifetime = 2147483647;  // 2^31 - 1 seconds
 constexpr std::int64_t kDay = 86400;
 constexpr std::int64_t kYear = 365 * kDay;
 
-constexpr char lower(char c) {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
+using common::iends_with;
+using common::iequals;
+using common::istarts_with;
+using common::to_lower;
+using common::trim;
+
 constexpr bool is_digit(char c) {
     return c >= '0' && c <= '9';
 }
 constexpr bool is_alpha(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-constexpr bool is_hex_letter(char c) {
-    return (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-// `a` equals `lowercase_b` ignoring the case of `a`; `lowercase_b` is lowercase already.
-constexpr bool iequals(std::string_view a, std::string_view lowercase_b) {
-    if (a.size() != lowercase_b.size()) return false;
-    if (a == lowercase_b) return true;  // the usual case, compared by memcmp
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (lower(a[i]) != lowercase_b[i]) return false;
-    }
-    return true;
-}
-constexpr bool istarts_with(std::string_view a, std::string_view lowercase_prefix) {
-    return a.size() >= lowercase_prefix.size() &&
-           iequals(a.substr(0, lowercase_prefix.size()), lowercase_prefix);
-}
-constexpr bool iends_with(std::string_view a, std::string_view lowercase_suffix) {
-    return a.size() >= lowercase_suffix.size() &&
-           iequals(a.substr(a.size() - lowercase_suffix.size()), lowercase_suffix);
-}
-
-constexpr std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
 }
 
 struct ExtensionKind {
@@ -204,7 +183,7 @@ constexpr bool is_hex_hash(std::string_view s) {
 }
 
 // Rollup's "<name>-<8 chars of [A-Za-z0-9_-]>" with a digit, an uppercase and a lowercase
-// letter among the 8 (see is_fingerprinted).
+// letter among the 8 (see classify in cache_policy.h).
 constexpr bool ends_with_rollup_hash(std::string_view part) {
     constexpr std::size_t kHash = 8;
     if (part.size() < kHash + 2 || part[part.size() - kHash - 1] != '-') return false;
@@ -385,11 +364,6 @@ std::string_view asset_class_label(AssetClass c) {
     return "untouched";
 }
 
-std::string_view static_kind_label(StaticKind k) {
-    auto i = static_cast<std::size_t>(k);
-    return i < kStaticKindCount ? kKindNames[i] : kKindNames[0];
-}
-
 namespace {
 
 // Extensions of up to 8 characters, lowercased and packed into one integer, in an
@@ -398,7 +372,7 @@ namespace {
 constexpr std::uint64_t pack(std::string_view s) {
     std::uint64_t key = 0;
     for (std::size_t i = 0; i < s.size() && i < 8; ++i) {
-        key |= static_cast<std::uint64_t>(static_cast<unsigned char>(lower(s[i]))) << (8 * i);
+        key |= static_cast<std::uint64_t>(static_cast<unsigned char>(to_lower(s[i]))) << (8 * i);
     }
     return key;
 }
@@ -458,7 +432,7 @@ struct Extension {
         std::uint16_t k = char_class(p[-1]);
         if (k & (kDot | kSlash)) break;
         seen |= k;
-        key = key << 8 | static_cast<unsigned char>(lower(p[-1]));
+        key = key << 8 | static_cast<unsigned char>(to_lower(p[-1]));
         --p;
     }
     // p is just past the name's last '.' or '/', or at the start of the path.
@@ -469,15 +443,6 @@ struct Extension {
     if (seen & kNul) return {ext, StaticKind::none};  // packing could not tell "js" from "js\0"
     if (ext.size() > 8) return {ext, kind_of_long_extension(ext)};
     return {ext, kind_of_packed(key)};
-}
-
-std::string_view extension_of(std::string_view path) {
-    return read_extension(path).ext;
-}
-
-bool name_has_hash(std::string_view path) {
-    std::string_view ext = extension_of(path);
-    return !ext.empty() && stem_has_hash(path, ext);
 }
 
 }  // namespace
@@ -514,7 +479,7 @@ constexpr std::string_view subtype_of(std::string_view rest) {
 StaticKind kind_from_content_type(std::string_view type) {
     while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
     if (type.empty()) return StaticKind::none;
-    switch (lower(type.front())) {
+    switch (to_lower(type.front())) {
         case 'i':
             return istarts_with(type, "image/") ? StaticKind::image : StaticKind::none;
         case 'f':
@@ -554,16 +519,6 @@ StaticKind kind_from_content_type(std::string_view type) {
         default:
             return StaticKind::none;
     }
-}
-
-std::string_view path_extension(std::string_view path) {
-    return extension_of(path);
-}
-
-bool is_fingerprinted(std::string_view path, std::string_view query,
-                      const std::vector<std::string> &versioned_prefixes) {
-    return name_has_hash(path) || (!query.empty() && query_has_hash(query)) ||
-           under_versioned_prefix(path, versioned_prefixes);
 }
 
 AssetClass classify(std::string_view path, std::string_view query, std::string_view content_type,
@@ -742,7 +697,7 @@ std::optional<std::string> CachePolicy::add_rule(std::string_view target, std::s
         }
         if (!ok) return "unknown cache rule target " + quoted(target);
         t = Target::extension;
-        for (char c : e) ext += lower(c);
+        for (char c : e) ext += to_lower(c);
     } else {
         t = Target::kind;
         for (std::size_t i = 0; i < kStaticKindCount; ++i) {

@@ -14,7 +14,7 @@
 //     document type: nginx's default_type gives it to files it has no type for (a ".js"
 //     served without mime.types), but the "txt" extension is (robots.txt, security.txt,
 //     ads.txt are read by crawlers that must see the current one).
-//  2. A fingerprinted URL (see `is_fingerprinted`) is immutable whatever its extension
+//  2. A fingerprinted URL (see `classify`) is immutable whatever its extension
 //     (a hashed ".zip" or ".map" too), the document exception above aside.
 //  3. Static but unversioned: a known static extension (image, font, style, script,
 //     media); a URL with no extension at all is classified by its content type instead.
@@ -53,10 +53,6 @@ std::string_view asset_class_label(AssetClass c);
 enum class StaticKind : std::uint8_t { none, image, font, style, script, media, document };
 inline constexpr std::size_t kStaticKindCount = 7;
 
-// "none", "image", "font", "style", "script", "media", "document" (also the names
-// `pulse_cache_rule` takes for the static kinds).
-std::string_view static_kind_label(StaticKind k);
-
 // By extension (case-insensitive, without the dot): "png" -> image, "html" -> document.
 //   image:    png jpg jpeg jpe gif webp avif svg svgz ico cur bmp tif tiff apng jxl heic heif
 //   font:     woff woff2 ttf otf eot
@@ -73,13 +69,9 @@ StaticKind kind_from_extension(std::string_view ext);
 //   application/octet-stream, text/event-stream...) is none.
 StaticKind kind_from_content_type(std::string_view type);
 
-// The extension of the last path segment ("app.3f2a9c1b.js" -> "js"), or empty: no dot,
-// a trailing dot, or a name that only starts with one (".htaccess", "..").
-std::string_view path_extension(std::string_view path);
-
-// Whether the URL carries a content hash, so its content can never change. The file
-// name (last path segment) must have an extension; its stem (the name without the
-// last extension) is cut at "." and "-" into parts:
+// A URL is fingerprinted when it carries a content hash, so its content can never
+// change. The file name (last path segment) must have an extension; its stem (the name
+// without the last extension) is cut at "." and "-" into parts:
 // - a part of 8 to 64 hex characters (either case) with at least one digit and one
 //   letter: "app.3f2a9c1b.js", "main-3f2a9c1b5e.css", "2.8e0f3c1a.chunk.css", Sprockets'
 //   "application-<64 hex>.css", and Meteor's "/<40 hex>.js" bundles (also under
@@ -102,14 +94,14 @@ std::string_view path_extension(std::string_view path);
 //   backslash or a percent-encoded "." or "/" (%2e, %2f, %5c): nginx hands over
 //   normalised URIs, a path that still has these is not trusted to be under the prefix.
 // Hashes in directory names are not recognised (they are as often user or record ids).
-// Linear in the length of the path and query, no allocation.
-bool is_fingerprinted(std::string_view path, std::string_view query,
-                      const std::vector<std::string> &versioned_prefixes);
-
+//
 // Classifies a response (see the top of this file). `content_type` may be empty (a 304
 // has none): the URL decides. `kind` receives document for documents, the static kind
 // for static assets, the kind of the extension (or, without one, of the content type)
-// for fingerprinted URLs, none for untouched ones. No allocation.
+// for fingerprinted URLs, none for untouched ones. `extension` receives the extension of
+// the last path segment ("app.3f2a9c1b.js" -> "js"), a view into `path`, or empty: no
+// dot, a trailing dot, or a name that only starts with one (".htaccess", "..").
+// Linear in the length of the path and query, no allocation.
 //
 // Redirects: the content type of a redirect describes its stub body, not what the URL
 // names; callers pass an empty content type for 3xx, as for 304.

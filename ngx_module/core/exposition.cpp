@@ -1,6 +1,8 @@
 #include "core/exposition.h"
 
-#include "core/utf8.h"
+#include "common/ascii_case.h"
+#include "common/trim.h"
+#include "common/utf8.h"
 
 #include <charconv>
 #include <cmath>
@@ -16,22 +18,8 @@ std::string_view content_type(Format f) {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-        if (x != y) return false;
-    }
-    return true;
-}
+using common::iequals;
+using common::trim;
 
 double parse_q(std::string_view v) {
     double q = 1;
@@ -83,7 +71,7 @@ void append_escaped_label_value(std::string &out, std::string_view value) {
         } else if (c == '\n') {
             out += "\\n";
         } else {
-            std::size_t n = utf8_sequence_length(value);
+            std::size_t n = common::utf8_sequence_length(value);
             if (n == 0) {
                 out += "\xef\xbf\xbd";
                 n = 1;

@@ -7,9 +7,11 @@
 #include <string_view>
 #include <utility>
 
-#include "core/families.h"
+#include "common/families.h"
 
 namespace pulse {
+
+using common::MetricType;  // the families' types are the contract (common/families.h)
 
 enum class Format : std::uint8_t { prometheus_text, openmetrics };
 

@@ -4,6 +4,8 @@
 #include <array>
 #include <stdexcept>
 
+#include "common/labels.h"
+
 namespace pulse {
 
 namespace {
@@ -11,8 +13,7 @@ namespace {
 constexpr std::array<std::string_view, kMethodCount> kMethodNames{
     "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE", "OTHER"};
 
-constexpr std::array<std::string_view, kStatusClassCount> kStatusClasses{"1xx", "2xx", "3xx",
-                                                                         "4xx", "5xx", "other"};
+static_assert(common::kStatusClassLabels.size() == kStatusClassCount);
 
 }  // namespace
 
@@ -20,15 +21,8 @@ std::string_view method_label(Method m) {
     return kMethodNames[static_cast<std::size_t>(m)];
 }
 
-Method method_from_name(std::string_view name) {
-    for (std::size_t i = 0; i + 1 < kMethodNames.size(); ++i) {
-        if (kMethodNames[i] == name) return static_cast<Method>(i);
-    }
-    return Method::other;
-}
-
 std::string_view status_class_label(std::size_t index) {
-    return kStatusClasses.at(index);
+    return common::kStatusClassLabels.at(index);
 }
 
 std::string status_label(unsigned status, bool exact) {

@@ -26,8 +26,6 @@ enum class Method : std::uint8_t {
 };
 inline constexpr std::size_t kMethodCount = 10;
 std::string_view method_label(Method m);
-// Classifies a request method as the client sent it (case-sensitive, as HTTP says).
-Method method_from_name(std::string_view name);
 
 // Status labels: "2xx" style classes, or the exact three-digit code. Values outside
 // 100..599 (a client that went away before a status existed) are "other".

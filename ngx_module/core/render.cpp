@@ -55,9 +55,9 @@ std::span<const Label> labels_of(const FamilyInfo &fi, std::string_view key, Lab
     return {out.data(), n};
 }
 
-void write_counter(ExpositionWriter &w, std::string_view name, std::string_view help,
-                   std::uint64_t value, MetricType type = MetricType::counter) {
-    w.family(name, help, type);
+// A family of one series without labels.
+void write_unlabelled(ExpositionWriter &w, const FamilyInfo &family, std::uint64_t value) {
+    w.family(family.name, family.help, family.type);
     w.sample("", static_cast<double>(value));
 }
 
@@ -111,48 +111,45 @@ std::string render(const SeriesStore &store, const RenderInputs &in) {
                 continue;
             }
             for (std::size_t i = 0; i < nb; ++i) {
-                w.sample("_bucket", ls, static_cast<double>(v[i]), "le", le[i]);
+                w.sample("_bucket", ls, static_cast<double>(v[i]), common::label::le, le[i]);
             }
-            w.sample("_bucket", ls, static_cast<double>(v[nb]), "le", "+Inf");
+            w.sample("_bucket", ls, static_cast<double>(v[nb]), common::label::le, "+Inf");
             w.sample("_sum", ls, static_cast<double>(v[nb + 1]) / kTicksPerSecond);
             w.sample("_count", ls, static_cast<double>(v[nb]));
         }
     }
 
+    namespace nf = common::nginx_family;
+    namespace state = common::connection_state;
     if (in.connections) {
         const ConnectionStats &c = *in.connections;
-        write_counter(w, "nginx_connections_accepted_total", "Client connections accepted.",
-                      c.accepted);
-        write_counter(w, "nginx_connections_handled_total", "Client connections handled.",
-                      c.handled);
-        w.family("nginx_connections", "Client connections by state.", MetricType::gauge);
-        const std::pair<std::string_view, std::uint64_t> states[] = {{"active", c.active},
-                                                                     {"reading", c.reading},
-                                                                     {"writing", c.writing},
-                                                                     {"waiting", c.waiting}};
-        for (const auto &[state, value] : states) {
-            std::array<Label, 1> l{{{"state", state}}};
+        write_unlabelled(w, nf::connections_accepted, c.accepted);
+        write_unlabelled(w, nf::connections_handled, c.handled);
+        w.family(nf::connections.name, nf::connections.help, nf::connections.type);
+        const std::pair<std::string_view, std::uint64_t> states[] = {{state::active, c.active},
+                                                                     {state::reading, c.reading},
+                                                                     {state::writing, c.writing},
+                                                                     {state::waiting, c.waiting}};
+        for (const auto &[name, value] : states) {
+            std::array<Label, 1> l{{{nf::connections.labels[0], name}}};
             w.sample("", l, static_cast<double>(value));
         }
     }
-    write_counter(w, "nginx_connections_limit", "worker_connections times worker processes.",
-                  in.connection_limit, MetricType::gauge);
-    write_counter(w, "nginx_pulse_series", "Series held in the shared zone.", store.series(),
-                  MetricType::gauge);
-    write_counter(w, "nginx_pulse_series_limit", "The series budget (pulse_max_series).",
-                  in.series_limit, MetricType::gauge);
-    write_counter(w, "nginx_pulse_series_dropped_total",
-                  "Series refused for budget or memory and folded into __overflow__.",
-                  store.dropped());
-    w.family("nginx_pulse_shm_bytes", "Shared zone bytes by state.", MetricType::gauge);
+    write_unlabelled(w, nf::connections_limit, in.connection_limit);
+    write_unlabelled(w, nf::series, store.series());
+    write_unlabelled(w, nf::series_limit, in.series_limit);
+    write_unlabelled(w, nf::series_dropped, store.dropped());
+    w.family(nf::shm_bytes.name, nf::shm_bytes.help, nf::shm_bytes.type);
     {
-        std::array<Label, 1> used{{{"state", "used"}}}, free{{{"state", "free"}}};
+        const std::string_view by = nf::shm_bytes.labels[0];
+        std::array<Label, 1> used{{{by, common::shm_state::used}}},
+            free{{{by, common::shm_state::free}}};
         w.sample("", used, static_cast<double>(in.shm_used_bytes));
         w.sample("", free, static_cast<double>(in.shm_free_bytes));
     }
-    w.family("nginx_pulse_info", "pulse module and nginx versions.", MetricType::gauge);
+    w.family(nf::info.name, nf::info.help, nf::info.type);
     std::array<Label, 2> versions{
-        {{"version", in.module_version}, {"nginx_version", in.server_version}}};
+        {{nf::info.labels[0], in.module_version}, {nf::info.labels[1], in.server_version}}};
     w.sample("", versions, 1.0);
     return w.finish();
 }

@@ -19,9 +19,19 @@
 #include <span>
 #include <string_view>
 
-#include "core/families.h"
+#include "common/families.h"
 
 namespace pulse {
+
+// The zone's families are the contract with the sidecar (common/families.h).
+using common::Family;
+using common::FamilyInfo;
+using common::info;
+using common::kFamilies;
+using common::kFamilyCount;
+using common::kMaxLabels;
+using common::kOverflowLabel;
+using common::MetricType;
 
 inline constexpr std::uint32_t kChunkValues = 512;  // per slot: 4 KiB
 inline constexpr std::uint32_t kMaxSlots = 256;

@@ -4,7 +4,6 @@
 #include <prometheus/family.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
-#include <prometheus/text_serializer.h>
 
 #include <cerrno>
 #include <chrono>
@@ -16,9 +15,14 @@
 #include <stdexcept>
 #include <unistd.h>
 
+#include "clocks.h"
+#include "common/ascii_case.h"
+#include "common/percent_encoding.h"
 #include "custom_metrics.h"
 #include "kube_client.h"
+#include "one_line.h"
 #include "openapi.h"
+#include "own_metrics.h"
 #include "signal_engine.h"
 
 namespace pulse::sidecar {
@@ -28,24 +32,6 @@ namespace {
 using nlohmann::json;
 
 constexpr const char *kJson = "application/json";
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) !=
-            std::tolower(static_cast<unsigned char>(b[i]))) {
-            return false;
-        }
-    }
-    return true;
-}
-
-std::string one_line(std::string s) {
-    for (char &c : s) {
-        if (c == '\n' || c == '\r') c = ' ';
-    }
-    return s;
-}
 
 // Throws when `path` cannot be opened for reading, naming the flag.
 void require_readable(const std::string &flag, const std::string &path) {
@@ -139,39 +125,22 @@ cm::Catalog catalog_from(const SidecarConfig &config) {
     return catalog;
 }
 
-double unix_now() {
-    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 }  // namespace
 
 struct Adapter::Metrics {
     prometheus::Registry registry;
-    prometheus::Family<prometheus::Counter> &requests =
-        prometheus::BuildCounter()
-            .Name("pulse_adapter_requests_total")
-            .Help(
-                "Requests answered, by kind (discovery, openapi, pods, pod, namespace, object, "
-                "health, metrics, other) and HTTP code.")
-            .Register(registry);
-    prometheus::Family<prometheus::Histogram> &duration =
-        prometheus::BuildHistogram()
-            .Name("pulse_adapter_request_duration_seconds")
-            .Help("Time to answer a request, by kind.")
-            .Register(registry);
-    prometheus::Family<prometheus::Counter> &left_out =
-        prometheus::BuildCounter()
-            .Name("pulse_adapter_pods_left_out_total")
-            .Help("Pods left out of an answer, by reason.")
-            .Register(registry);
-    prometheus::Family<prometheus::Counter> &kube_errors =
-        prometheus::BuildCounter()
-            .Name("pulse_adapter_kube_api_errors_total")
-            .Help(
-                "Kubernetes API requests that failed or did not answer 200 (404s of single pods "
-                "included).")
-            .Register(registry);
+    prometheus::Family<prometheus::Counter> &requests = add_family<prometheus::Counter>(
+        registry, "pulse_adapter_requests_total",
+        "Requests answered, by kind (discovery, openapi, pods, pod, namespace, object, health, "
+        "metrics, other) and HTTP code.");
+    prometheus::Family<prometheus::Histogram> &duration = add_family<prometheus::Histogram>(
+        registry, "pulse_adapter_request_duration_seconds", "Time to answer a request, by kind.");
+    prometheus::Family<prometheus::Counter> &left_out = add_family<prometheus::Counter>(
+        registry, "pulse_adapter_pods_left_out_total", "Pods left out of an answer, by reason.");
+    prometheus::Family<prometheus::Counter> &kube_errors = add_family<prometheus::Counter>(
+        registry, "pulse_adapter_kube_api_errors_total",
+        "Kubernetes API requests that failed or did not answer 200 (404s of single pods "
+        "included).");
 
     Metrics() {
         for (const char *r : {"not_running", "terminating", "no_ip", "bad_port_annotation",
@@ -300,8 +269,8 @@ HttpResponse Adapter::handle(const HttpRequest &req) {
     std::string user = "-", groups;
     if (req.client_subject) {
         for (const auto &[k, v] : req.headers) {
-            if (iequals(k, "X-Remote-User") && user == "-") user = v;
-            if (iequals(k, "X-Remote-Group")) groups += (groups.empty() ? "" : ",") + v;
+            if (common::iequals(k, "X-Remote-User") && user == "-") user = v;
+            if (common::iequals(k, "X-Remote-Group")) groups += (groups.empty() ? "" : ",") + v;
         }
     }
     char ms[32];
@@ -391,15 +360,10 @@ HttpResponse Adapter::route(const HttpRequest &req, Outcome &outcome) {
         // Ready as soon as it serves: the TLS material loaded at start (or it would have
         // exited). Kubernetes API trouble is answered per request, not by unreadiness.
         if (path == "/readyz") return {200, "text/plain; charset=utf-8", "ready\n", {}};
-        std::vector<prometheus::MetricFamily> families = metrics_->registry.Collect();
-        if (engine_) {
-            std::vector<prometheus::MetricFamily> config_signals = engine_->collect();
-            families.insert(families.end(), std::make_move_iterator(config_signals.begin()),
-                            std::make_move_iterator(config_signals.end()));
-        }
-        prometheus::TextSerializer serializer;
-        return {
-            200, "text/plain; version=0.0.4; charset=utf-8", serializer.Serialize(families), {}};
+        return {200,
+                "text/plain; version=0.0.4; charset=utf-8",
+                metrics_page(metrics_->registry, engine_.get()),
+                {}};
     }
     if (!req.client_subject) {
         return status_response(
@@ -499,7 +463,8 @@ HttpResponse Adapter::route(const HttpRequest &req, Outcome &outcome) {
     // GET a list of pods; sets `error` when it cannot.
     auto list_pods = [&](const std::string &label_selector, std::optional<cm::ApiError> &error) {
         std::string url = "/api/v1/namespaces/" + api.ns + "/pods";
-        if (!label_selector.empty()) url += "?labelSelector=" + cm::query_escape(label_selector);
+        if (!label_selector.empty())
+            url += "?labelSelector=" + common::percent_encode(label_selector);
         std::vector<cm::PodInfo> pods;
         HttpResult r = kube_->get(url);
         if (r.status != 200) {

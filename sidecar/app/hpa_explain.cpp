@@ -17,12 +17,14 @@
 #include <vector>
 
 #include "adapter.h"
+#include "common/rfc3339.h"
 #include "durations.h"
 #include "hpa/decide.h"
 #include "hpa/decision_json.h"
 #include "hpa/live_state.h"
 #include "hpa/spec_yaml.h"
 #include "kube_client.h"
+#include "one_line.h"
 
 namespace pulse::sidecar {
 namespace {
@@ -32,12 +34,6 @@ using ojson = nlohmann::ordered_json;
 using namespace pulse::hpa;
 
 constexpr const char *kMe = "pulse-sidecar hpa explain: ";
-
-std::string one_line(std::string s) {
-    for (char &c : s)
-        if (c == '\n' || c == '\r') c = ' ';
-    return s;
-}
 
 bool readable(const std::string &path) {
     return ::access(path.c_str(), R_OK) == 0;
@@ -496,7 +492,7 @@ int HpaExplain::Impl::run() {
     ojson out = ojson::object();
     out["hpa"] = ns + "/" + name;
     out["apiVersion"] = api_version;
-    out["time"] = format_rfc3339(now);
+    out["time"] = common::format_rfc3339(now);
     out["decision"] = decision_json(decision);
     out["history"] =
         "seeded as a freshly started controller would: one recommendation of " +

@@ -4,7 +4,6 @@
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
-#include <prometheus/text_serializer.h>
 
 #include <malloc.h>
 
@@ -14,12 +13,17 @@
 #include <map>
 
 #include "addresses.h"
+#include "clocks.h"
+#include "common/labels.h"
+#include "common/rfc3339.h"
+#include "common/signals.h"
 #include "durations.h"
 #include "exposition_parser.h"
 #include "nginx_snapshot.h"
+#include "one_line.h"
+#include "own_metrics.h"
 #include "scraper.h"
 #include "signal_engine.h"
-#include "signal_names.h"
 #include "signals_json.h"
 #include "status_http.h"
 
@@ -29,84 +33,69 @@ namespace {
 
 constexpr std::size_t kErrorsKept = 10;  // on the status page
 
-double steady_now() {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
-
-double unix_now() {
-    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-std::string one_line(std::string s) {
-    for (char &c : s) {
-        if (c == '\n' || c == '\r') c = ' ';
-    }
-    return s;
-}
-
 }  // namespace
 
 // The sidecar's own exposition, through prometheus-cpp.
 struct Sidecar::Metrics {
     prometheus::Registry registry;
-    prometheus::Family<prometheus::Gauge> &scrape_duration =
-        prometheus::BuildGauge()
-            .Name("pulse_scrape_duration_seconds")
-            .Help("Duration of the last scrape of nginx.")
-            .Register(registry);
-    prometheus::Family<prometheus::Counter> &scrape_errors =
-        prometheus::BuildCounter()
-            .Name("pulse_scrape_errors_total")
-            .Help("Failed scrapes of nginx, by reason.")
-            .Register(registry);
-    prometheus::Family<prometheus::Gauge> &scrape_age =
-        prometheus::BuildGauge()
-            .Name("pulse_scrape_age_seconds")
-            .Help("Age of the last good scrape of nginx.")
-            .Register(registry);
-    prometheus::Family<prometheus::Gauge> &draining = prometheus::BuildGauge()
-                                                          .Name("pulse_draining")
-                                                          .Help("1 while the pod drains.")
-                                                          .Register(registry);
-    std::vector<prometheus::Family<prometheus::Gauge> *> signal_families;
-    // Signal gauges by (signal index, server or "" for the pod); removed while stale.
-    std::map<std::pair<std::size_t, std::string>, prometheus::Gauge *> gauges;
+    prometheus::Family<prometheus::Gauge> &scrape_duration = add_family<prometheus::Gauge>(
+        registry, "pulse_scrape_duration_seconds", "Duration of the last scrape of nginx.");
+    prometheus::Family<prometheus::Counter> &scrape_errors = add_family<prometheus::Counter>(
+        registry, "pulse_scrape_errors_total", "Failed scrapes of nginx, by reason.");
+    prometheus::Family<prometheus::Gauge> &scrape_age = add_family<prometheus::Gauge>(
+        registry, "pulse_scrape_age_seconds", "Age of the last good scrape of nginx.");
+    prometheus::Family<prometheus::Gauge> &draining =
+        add_family<prometheus::Gauge>(registry, "pulse_draining", "1 while the pod drains.");
+    // The built-in signals' families, in common::kSignals' order: the pod's (the signal's
+    // name) and the servers' (common::kServerFamilyPrefix; null for pod-only signals).
+    std::vector<prometheus::Family<prometheus::Gauge> *> signal_families, server_families;
+    // Signal gauges by (signal, server or "" for the pod); removed while stale.
+    std::map<std::pair<common::Signal, std::string>, prometheus::Gauge *> gauges;
 
     Metrics() {
-        for (const SignalName &s : kSignals) {
-            signal_families.push_back(&prometheus::BuildGauge()
-                                           .Name(std::string(s.name))
-                                           .Help(std::string(s.help))
-                                           .Register(registry));
+        for (const common::SignalInfo &s : common::kSignals) {
+            signal_families.push_back(&add_family<prometheus::Gauge>(registry, s.name, s.help));
+            server_families.push_back(
+                s.scope == common::Scope::pod
+                    ? nullptr
+                    : &add_family<prometheus::Gauge>(
+                          registry,
+                          std::string(common::kServerFamilyPrefix) +
+                              std::string(s.name.substr(common::kSignalPrefix.size())),
+                          std::string(s.help) + " Per nginx server."));
         }
         scrape_errors.Add({{"reason", "transport"}});
         scrape_errors.Add({{"reason", "http_status"}});
         scrape_errors.Add({{"reason", "parse"}});
     }
 
+    prometheus::Family<prometheus::Gauge> &family_of(common::Signal s, const std::string &server) {
+        const auto i = static_cast<std::size_t>(s);
+        return server.empty() ? *signal_families[i] : *server_families[i];
+    }
+
     void publish(const Signals &signals) {
-        std::map<std::pair<std::size_t, std::string>, prometheus::Gauge *> next;
-        auto set = [&](std::size_t i, const std::string &server, double value) {
-            auto key = std::make_pair(i, server);
+        std::map<std::pair<common::Signal, std::string>, prometheus::Gauge *> next;
+        auto set = [&](common::Signal signal, const std::string &server, double value) {
+            auto key = std::make_pair(signal, server);
             auto it = gauges.find(key);
             prometheus::Gauge *g;
             if (it != gauges.end()) {
                 g = it->second;
                 gauges.erase(it);
             } else {
-                g = server.empty() ? &signal_families[i]->Add({})
-                                   : &signal_families[i]->Add({{"server", server}});
+                g = server.empty() ? &family_of(signal, server).Add({})
+                                   : &family_of(signal, server)
+                                          .Add({{std::string(common::label::server), server}});
             }
             g->Set(value);
             next[key] = g;
         };
-        for (std::size_t i = 0; i < kSignals.size(); ++i) {
-            set(i, "", signals.pod.*kSignals[i].field);
-            if (!kSignals[i].per_server) continue;
+        for (const common::SignalInfo &s : common::kSignals) {
+            set(s.signal, "", signals.pod.value(s.signal));
+            if (s.scope == common::Scope::pod) continue;
             for (const auto &[server, set_] : signals.servers)
-                set(i, server, set_.*kSignals[i].field);
+                set(s.signal, server, set_.value(s.signal));
         }
         withdraw();
         gauges = std::move(next);
@@ -114,7 +103,7 @@ struct Sidecar::Metrics {
 
     // Stale numbers are not published as if fresh: the series go away.
     void withdraw() {
-        for (auto &[key, g] : gauges) signal_families[key.first]->Remove(g);
+        for (auto &[key, g] : gauges) family_of(key.first, key.second).Remove(g);
         gauges.clear();
     }
 };
@@ -257,11 +246,12 @@ void Sidecar::record_history(double unix) {
     std::vector<std::pair<std::string, double>> values;
     // What /signals says now: nothing once the numbers are stale (a gap, not the last one).
     if (last_good_steady_ && steady_now() - *last_good_steady_ <= options_.stale_after) {
-        for (const SignalName &s : kSignals) {
-            values.emplace_back("pod/" + std::string(s.name), signals_.pod.*s.field);
-            if (!s.per_server) continue;
+        for (const common::SignalInfo &s : common::kSignals) {
+            values.emplace_back("pod/" + std::string(s.name), signals_.pod.value(s.signal));
+            if (s.scope == common::Scope::pod) continue;
             for (const auto &[server, set] : signals_.servers)
-                values.emplace_back("server/" + server + "/" + std::string(s.name), set.*s.field);
+                values.emplace_back("server/" + server + "/" + std::string(s.name),
+                                    set.value(s.signal));
         }
     }
     history_.record(unix, values);
@@ -273,7 +263,8 @@ HttpResponse Sidecar::history_json() {
     doc["targets"] = options_.hpa_targets;
     nlohmann::json errors = nlohmann::json::array();
     for (const auto &[when, error] : errors_)
-        errors.push_back({{"time", rfc3339(when)}, {"error", error}});
+        errors.push_back({{"time", common::format_rfc3339(when, common::Fraction::milliseconds)},
+                          {"error", error}});
     doc["errors"] = std::move(errors);
     return {200, "application/json", doc.dump(), {{"Cache-Control", "no-store"}}};
 }
@@ -309,19 +300,7 @@ HttpResponse Sidecar::metrics() {
     auto &age = metrics_->scrape_age.Add({});
     age.Set(last_good_steady_ ? now - *last_good_steady_ : std::nan(""));
     metrics_->draining.Add({}).Set(draining_ ? 1 : 0);
-    std::vector<prometheus::MetricFamily> families = metrics_->registry.Collect();
-    if (engine_) {
-        std::vector<prometheus::MetricFamily> config_signals = engine_->collect();
-        families.insert(families.end(), std::make_move_iterator(config_signals.begin()),
-                        std::make_move_iterator(config_signals.end()));
-    }
-    std::string body = prometheus::TextSerializer().Serialize(families);
-    if (engine_) {
-        // Thousands of config signal series were built for this answer: their pages go back.
-        families.clear();
-        families.shrink_to_fit();
-        malloc_trim(0);
-    }
+    std::string body = metrics_page(metrics_->registry, engine_.get());
     return {200, "text/plain; version=0.0.4; charset=utf-8", std::move(body), {}};
 }
 

@@ -54,7 +54,6 @@ class Sidecar {
     struct Metrics;
 
     void scrape_loop();
-    void scrape_once();
     HttpResponse metrics();
     HttpResponse signals_json();
     HttpResponse readyz();

@@ -11,25 +11,16 @@
 #include <cmath>
 #include <iostream>
 
+#include "clocks.h"
 #include "exposition_parser.h"
+#include "one_line.h"
+#include "own_metrics.h"
 #include "scrape_clock.h"
 #include "scraper.h"
 
 namespace pulse::sidecar {
 
 namespace {
-
-double unix_now() {
-    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-std::string one_line(std::string s) {
-    for (char &c : s) {
-        if (c == '\n' || c == '\r') c = ' ';
-    }
-    return s;
-}
 
 std::vector<ScrapeTarget> targets_of(const SidecarConfig &config) {
     std::vector<ScrapeTarget> out;
@@ -46,31 +37,18 @@ constexpr std::int64_t kPruneEveryMs = 10'000;
 
 struct SignalEngine::Metrics {
     prometheus::Registry &registry;  // first: the families below register in it
-    prometheus::Family<prometheus::Gauge> &up =
-        prometheus::BuildGauge()
-            .Name("pulse_source_up")
-            .Help("1 when the last scrape of the source was good, else 0.")
-            .Register(registry);
+    prometheus::Family<prometheus::Gauge> &up = add_family<prometheus::Gauge>(
+        registry, "pulse_source_up", "1 when the last scrape of the source was good, else 0.");
     prometheus::Family<prometheus::Gauge> &duration =
-        prometheus::BuildGauge()
-            .Name("pulse_source_scrape_duration_seconds")
-            .Help("Duration of the last scrape of the source.")
-            .Register(registry);
-    prometheus::Family<prometheus::Gauge> &samples =
-        prometheus::BuildGauge()
-            .Name("pulse_source_samples_scraped")
-            .Help("Samples in the last good scrape of the source.")
-            .Register(registry);
-    prometheus::Family<prometheus::Counter> &errors =
-        prometheus::BuildCounter()
-            .Name("pulse_source_scrape_errors_total")
-            .Help("Failed scrapes of the source, by reason.")
-            .Register(registry);
-    prometheus::Family<prometheus::Gauge> &evaluation =
-        prometheus::BuildGauge()
-            .Name("pulse_signals_evaluation_seconds")
-            .Help("Duration of the last evaluation of every configured signal.")
-            .Register(registry);
+        add_family<prometheus::Gauge>(registry, "pulse_source_scrape_duration_seconds",
+                                      "Duration of the last scrape of the source.");
+    prometheus::Family<prometheus::Gauge> &samples = add_family<prometheus::Gauge>(
+        registry, "pulse_source_samples_scraped", "Samples in the last good scrape of the source.");
+    prometheus::Family<prometheus::Counter> &errors = add_family<prometheus::Counter>(
+        registry, "pulse_source_scrape_errors_total", "Failed scrapes of the source, by reason.");
+    prometheus::Family<prometheus::Gauge> &evaluation = add_family<prometheus::Gauge>(
+        registry, "pulse_signals_evaluation_seconds",
+        "Duration of the last evaluation of every configured signal.");
 
     Metrics(prometheus::Registry &r, const SidecarConfig &config) : registry(r) {
         for (const SourceConfig &s : config.sources) {

@@ -6,6 +6,9 @@
 #include <cctype>
 #include <vector>
 
+#include "common/ascii_case.h"
+#include "common/trim.h"
+
 namespace pulse::sidecar {
 
 namespace {
@@ -13,11 +16,7 @@ namespace {
 constexpr std::size_t kChunk = 64 * 1024;
 
 std::string lower_trimmed(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    std::string out(s);
-    for (char &c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
+    return common::lowercase(common::trim(s));
 }
 
 struct Inflater {

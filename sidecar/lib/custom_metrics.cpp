@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <ctime>
 #include <limits>
 
-#include "signal_names.h"
+#include "common/percent_encoding.h"
+#include "common/rfc3339.h"
+#include "common/signals.h"
+#include "common/signals_document.h"
+#include "common/trim.h"
+#include "json_reading.h"
 
 namespace pulse::sidecar::cm {
 
@@ -16,36 +19,7 @@ namespace {
 
 constexpr std::string_view kNotFoundPath = "the server could not find the requested resource";
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-// %XX only: in a path "+" is a plus sign.
-std::string decode_segment(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size()) {
-            int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
-            if (hi >= 0 && lo >= 0) {
-                out.push_back(static_cast<char>(hi * 16 + lo));
-                i += 2;
-                continue;
-            }
-        }
-        out.push_back(s[i]);
-    }
-    return out;
-}
+using common::trim;
 
 bool dns_label(std::string_view s, std::size_t max) {
     if (s.empty() || s.size() > max) return false;
@@ -54,31 +28,28 @@ bool dns_label(std::string_view s, std::size_t max) {
     return std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-'; });
 }
 
-const json *member(const json &object, const char *name) {
-    if (!object.is_object()) return nullptr;
-    auto it = object.find(name);
-    return it == object.end() ? nullptr : &*it;
-}
+namespace field = common::signals_field;
+using json_reading::find_member;
 
-std::string string_member(const json &object, const char *name) {
-    const json *v = member(object, name);
+std::string string_member(const json &object, std::string_view name) {
+    const json *v = find_member(object, name);
     return v != nullptr && v->is_string() ? v->get<std::string>() : std::string();
 }
 
 std::optional<PodInfo> pod_from_json(const json &doc, std::string_view annotation) {
-    const json *meta = member(doc, "metadata");
+    const json *meta = find_member(doc, "metadata");
     if (meta == nullptr || !meta->is_object()) return std::nullopt;
     PodInfo pod;
     pod.name = string_member(*meta, "name");
     if (pod.name.empty()) return std::nullopt;
     pod.ns = string_member(*meta, "namespace");
-    const json *deletion = member(*meta, "deletionTimestamp");
+    const json *deletion = find_member(*meta, "deletionTimestamp");
     pod.terminating = deletion != nullptr && !deletion->is_null();
-    if (const json *ann = member(*meta, "annotations"); ann != nullptr && ann->is_object()) {
+    if (const json *ann = find_member(*meta, "annotations"); ann != nullptr && ann->is_object()) {
         auto it = ann->find(std::string(annotation));
         if (it != ann->end() && it->is_string()) pod.port_annotation = it->get<std::string>();
     }
-    if (const json *status = member(doc, "status"); status != nullptr) {
+    if (const json *status = find_member(doc, "status"); status != nullptr) {
         pod.phase = string_member(*status, "phase");
         pod.ip = string_member(*status, "podIP");
     }
@@ -96,6 +67,27 @@ std::map<std::string, double> signal_values(const json &object) {
         }
     }
     return out;
+}
+
+// How the namespace form combines the pods' values: as the signal table says, and the
+// worst pod for a config signal.
+common::Aggregation aggregation_for(std::string_view metric) {
+    const common::SignalInfo *s = common::find_signal(metric);
+    return s != nullptr ? s->across_pods : common::Aggregation::max;
+}
+
+// A gauge read at the last scrape: its window is 0 ("non-calculated instantaneous metrics").
+bool is_instantaneous(std::string_view metric) {
+    const common::SignalInfo *s = common::find_signal(metric);
+    return s != nullptr && s->timing == common::Timing::instantaneous;
+}
+
+// The window_seconds of the document or of a config signal: 0 unless a number above 0.
+double window_of(const json &at) {
+    const json *w = find_member(at, field::window_seconds);
+    if (w == nullptr || !w->is_number()) return 0;
+    const double v = w->get<double>();
+    return std::isfinite(v) && v > 0 ? v : 0;
 }
 
 json described_object(const MetricPoint &p) {
@@ -121,16 +113,7 @@ std::optional<ApiVersion> parse_version(std::string_view name) {
 }
 
 bool is_signal(std::string_view name) {
-    return std::any_of(kSignals.begin(), kSignals.end(),
-                       [&](const SignalName &s) { return s.name == name; });
-}
-
-Aggregation aggregation_for(std::string_view signal) {
-    if (signal == "pulse_requests_per_second" || signal == "pulse_requests_in_flight" ||
-        signal == "pulse_websocket_connections") {
-        return Aggregation::sum;
-    }
-    return Aggregation::max;
+    return common::find_signal(name) != nullptr;
 }
 
 const ConfigMetric *Catalog::find(std::string_view name) const {
@@ -178,11 +161,6 @@ bool same_resource(std::string_view requested, std::string_view configured) {
     // when the table knows it.
     ResourceKind k = resource_kind(configured);
     return k.qualified == requested || k.qualified == configured;
-}
-
-bool is_instantaneous(std::string_view signal) {
-    return signal == "pulse_requests_in_flight" || signal == "pulse_websocket_connections" ||
-           signal == "pulse_connection_saturation";
 }
 
 // ---- errors --------------------------------------------------------------------------
@@ -266,7 +244,7 @@ std::variant<ApiRequest, ApiError> parse_api_path(std::string_view raw_path,
         std::size_t slash = rest.find('/');
         std::string_view part = rest.substr(0, slash);
         if (part.empty()) return not_found();
-        seg.push_back(decode_segment(part));
+        seg.push_back(common::percent_decode(part));  // "+" is a plus sign in a path
         if (slash == std::string_view::npos) break;
         rest = rest.substr(slash + 1);
     }
@@ -430,7 +408,7 @@ std::variant<std::vector<PodInfo>, std::string> parse_pod_list(std::string_view 
     json doc = json::parse(body, nullptr, false);
     if (doc.is_discarded() || !doc.is_object())
         return std::string("the pod list is not a JSON object");
-    const json *items = member(doc, "items");
+    const json *items = find_member(doc, "items");
     if (items == nullptr) return std::string("the pod list has no items");
     std::vector<PodInfo> pods;
     if (items->is_null()) return pods;
@@ -490,57 +468,52 @@ std::variant<SidecarReading, std::string> parse_signals(std::string_view body) {
     if (doc.is_discarded() || !doc.is_object())
         return std::string("the /signals answer is not a JSON object");
     SidecarReading r;
-    const json *stale = member(doc, "stale");
+    const json *stale = find_member(doc, field::stale);
     if (stale == nullptr || !stale->is_boolean())
         return std::string("the /signals answer has no \"stale\"");
     r.stale = stale->get<bool>();
-    if (const json *d = member(doc, "draining"); d != nullptr && d->is_boolean())
+    if (const json *d = find_member(doc, field::draining); d != nullptr && d->is_boolean())
         r.draining = d->get<bool>();
-    const json *ts = member(doc, "timestamp_unix");
+    const json *ts = find_member(doc, field::timestamp_unix);
     if (ts == nullptr) return std::string("the /signals answer has no \"timestamp_unix\"");
     if (ts->is_number() && std::isfinite(ts->get<double>())) {
         r.timestamp_unix = ts->get<double>();
     } else {
         r.stale = true;  // no good scrape yet
     }
-    if (const json *w = member(doc, "window_seconds"); w != nullptr && w->is_number()) {
-        double v = w->get<double>();
-        r.window_seconds = std::isfinite(v) && v > 0 ? v : 0;
-    }
-    const json *pod = member(doc, "pod");
+    r.window_seconds = window_of(doc);
+    const json *pod = find_member(doc, field::pod);
     if (pod == nullptr || !pod->is_object())
         return std::string("the /signals answer has no \"pod\" object");
     r.pod = signal_values(*pod);
-    if (const json *servers = member(doc, "servers"); servers != nullptr && servers->is_object()) {
+    if (const json *servers = find_member(doc, field::servers);
+        servers != nullptr && servers->is_object()) {
         for (const auto &[name, set] : servers->items()) {
             if (set.is_object()) r.servers[name] = signal_values(set);
         }
     }
-    if (const json *config = member(doc, "config_signals"); config != nullptr) {
+    if (const json *config = find_member(doc, field::config_signals); config != nullptr) {
         if (!config->is_object())
             return std::string("the /signals answer's \"config_signals\" is not an object");
         for (const auto &[name, entry] : config->items()) {
             std::string where = "the /signals answer's config_signals." + name;
-            const json *series = member(entry, "series");
-            const json *stale_ = member(entry, "stale");
+            const json *series = find_member(entry, field::series);
+            const json *stale_ = find_member(entry, field::stale);
             if (series == nullptr || !series->is_array() || stale_ == nullptr ||
                 !stale_->is_boolean())
                 return where + " has no \"series\" list or \"stale\"";
             ConfigReading c;
             c.stale = stale_->get<bool>();
-            const json *ts_ = member(entry, "timestamp_unix");
+            const json *ts_ = find_member(entry, field::timestamp_unix);
             if (ts_ != nullptr && ts_->is_number() && std::isfinite(ts_->get<double>())) {
                 c.timestamp_unix = ts_->get<double>();
             } else {
                 c.stale = true;
             }
-            if (const json *w = member(entry, "window_seconds"); w != nullptr && w->is_number()) {
-                double v = w->get<double>();
-                c.window_seconds = std::isfinite(v) && v > 0 ? v : 0;
-            }
+            c.window_seconds = window_of(entry);
             for (const json &s : *series) {
-                const json *labels = member(s, "labels");
-                const json *value = member(s, "value");
+                const json *labels = find_member(s, field::labels);
+                const json *value = find_member(s, field::value);
                 if (labels == nullptr || !labels->is_object() || value == nullptr)
                     return where + " has a series without \"labels\" or \"value\"";
                 std::map<std::string, std::string> ls;
@@ -614,16 +587,6 @@ std::string format_quantity(double value) {
     return std::to_string(m) + "m";
 }
 
-std::string rfc3339_seconds(double unix_seconds) {
-    auto secs = static_cast<std::time_t>(std::floor(unix_seconds));
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-    return buf;
-}
-
 std::optional<MetricPoint> pod_point(const PodInfo &pod, const SidecarReading &reading,
                                      std::string_view metric, const MetricSelector &selector) {
     auto value = reading_value(reading, metric, selector);
@@ -652,7 +615,7 @@ std::optional<MetricPoint> aggregate_namespace(std::string_view ns, std::string_
     out.name = std::string(ns);
     out.timestamp_unix = points.front().timestamp_unix;
     out.window_seconds = 0;
-    bool sum = aggregation_for(metric) == Aggregation::sum;
+    bool sum = aggregation_for(metric) == common::Aggregation::sum;
     out.value = sum ? 0 : points.front().value;
     for (const MetricPoint &p : points) {
         out.value = sum ? out.value + p.value : std::max(out.value, p.value);
@@ -670,7 +633,7 @@ json metric_value_list(ApiVersion version, std::string_view metric, const Metric
     for (const MetricPoint &p : points) {
         json item;
         item["describedObject"] = described_object(p);
-        item["timestamp"] = rfc3339_seconds(p.timestamp_unix);
+        item["timestamp"] = common::format_rfc3339(p.timestamp_unix);
         item["value"] = format_quantity(p.value);
         if (version == ApiVersion::v1beta1) {
             item["metricName"] = std::string(metric);
@@ -699,7 +662,7 @@ json discovery(ApiVersion version, const Catalog &catalog) {
                                  {"verbs", json::array({"get"})}});
     };
     for (const char *resource : {"pods", "namespaces"}) {
-        for (const SignalName &s : kSignals) {
+        for (const common::SignalInfo &s : common::kSignals) {
             add(std::string(resource) + "/" + std::string(s.name),
                 std::string_view(resource) == "pods");
         }
@@ -728,23 +691,6 @@ json api_group() {
                 {"name", std::string(kGroup)},
                 {"versions", json::array({v2, v1})},
                 {"preferredVersion", v2}};
-}
-
-std::string query_escape(std::string_view value) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    std::string out;
-    for (char ch : value) {
-        auto c = static_cast<unsigned char>(ch);
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '.' || c == '_' || c == '~') {
-            out.push_back(ch);
-        } else {
-            out.push_back('%');
-            out.push_back(kHex[c >> 4]);
-            out.push_back(kHex[c & 15]);
-        }
-    }
-    return out;
 }
 
 }  // namespace pulse::sidecar::cm

@@ -27,7 +27,7 @@ std::optional<ApiVersion> parse_version(std::string_view name);
 
 // ---- signals -------------------------------------------------------------------------
 
-// True for the nine signal names of signal_names.h.
+// True for the built-in signals' names (common/signals.h).
 bool is_signal(std::string_view name);
 
 // ---- the config's signals (docs/workers.md) ------------------------------------------
@@ -65,16 +65,6 @@ ResourceKind resource_kind(std::string_view resource);
 
 // True when the path's resource ("deployments", "deployments.apps") is the configured one.
 bool same_resource(std::string_view requested, std::string_view configured);
-
-// How the namespace form combines the pods' values: the sum for quantities that add up
-// over pods (requests per second, requests in flight, websocket connections), the
-// maximum for the others (quantiles, ratios, saturation: the worst pod).
-enum class Aggregation { sum, max };
-Aggregation aggregation_for(std::string_view signal);
-
-// Gauges read at the last scrape (in flight, websockets, saturation): their window is 0,
-// as the API defines it for "non-calculated instantaneous metrics".
-bool is_instantaneous(std::string_view signal);
 
 // ---- errors (metav1.Status) ----------------------------------------------------------
 
@@ -213,9 +203,6 @@ std::optional<double> reading_value(const SidecarReading &reading, std::string_v
 // the nearest milli-unit (half away from zero); beyond int64 milli-units it saturates.
 std::string format_quantity(double value);
 
-// metav1.Time's JSON: RFC 3339 in UTC with whole seconds, "2026-11-27T09:30:00Z".
-std::string rfc3339_seconds(double unix_seconds);
-
 struct MetricPoint {
     std::string kind = "Pod";  // or "Namespace", or an Object metric's kind
     std::string api_version = "/v1";
@@ -231,7 +218,8 @@ struct MetricPoint {
 std::optional<MetricPoint> pod_point(const PodInfo &pod, const SidecarReading &reading,
                                      std::string_view metric, const MetricSelector &selector);
 
-// The namespace's value from its pods' points (sum or max, see aggregation_for); the
+// The namespace's value from its pods' points (summed or the maximum, as common/signals.h
+// says of the signal; the maximum for a config signal); the
 // oldest pod timestamp and the longest window. nullopt without points.
 std::optional<MetricPoint> aggregate_namespace(std::string_view ns, std::string_view metric,
                                                const std::vector<MetricPoint> &points);
@@ -250,8 +238,5 @@ nlohmann::json discovery(ApiVersion version, const Catalog &catalog = {});
 
 // The APIGroup for /apis/custom.metrics.k8s.io (v1beta2 preferred).
 nlohmann::json api_group();
-
-// Percent-encoding for a query parameter value (RFC 3986 unreserved characters kept).
-std::string query_escape(std::string_view value);
 
 }  // namespace pulse::sidecar::cm

@@ -11,8 +11,6 @@
 // hashes. Label sets are checked in O(n log n) at worst (duplicate names, groups).
 #include "exposition_parser.h"
 
-#include "core/utf8.h"
-
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -23,30 +21,18 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "common/ascii_case.h"
+#include "common/trim.h"
+#include "common/utf8.h"
+
 namespace pulse::sidecar {
 
 // ---- small public helpers ---------------------------------------------------------------
 
-namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-        if (x != y) return false;
-    }
-    return true;
-}
-
-}  // namespace
+using common::iequals;
 
 TextFormat format_from_content_type(std::string_view content_type) {
-    std::string_view media = content_type.substr(0, content_type.find(';'));
-    while (!media.empty() && (media.front() == ' ' || media.front() == '\t'))
-        media.remove_prefix(1);
-    while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
+    std::string_view media = common::trim(content_type.substr(0, content_type.find(';')));
     return iequals(media, "application/openmetrics-text") ? TextFormat::openmetrics_1_0
                                                           : TextFormat::prometheus_0_0_4;
 }
@@ -114,8 +100,8 @@ bool is_metric_name(std::string_view s) {
     return !s.empty() && scan_metric_name(s, 0) == s.size();
 }
 
-using pulse::utf8_length;
-using pulse::valid_utf8;
+using common::utf8_length;
+using common::valid_utf8;
 
 // s quoted for an error message, like Go's %q, cut after `max` bytes.
 std::string quote(std::string_view s, std::size_t max = 64) {

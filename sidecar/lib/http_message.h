@@ -23,7 +23,8 @@ struct HttpRequest {
 
     // The first header of that name (case-insensitive).
     std::optional<std::string> header(std::string_view name) const;
-    // The value of query parameter `name`, percent-decoded.
+    // The value of query parameter `name`, percent-decoded ("+" is a space, a malformed
+    // escape stays as it is).
     std::optional<std::string> param(std::string_view name) const;
 };
 
@@ -33,9 +34,6 @@ struct HttpResponse {
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;
 };
-
-// "%2A" -> "*", "+" -> " "; a malformed escape stays as it is.
-std::string percent_decode(std::string_view s);
 
 // A request target split at the first "?": {path, query}.
 std::pair<std::string_view, std::string_view> split_target(std::string_view target);

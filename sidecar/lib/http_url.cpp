@@ -4,44 +4,17 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <charconv>
 #include <cstring>
 
+#include "common/ascii_case.h"
+#include "common/percent_encoding.h"
+
 namespace pulse::sidecar {
 
+using common::iequals;
+
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-std::optional<std::string> percent_decode(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] != '%') {
-            out += s[i];
-            continue;
-        }
-        if (i + 2 >= s.size()) return std::nullopt;
-        int hi = hex_digit(s[i + 1]), lo = hex_digit(s[i + 2]);
-        if (hi < 0 || lo < 0) return std::nullopt;
-        out += static_cast<char>(hi * 16 + lo);
-        i += 2;
-    }
-    return out;
-}
 
 bool is_ipv4(std::string_view host) {
     char buf[INET_ADDRSTRLEN];
@@ -106,11 +79,11 @@ std::variant<HttpUrl, std::string> parse_rest(std::string_view rest, bool https,
         std::string_view userinfo = authority.substr(0, at);
         authority = authority.substr(at + 1);
         std::size_t colon = userinfo.find(':');
-        auto user = percent_decode(userinfo.substr(0, colon));
+        auto user = common::percent_decode_strict(userinfo.substr(0, colon));
         if (!user) return std::string("malformed user name (bad % escape)");
         url.user = std::move(*user);
         if (colon != std::string_view::npos) {
-            auto password = percent_decode(userinfo.substr(colon + 1));
+            auto password = common::percent_decode_strict(userinfo.substr(colon + 1));
             if (!password) return std::string("malformed password (bad % escape)");
             url.password = std::move(*password);
         }

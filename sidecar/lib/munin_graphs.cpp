@@ -5,13 +5,12 @@
 #include <map>
 #include <set>
 
+#include "common/labels.h"
 #include "munin_fields.h"
 
 namespace pulse::sidecar {
 
 namespace {
-
-constexpr std::string_view kOverflow = "__overflow__";  // the module's overflow label value
 
 std::string number(double v) {
     char buf[32];
@@ -20,7 +19,7 @@ std::string number(double v) {
 }
 
 std::string server_label(const std::string &server) {
-    return server == kOverflow ? "other servers (series budget spent)" : server;
+    return server == common::kOverflowLabel ? "other servers (series budget spent)" : server;
 }
 
 // A number of the /signals document, when it is fresh: nullopt for stale, missing or absent.

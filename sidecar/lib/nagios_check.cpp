@@ -4,7 +4,7 @@
 #include <charconv>
 #include <cmath>
 
-#include "signal_names.h"
+#include "common/signals.h"
 
 namespace pulse::sidecar {
 
@@ -25,11 +25,8 @@ NagiosState judge(double v, const CheckSpec &spec) {
     return NagiosState::ok;
 }
 
-const SignalName *nginx_signal(std::string_view name) {
-    for (const SignalName &s : kSignals) {
-        if (s.name == name) return &s;
-    }
-    return nullptr;
+const common::SignalInfo *nginx_signal(std::string_view name) {
+    return common::find_signal(name);
 }
 
 std::string_view unit_of(std::string_view signal) {
@@ -70,13 +67,13 @@ std::optional<CheckOutcome> too_old(const nlohmann::json &doc, const CheckSpec &
     return std::nullopt;
 }
 
-CheckOutcome check_nginx_signal(const nlohmann::json &doc, const SignalName &signal,
+CheckOutcome check_nginx_signal(const nlohmann::json &doc, const common::SignalInfo &signal,
                                 const CheckSpec &spec) {
     if (auto old = too_old(doc, spec, signal.name)) return *old;
     const nlohmann::json *set = nullptr;
     std::string label(signal.name), where;
     if (spec.server) {
-        if (!signal.per_server)
+        if (signal.scope == common::Scope::pod)
             return unknown(std::string(signal.name) + " is for the pod only, not per server");
         const auto servers = doc.find("servers");
         if (servers == doc.end() || !servers->is_object() || !servers->contains(*spec.server))
@@ -229,7 +226,7 @@ std::string perf_item(std::string_view label, double value, std::string_view uni
 
 CheckOutcome check_signal(const nlohmann::json &doc, const CheckSpec &spec) {
     if (!doc.is_object()) return unknown("the answer is not a /signals document");
-    if (const SignalName *s = nginx_signal(spec.signal)) {
+    if (const common::SignalInfo *s = nginx_signal(spec.signal)) {
         if (!spec.labels.empty())
             return unknown(spec.signal + " is an nginx signal: choose a server with --server");
         return check_nginx_signal(doc, *s, spec);
@@ -237,7 +234,7 @@ CheckOutcome check_signal(const nlohmann::json &doc, const CheckSpec &spec) {
     const auto config = doc.find("config_signals");
     if (config == doc.end() || !config->is_object() || !config->contains(spec.signal)) {
         std::string known;
-        for (const SignalName &s : kSignals)
+        for (const common::SignalInfo &s : common::kSignals)
             known += (known.empty() ? "" : ", ") + std::string(s.name);
         if (config != doc.end() && config->is_object() && !config->empty())
             known += ", " + names_of(*config);

@@ -1,4 +1,5 @@
-// summarize(): the module's families (design.md, "Metrics") folded into one snapshot.
+// summarize(): the module's families (common/families.h, docs/architecture.md "Family
+// names") folded into one snapshot.
 #include "nginx_snapshot.h"
 
 #include <algorithm>
@@ -14,22 +15,27 @@
 #include <utility>
 #include <vector>
 
+#include "common/families.h"
+#include "common/labels.h"
+
 namespace pulse::sidecar {
 
 namespace {
 
-// The value every label of the overflow series has once the cardinality budget is spent.
-constexpr std::string_view kOverflow = "__overflow__";
+using common::Family;
+using common::kOverflowLabel;
+namespace label = common::label;
 
 // Sample names (not family names: in OpenMetrics the counter family is
-// "nginx_http_requests" while its samples are "nginx_http_requests_total").
-constexpr std::string_view kRequests = "nginx_http_requests_total";
-constexpr std::string_view kInFlight = "nginx_http_requests_in_flight";
-constexpr std::string_view kWebsockets = "nginx_http_websocket_connections";
-constexpr std::string_view kDuration = "nginx_http_request_duration_seconds";
-constexpr std::string_view kUpstream = "nginx_http_upstream_response_seconds";
-constexpr std::string_view kConnections = "nginx_connections";
-constexpr std::string_view kConnectionsLimit = "nginx_connections_limit";
+// "nginx_http_requests" while its samples are "nginx_http_requests_total"); a histogram's
+// samples add "_bucket", "_sum" and "_count".
+constexpr std::string_view kRequests = common::info(Family::requests).name;
+constexpr std::string_view kInFlight = common::info(Family::requests_in_flight).name;
+constexpr std::string_view kWebsockets = common::info(Family::websocket_connections).name;
+constexpr std::string_view kDuration = common::info(Family::request_duration).name;
+constexpr std::string_view kUpstream = common::info(Family::upstream_response).name;
+constexpr std::string_view kConnections = common::nginx_family::connections.name;
+constexpr std::string_view kConnectionsLimit = common::nginx_family::connections_limit.name;
 
 // Our own lookup (not Sample::label) keeps this file independent of the parser's .cpp.
 std::optional<std::string_view> find_label(const Sample &sample, std::string_view name) {
@@ -37,13 +43,6 @@ std::optional<std::string_view> find_label(const Sample &sample, std::string_vie
         if (key == name) return std::string_view(value);
     }
     return std::nullopt;
-}
-
-// "5xx" (status classes) or an exact code 5NN (pulse_status_codes exact).
-bool is_error_status(std::string_view status) {
-    if (status == "5xx") return true;
-    auto digit = [](char c) { return c >= '0' && c <= '9'; };
-    return status.size() == 3 && status[0] == '5' && digit(status[1]) && digit(status[2]);
 }
 
 // An `le` value: "0.005", "1e-3", "+Inf", "Inf". Locale-independent. NaN is no bound.
@@ -88,8 +87,8 @@ using LabelKey = std::vector<std::pair<std::string, std::string>>;
 LabelKey series_key(const Sample &sample) {
     LabelKey key;
     key.reserve(sample.labels.size());
-    for (const auto &label : sample.labels) {
-        if (label.first != "le") key.push_back(label);
+    for (const auto &l : sample.labels) {
+        if (l.first != label::le) key.push_back(l);
     }
     std::sort(key.begin(), key.end());
     return key;
@@ -106,15 +105,15 @@ bool record_histogram_sample(const Sample &sample, std::string_view base,
 
     std::optional<double> le;
     if (suffix == "_bucket") {
-        auto text = find_label(sample, "le");
+        auto text = find_label(sample, label::le);
         if (!text) return true;  // a bucket without a bound says nothing usable
         le = parse_le(*text);
         if (!le) return true;
     }
     SeriesHistogram &h = series[series_key(sample)];
     if (!h.server) {
-        auto server = find_label(sample, "server");
-        if (server && *server != kOverflow) h.server = std::string(*server);
+        auto server = find_label(sample, label::server);
+        if (server && *server != kOverflowLabel) h.server = std::string(*server);
     }
     if (suffix == "_bucket") {
         h.buckets[*le] += sample.value;
@@ -181,8 +180,8 @@ NginxSnapshot summarize(const Exposition &exposition, double time) {
     // The server a series belongs to, or nullptr for the overflow series (pod only) and
     // for series without a server label.
     auto server_of = [&snapshot](const Sample &sample) -> TrafficTotals * {
-        auto server = find_label(sample, "server");
-        if (!server || *server == kOverflow) return nullptr;
+        auto server = find_label(sample, label::server);
+        if (!server || *server == kOverflowLabel) return nullptr;
         return &snapshot.servers[std::string(*server)];
     };
 
@@ -195,8 +194,8 @@ NginxSnapshot summarize(const Exposition &exposition, double time) {
             const double v = sample.value;
 
             if (name == kRequests) {
-                auto status = find_label(sample, "status");
-                const bool error = status && is_error_status(*status);
+                auto status = find_label(sample, label::status);
+                const bool error = status && common::is_server_error_status(*status);
                 snapshot.pod.requests += v;
                 if (error) snapshot.pod.errors += v;
                 if (TrafficTotals *server = server_of(sample)) {
@@ -210,8 +209,9 @@ NginxSnapshot summarize(const Exposition &exposition, double time) {
                 snapshot.pod.websockets += v;
                 if (TrafficTotals *server = server_of(sample)) server->websockets += v;
             } else if (name == kConnections) {
-                auto state = find_label(sample, "state");
-                if (state && *state == "active") snapshot.connections_active += v;
+                auto state = find_label(sample, label::state);
+                if (state && *state == common::connection_state::active)
+                    snapshot.connections_active += v;
             } else if (name == kConnectionsLimit) {
                 snapshot.connections_limit += v;
             } else if (!record_histogram_sample(sample, kDuration, duration_series)) {

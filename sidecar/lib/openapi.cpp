@@ -6,8 +6,10 @@
 #include <cstdlib>
 #include <vector>
 
+#include "common/ascii_case.h"
+#include "common/signals.h"
+#include "common/trim.h"
 #include "custom_metrics.h"
-#include "signal_names.h"
 
 namespace pulse::sidecar::cm {
 
@@ -239,7 +241,7 @@ json query_parameter(const char *name, std::string_view description) {
 json metric_parameter() {
     json p = path_parameter("metric", "The metric: one of pulse's signals.");
     json names = json::array();
-    for (const SignalName &s : kSignals) names.push_back(s.name);
+    for (const common::SignalInfo &s : common::kSignals) names.push_back(s.name);
     p["enum"] = std::move(names);
     return p;
 }
@@ -342,17 +344,7 @@ json paths() {
 
 // ---- headers -------------------------------------------------------------------------
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char &c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
+using common::trim;
 
 // The q of a media range's parameters ("; q=0.5; level=1"): 1 without one, 0 for a bad one.
 double quality(std::string_view params) {
@@ -361,7 +353,8 @@ double quality(std::string_view params) {
         std::string_view p = trim(params.substr(0, semi));
         params = semi == std::string_view::npos ? std::string_view() : params.substr(semi + 1);
         std::size_t eq = p.find('=');
-        if (eq == std::string_view::npos || lower(trim(p.substr(0, eq))) != "q") continue;
+        if (eq == std::string_view::npos || common::lowercase(trim(p.substr(0, eq))) != "q")
+            continue;
         std::string value(trim(p.substr(eq + 1)));
         char *end = nullptr;
         double q = std::strtod(value.c_str(), &end);
@@ -441,7 +434,7 @@ bool accepts_json(std::string_view accept) {
         std::string_view range = accept.substr(0, comma);
         accept = comma == std::string_view::npos ? std::string_view() : accept.substr(comma + 1);
         std::size_t semi = range.find(';');
-        std::string type = lower(trim(range.substr(0, semi)));
+        std::string type = common::lowercase(trim(range.substr(0, semi)));
         int specificity = type == "application/json" ? 2
                           : type == "application/*"  ? 1
                           : type == "*/*"            ? 0

@@ -153,16 +153,6 @@ void SeriesWindow::append(Entry &e, std::int64_t t_ms, double v) {
     e.samples.append(t_ms, v);
 }
 
-void SeriesWindow::ingest(std::size_t target, const Exposition &exposition, std::int64_t t_ms) {
-    staged_.clear();
-    for (const MetricFamily &family : exposition.families) {
-        for (const Sample &sample : family.samples)
-            staged_.emplace_back(entry_for(target, sample), sample.value);
-    }
-    commit(target, staged_, t_ms);
-    last_order_[target].clear();  // not a text scrape: positions unknown
-}
-
 class SeriesWindow::TextSink : public SampleSink {
   public:
     TextSink(SeriesWindow &window, std::size_t target) : w_(window), target_(target) {

@@ -46,13 +46,11 @@ class SeriesWindow : public promql::Storage {
     SeriesWindow(std::vector<ScrapeTarget> targets, std::vector<promql::VectorSelector> selectors);
     ~SeriesWindow() override;
 
-    // A good scrape of target `target` at `t_ms`.
-    void ingest(std::size_t target, const Exposition &exposition, std::int64_t t_ms);
-    // A scrape's text, parsed straight into the window: the samples of a good text are
-    // ingested and their count returned; a text that does not parse changes nothing (the
-    // caller calls fail()). A series found where the last scrape wrote it, with the same
-    // hash of its written name and labels, costs no lookup, no allocation and no label
-    // comparison.
+    // A scrape's text of target `target` at `t_ms`, parsed straight into the window: the
+    // samples of a good text are ingested and their count returned; a text that does not
+    // parse changes nothing (the caller calls fail()). A series found where the last scrape
+    // wrote it, with the same hash of its written name and labels, costs no lookup, no
+    // allocation and no label comparison.
     std::variant<std::size_t, ParseError> ingest_text(std::size_t target, std::string_view text,
                                                       TextFormat format, std::int64_t t_ms);
     // A failed scrape: every series of the target's last good scrape goes stale.

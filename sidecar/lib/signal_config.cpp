@@ -6,9 +6,9 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/signals.h"
 #include "durations.h"
 #include "promql/parser.h"
-#include "signal_names.h"
 
 namespace pulse::sidecar {
 
@@ -175,11 +175,9 @@ SignalConfig read_signal(const Reader &r, const YAML::Node &node, std::size_t in
     s.name = r.string(node, "name", context, true);
     if (!is_metric_name(s.name))
         r.fail(node["name"], context + ".name: \"" + s.name + "\" is not a metric name");
-    for (const SignalName &builtin : kSignals) {
-        if (builtin.name == s.name) {
-            r.fail(node["name"],
-                   context + ".name: \"" + s.name + "\" is one of the built-in nginx signals");
-        }
+    if (common::find_signal(s.name) != nullptr) {
+        r.fail(node["name"],
+               context + ".name: \"" + s.name + "\" is one of the built-in nginx signals");
     }
     // The sidecar's and the adapter's own families live on the same /metrics.
     for (std::string_view prefix : {"pulse_source_", "pulse_scrape_", "pulse_adapter_"}) {

@@ -1,89 +1,23 @@
-// The signal math: Prometheus' histogram_quantile (promql/quantile.go, bucketQuantile),
-// rate()'s reset rule, and the window of snapshots the signals are computed over.
+// The signal math: Prometheus' histogram_quantile over one histogram
+// (promql/bucket_quantile.h), rate()'s reset rule, and the window of snapshots the signals
+// are computed over.
 #include "signals.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <deque>
-#include <limits>
 #include <map>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "promql/bucket_quantile.h"
+
 namespace pulse::sidecar {
 
 namespace {
-
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr double kInf = std::numeric_limits<double>::infinity();
-
-struct Bucket {
-    double upper_bound;
-    double count;
-};
-
-// coalesceBuckets: merges buckets with the same upper bound (input sorted).
-void coalesce_buckets(std::vector<Bucket> &buckets) {
-    Bucket last = buckets[0];
-    std::size_t i = 0;
-    for (std::size_t k = 1; k < buckets.size(); ++k) {
-        if (buckets[k].upper_bound == last.upper_bound) {
-            last.count += buckets[k].count;
-        } else {
-            buckets[i] = last;
-            last = buckets[k];
-            ++i;
-        }
-    }
-    buckets[i] = last;
-    buckets.resize(i + 1);
-}
-
-// correctPrecisionErrors: float noise that makes counts non-monotonic is flattened.
-void correct_precision_errors(std::vector<Bucket> &buckets, double tolerance) {
-    double prev = buckets[0].count;
-    for (std::size_t i = 1; i < buckets.size(); ++i) {
-        const double curr = buckets[i].count;
-        const double delta = std::abs(curr - prev);
-        if (delta == 0) continue;
-        const double eps = delta / curr;
-        if (eps <= tolerance) {
-            buckets[i].count = prev;
-        } else {
-            prev = curr;
-        }
-    }
-}
-
-// ensureMonotonic: the envelope of the counts (each bucket at least the max before it).
-void ensure_monotonic(std::vector<Bucket> &buckets) {
-    double max = buckets[0].count;
-    for (std::size_t i = 1; i < buckets.size(); ++i) {
-        if (buckets[i].count > max) {
-            max = buckets[i].count;
-        } else if (buckets[i].count < max) {
-            buckets[i].count = max;
-        }
-    }
-}
-
-// Go's sort.Search: the smallest i in [0, n) for which pred(i) holds, n if none.
-template <typename Pred>
-std::size_t go_sort_search(std::size_t n, Pred pred) {
-    std::size_t i = 0, j = n;
-    while (i < j) {
-        const std::size_t h = (i + j) / 2;
-        if (!pred(h)) {
-            i = h + 1;
-        } else {
-            j = h;
-        }
-    }
-    return i;
-}
 
 // The count of `h` at exactly bound `b`, if `h` has that bound.
 std::optional<double> count_at_bound(const Histogram &h, double b) {
@@ -157,48 +91,52 @@ void fill_traffic_signals(SignalSet &out, const std::vector<TrafficPoint> &point
 
 }  // namespace
 
-double histogram_quantile(double q, const Histogram &h) {
-    if (std::isnan(q)) return kNaN;
-    if (q < 0) return -kInf;
-    if (q > 1) return kInf;
+namespace {
 
+using common::Signal;
+
+// Where each signal is kept, in common::kSignals' order.
+constexpr std::pair<Signal, double SignalSet::*> kFields[] = {
+    {Signal::requests_per_second, &SignalSet::requests_per_second},
+    {Signal::requests_in_flight, &SignalSet::requests_in_flight},
+    {Signal::request_duration_p50_seconds, &SignalSet::request_duration_p50_seconds},
+    {Signal::request_duration_p95_seconds, &SignalSet::request_duration_p95_seconds},
+    {Signal::request_duration_p99_seconds, &SignalSet::request_duration_p99_seconds},
+    {Signal::upstream_duration_p95_seconds, &SignalSet::upstream_duration_p95_seconds},
+    {Signal::error_ratio, &SignalSet::error_ratio},
+    {Signal::connection_saturation, &SignalSet::connection_saturation},
+    {Signal::websocket_connections, &SignalSet::websocket_connections},
+};
+static_assert(std::size(kFields) == common::kSignalCount);
+static_assert(std::ranges::all_of(kFields, [](const auto &f) {
+    return &f == &kFields[static_cast<std::size_t>(f.first)];
+}));
+
+}  // namespace
+
+double SignalSet::value(Signal signal) const {
+    return this->*kFields[static_cast<std::size_t>(signal)].second;
+}
+
+double histogram_quantile(double q, const Histogram &h) {
     const std::size_t n = std::min(h.bounds.size(), h.counts.size());
-    if (n == 0) return kNaN;  // Prometheus has no series to answer for
-    std::vector<Bucket> buckets;
+    std::vector<promql::Bucket> buckets;
     buckets.reserve(n);
     for (std::size_t i = 0; i < n; ++i) {
         // Prometheus never sees a NaN bound (the le label would not parse); here it would
-        // break the sort's ordering, so there is no answer.
-        if (std::isnan(h.bounds[i])) return kNaN;
+        // break the sort's ordering, so there is no answer, as for no buckets at all.
+        if (std::isnan(h.bounds[i])) {
+            buckets.clear();
+            break;
+        }
         buckets.push_back({h.bounds[i], h.counts[i]});
     }
-    std::stable_sort(buckets.begin(), buckets.end(), [](const Bucket &a, const Bucket &b) {
-        return a.upper_bound < b.upper_bound;
-    });
-    if (buckets.back().upper_bound != kInf) return kNaN;
-
-    coalesce_buckets(buckets);
-    correct_precision_errors(buckets, 1e-12);
-    ensure_monotonic(buckets);
-
-    if (buckets.size() < 2) return kNaN;
-    const double observations = buckets.back().count;
-    if (observations == 0) return kNaN;
-    double rank = q * observations;
-    const std::size_t b =
-        go_sort_search(buckets.size() - 1, [&](std::size_t i) { return buckets[i].count >= rank; });
-
-    if (b == buckets.size() - 1) return buckets[buckets.size() - 2].upper_bound;
-    if (b == 0 && buckets[0].upper_bound <= 0) return buckets[0].upper_bound;
-    double bucket_start = 0;
-    const double bucket_end = buckets[b].upper_bound;
-    double count = buckets[b].count;
-    if (b > 0) {
-        bucket_start = buckets[b - 1].upper_bound;
-        count -= buckets[b - 1].count;
-        rank -= buckets[b - 1].count;
-    }
-    return bucket_start + (bucket_end - bucket_start) * (rank / count);
+    std::stable_sort(buckets.begin(), buckets.end(),
+                     [](const promql::Bucket &a, const promql::Bucket &b) {
+                         return a.upper_bound < b.upper_bound;
+                     });
+    // The windowed increases are sums of float differences: their noise is flattened.
+    return promql::bucket_quantile(q, buckets, 1e-12);
 }
 
 double counter_increase(const std::deque<double> &values) {

@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 
+#include "common/signals.h"
 #include "nginx_snapshot.h"
 
 namespace pulse::sidecar {
@@ -21,6 +22,9 @@ struct SignalSet {
     double error_ratio = 0;                    // 5xx / all over the window; 0 without requests
     double connection_saturation = 0;          // pod only: active / limit
     double websocket_connections = 0;
+
+    // The field that holds `signal` (common/signals.h names them).
+    double value(common::Signal signal) const;
 };
 
 struct Signals {

@@ -29,7 +29,4 @@ nlohmann::json signals_to_json(const Signals &signals, const SignalsMeta &meta);
 void add_config_to_json(nlohmann::json &doc, const SidecarConfig &config,
                         const EngineSnapshot &snapshot, double now_unix);
 
-// RFC 3339 with milliseconds, UTC: "2026-11-27T09:30:00.123Z".
-std::string rfc3339(double unix_seconds);
-
 }  // namespace pulse::sidecar

@@ -14,7 +14,7 @@
 #include <vector>
 #include <optional>
 
-#include "core/utf8.h"
+#include "common/utf8.h"
 #include "exposition_parser.h"
 
 using namespace pulse::sidecar;
@@ -26,7 +26,7 @@ namespace {
     std::abort();
 }
 
-using pulse::valid_utf8;
+using pulse::common::valid_utf8;
 
 std::size_t lines_of(std::string_view text) {
     std::size_t n = 0;

@@ -35,7 +35,7 @@ artifacts=$build_dir/parser_fuzz_artifacts/
 mkdir -p "$corpus" "$artifacts"
 
 "$cxx" -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-  -Wall -Wextra -Werror -I"$repo/sidecar/lib" -I"$repo/ngx_module" \
+  -Wall -Wextra -Werror -I"$repo/sidecar/lib" -I"$repo" \
   "$repo/tests/fuzz/parser_fuzz.cpp" "$repo/sidecar/lib/exposition_parser.cpp" -o "$binary"
 
 # Seeds: every OpenMetrics test vector (kept from run to run: the corpus grows).

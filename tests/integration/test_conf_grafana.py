@@ -221,10 +221,11 @@ def test_unknown_metric_names_are_caught():
 
 
 def test_the_pulse_list_is_what_the_code_exports():
-    """Each name of the list is a quoted metric name in the module's or the sidecar's
-    sources (the list cannot grow names pulse does not have)."""
+    """Each name of the list is a quoted metric name in the module's, the sidecar's or their
+    shared contract's sources (the list cannot grow names pulse does not have)."""
     sources = "".join(p.read_text(errors="replace")
-                      for d in ("ngx_module", "sidecar") for p in (ph.REPO_ROOT / d).rglob("*")
+                      for d in ("ngx_module", "common", "sidecar")
+                      for p in (ph.REPO_ROOT / d).rglob("*")
                       if p.suffix in (".cpp", ".h", ".c"))
     for name in (MODULE_COUNTERS + MODULE_GAUGES + MODULE_HISTOGRAMS + SIDECAR_SIGNALS + SIDECAR_OWN
                  + SIDECAR_SOURCES):

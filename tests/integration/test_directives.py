@@ -197,8 +197,8 @@ def test_exporter_without_zone_names_the_first_exporter(nginx_factory):
 
 
 def test_design_example_passes_and_works(nginx_factory, upstream):
-    """design.md's example on loopback, with a local upstream. (`pulse_cache_policy`
-    is left out: the module does not have that directive yet.)"""
+    """The example of docs/directives.md (the original design's) on loopback, with a local
+    upstream."""
     ng = nginx_factory(f"""
     upstream app {{ server {upstream.address}; }}
     pulse_zone pulse 8m;

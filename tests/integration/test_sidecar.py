@@ -52,6 +52,18 @@ def test_requests_per_second_follows_a_known_rate(nginx_factory, sidecar_factory
     assert s["stale"] is False and s["draining"] is False
     assert s["window_seconds"] >= 2.5
     assert s["pod"]["pulse_error_ratio"] == 0
+    # /metrics: the pod's total and the servers' parts in families of their own, so that
+    # summing one family counts each request once.
+    m = Exposition(sc.get("/metrics")[2])
+    assert [labels for labels, _ in m.series("pulse_requests_per_second")] == [{}]
+    per_server = m.series("pulse_server_requests_per_second")
+    assert [labels for labels, _ in per_server] == [{"server": "web"}], per_server
+    assert abs(per_server[0][1] - 80) <= 8
+    assert m.series("pulse_server_connection_saturation") == []  # pod only
+    for name in {n for n, _ in m.samples}:
+        if name.startswith("pulse_"):
+            kinds = {bool(labels) for labels, _ in m.series(name)}
+            assert len(kinds) == 1, (name, m.series(name))  # no total beside its parts
 
 
 def test_p95_within_one_bucket_of_the_injected_latency(nginx_factory, sidecar_factory, upstream):

@@ -79,9 +79,10 @@ std::size_t count_lines_starting(const std::string &text, const std::string &pre
     return n;
 }
 
-// Checks the rules design.md sets for every scrape: one HELP and one TYPE per family,
-// families never split, no duplicate series, histogram buckets cumulative and monotonic
-// with +Inf equal to _count. Stores the families seen, in order, in `families_out`.
+// Checks the rules every scrape keeps (docs/architecture.md, "Family names"): one HELP and
+// one TYPE per family, families never split, no duplicate series, histogram buckets
+// cumulative and monotonic with +Inf equal to _count. Stores the families seen, in order, in
+// `families_out`.
 void check_exposition_rules(const std::string &text, Format format,
                             std::vector<std::string> *families_out = nullptr) {
     std::vector<std::string> families;

@@ -9,13 +9,6 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-// Whole seconds as integers ("time": 1000), others as they are.
-json seconds(double t) {
-    if (std::isfinite(t) && t == std::floor(t) && std::fabs(t) < 9e15)
-        return static_cast<std::int64_t>(t);
-    return t;
-}
-
 json condition_json(const Condition &c) {
     return {{"type", c.type}, {"status", c.status}, {"reason", c.reason}, {"message", c.message}};
 }
@@ -121,20 +114,26 @@ json decision_json(const Decision &d) {
     for (const auto &c : d.conditions) conditions.push_back(condition_json(c));
     out["conditions"] = conditions;
     if (d.recorded_recommendation) {
-        out["recordedRecommendation"] = {{"time", seconds(d.recorded_recommendation->time)},
+        out["recordedRecommendation"] = {{"time", seconds_json(d.recorded_recommendation->time)},
                                          {"replicas", d.recorded_recommendation->replicas}};
     } else {
         out["recordedRecommendation"] = nullptr;
     }
     if (d.recorded_scale_event) {
         out["recordedScaleEvent"] = {
-            {"time", seconds(d.recorded_scale_event->time)},
+            {"time", seconds_json(d.recorded_scale_event->time)},
             {"change", d.recorded_scale_event->change},
             {"direction", d.desired_replicas > d.current_replicas ? "up" : "down"}};
     } else {
         out["recordedScaleEvent"] = nullptr;
     }
     return out;
+}
+
+json seconds_json(double t) {
+    if (std::isfinite(t) && t == std::floor(t) && std::fabs(t) < 9e15)
+        return static_cast<std::int64_t>(t);
+    return t;
 }
 
 }  // namespace pulse::hpa

@@ -21,4 +21,8 @@ nlohmann::ordered_json target_json(const MetricTarget &target);
 
 nlohmann::ordered_json decision_json(const Decision &decision);
 
+// A time or duration in seconds as the decision and STATE.json write it: whole seconds as
+// integers ("time": 1000), others as they are.
+nlohmann::ordered_json seconds_json(double t);
+
 }  // namespace pulse::hpa

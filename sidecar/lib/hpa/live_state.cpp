@@ -5,6 +5,10 @@
 #include <cstdio>
 #include <limits>
 
+#include "common/percent_encoding.h"
+#include "common/rfc3339.h"
+#include "decision_json.h"
+#include "json_reading.h"
 #include "quantity.h"
 
 namespace pulse::hpa {
@@ -24,10 +28,6 @@ struct Failure {
     throw Failure{doc + ": " + (path.empty() ? "" : path + ": ") + what};
 }
 
-std::string quote(const std::string &s) {
-    return json(s).dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
 std::string describe(const json &j) {
     switch (j.type()) {
         case json::value_t::object:
@@ -45,17 +45,9 @@ std::string describe(const json &j) {
     }
 }
 
-std::string join(const std::string &path, const std::string &key) {
-    return path.empty() ? key : path + "." + key;
-}
-
-// A member that is present and not null.
-const json *member(const json &obj, const char *key) {
-    if (!obj.is_object()) return nullptr;
-    auto it = obj.find(key);
-    if (it == obj.end() || it->is_null()) return nullptr;
-    return &*it;
-}
+using json_reading::join_path;
+using json_reading::member;
+using json_reading::quote;
 
 const json &object_at(const json &j, const std::string &doc, const std::string &path) {
     if (!j.is_object()) fail(doc, path, "must be an object, not " + describe(j));
@@ -68,7 +60,7 @@ const json &object_member(const json &obj, const char *key, const std::string &d
     static const json empty = json::object();
     const json *m = member(obj, key);
     if (m == nullptr) return empty;
-    return object_at(*m, doc, join(path, key));
+    return object_at(*m, doc, join_path(path, key));
 }
 
 // A list member; an empty list when absent.
@@ -77,7 +69,7 @@ const json &list_member(const json &obj, const char *key, const std::string &doc
     static const json empty = json::array();
     const json *m = member(obj, key);
     if (m == nullptr) return empty;
-    if (!m->is_array()) fail(doc, join(path, key), "must be a list, not " + describe(*m));
+    if (!m->is_array()) fail(doc, join_path(path, key), "must be a list, not " + describe(*m));
     return *m;
 }
 
@@ -85,14 +77,14 @@ std::optional<std::string> opt_string(const json &obj, const char *key, const st
                                       const std::string &path) {
     const json *m = member(obj, key);
     if (m == nullptr) return std::nullopt;
-    if (!m->is_string()) fail(doc, join(path, key), "must be a string, not " + describe(*m));
+    if (!m->is_string()) fail(doc, join_path(path, key), "must be a string, not " + describe(*m));
     return m->get<std::string>();
 }
 
 std::string required_string(const json &obj, const char *key, const std::string &doc,
                             const std::string &path) {
     auto s = opt_string(obj, key, doc, path);
-    if (!s || s->empty()) fail(doc, join(path, key), "required");
+    if (!s || s->empty()) fail(doc, join_path(path, key), "required");
     return *s;
 }
 
@@ -101,16 +93,16 @@ std::int32_t opt_count(const json &obj, const char *key, const std::string &doc,
     const json *m = member(obj, key);
     if (m == nullptr) return 0;
     if (!m->is_number_integer())
-        fail(doc, join(path, key), "must be an integer, not " + describe(*m));
+        fail(doc, join_path(path, key), "must be an integer, not " + describe(*m));
     if (m->is_number_unsigned()) {
         auto v = m->get<std::uint64_t>();
         if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int32_t>::max()))
-            fail(doc, join(path, key), "out of range");
+            fail(doc, join_path(path, key), "out of range");
         return static_cast<std::int32_t>(v);
     }
     auto v = m->get<std::int64_t>();
     if (v < 0 || v > std::numeric_limits<std::int32_t>::max())
-        fail(doc, join(path, key), std::to_string(v) + " is not a replica count");
+        fail(doc, join_path(path, key), std::to_string(v) + " is not a replica count");
     return static_cast<std::int32_t>(v);
 }
 
@@ -118,9 +110,11 @@ std::optional<double> opt_time(const json &obj, const char *key, const std::stri
                                const std::string &path) {
     const json *m = member(obj, key);
     if (m == nullptr) return std::nullopt;
-    if (!m->is_string()) fail(doc, join(path, key), "must be a time string, not " + describe(*m));
-    auto t = parse_rfc3339(m->get<std::string>());
-    if (!t) fail(doc, join(path, key), quote(m->get<std::string>()) + " is not an RFC 3339 time");
+    if (!m->is_string())
+        fail(doc, join_path(path, key), "must be a time string, not " + describe(*m));
+    auto t = common::parse_rfc3339(m->get<std::string>());
+    if (!t)
+        fail(doc, join_path(path, key), quote(m->get<std::string>()) + " is not an RFC 3339 time");
     return t;
 }
 
@@ -144,7 +138,7 @@ std::map<std::string, std::int64_t> quantities(const json &obj, const std::strin
     object_at(obj, doc, path);
     std::map<std::string, std::int64_t> out;
     for (auto it = obj.begin(); it != obj.end(); ++it)
-        out[it.key()] = quantity_at(it.value(), doc, join(path, it.key()));
+        out[it.key()] = quantity_at(it.value(), doc, join_path(path, it.key()));
     return out;
 }
 
@@ -168,66 +162,6 @@ std::int64_t wrapping_add(std::int64_t a, std::int64_t b) {
     return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
 }
 
-// ---- calendar (proleptic Gregorian, days since 1970-01-01) ------------------------------
-
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-    y -= m <= 2;
-    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const auto yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-void civil_from_days(std::int64_t z, std::int64_t &y, unsigned &m, unsigned &d) {
-    z += 719468;
-    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const auto doe = static_cast<unsigned>(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    y = static_cast<std::int64_t>(yoe) + era * 400;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    d = doy - (153 * mp + 2) / 5 + 1;
-    m = mp < 10 ? mp + 3 : mp - 9;
-    y += m <= 2;
-}
-
-unsigned days_in_month(std::int64_t y, unsigned m) {
-    static const unsigned days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
-    return days[m - 1];
-}
-
-bool digits(std::string_view s, std::size_t pos, std::size_t n, int &out) {
-    if (pos + n > s.size()) return false;
-    out = 0;
-    for (std::size_t i = pos; i < pos + n; ++i) {
-        if (s[i] < '0' || s[i] > '9') return false;
-        out = out * 10 + (s[i] - '0');
-    }
-    return true;
-}
-
-bool unreserved(unsigned char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_' || c == '.' || c == '~';
-}
-
-std::string percent_encode(std::string_view text) {
-    static const char hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : text) {
-        if (unreserved(c)) {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
-}
-
 // "?a=x&b=y" of the non-empty values; "" when none.
 std::string query(std::initializer_list<std::pair<const char *, std::string_view>> params) {
     std::string out;
@@ -236,81 +170,18 @@ std::string query(std::initializer_list<std::pair<const char *, std::string_view
         out += out.empty() ? "?" : "&";
         out += key;
         out += '=';
-        out += query_escape(value);
+        out += common::percent_encode(value);
     }
     return out;
 }
 
 std::string namespaced(std::string_view prefix, std::string_view ns) {
-    return std::string(prefix) + "/namespaces/" + path_escape(ns);
+    return std::string(prefix) + "/namespaces/" + common::percent_encode(ns);
 }
 
 }  // namespace
 
 // ---- times ---------------------------------------------------------------------------
-
-std::optional<double> parse_rfc3339(std::string_view s) {
-    int year, month, day, hour, minute, second;
-    if (!digits(s, 0, 4, year) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, month) ||
-        s[7] != '-' || !digits(s, 8, 2, day) || s[10] != 'T' || !digits(s, 11, 2, hour) ||
-        s[13] != ':' || !digits(s, 14, 2, minute) || s[16] != ':' || !digits(s, 17, 2, second))
-        return std::nullopt;
-    if (month < 1 || month > 12 || day < 1 ||
-        static_cast<unsigned>(day) > days_in_month(year, static_cast<unsigned>(month)) ||
-        hour > 23 || minute > 59 || second > 59)
-        return std::nullopt;
-    std::size_t pos = 19;
-    double fraction = 0;
-    if (pos < s.size() && s[pos] == '.') {
-        ++pos;
-        double scale = 0.1;
-        std::size_t start = pos;
-        while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-            fraction += (s[pos] - '0') * scale;
-            scale /= 10;
-            ++pos;
-        }
-        if (pos == start) return std::nullopt;
-    }
-    if (pos >= s.size()) return std::nullopt;
-    int offset = 0;
-    if (s[pos] == 'Z') {
-        ++pos;
-    } else if (s[pos] == '+' || s[pos] == '-') {
-        int oh, om;
-        if (!digits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
-            !digits(s, pos + 4, 2, om) || oh > 23 || om > 59)
-            return std::nullopt;
-        offset = (oh * 3600 + om * 60) * (s[pos] == '-' ? -1 : 1);
-        pos += 6;
-    } else {
-        return std::nullopt;
-    }
-    if (pos != s.size()) return std::nullopt;
-    const std::int64_t days =
-        days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-    const std::int64_t whole = days * 86400 + hour * 3600 + minute * 60 + second - offset;
-    return static_cast<double>(whole) + fraction;
-}
-
-std::string format_rfc3339(double seconds) {
-    if (!std::isfinite(seconds)) seconds = 0;
-    const auto whole = static_cast<std::int64_t>(std::floor(seconds));
-    std::int64_t days = whole / 86400;
-    std::int64_t rest = whole % 86400;
-    if (rest < 0) {
-        rest += 86400;
-        --days;
-    }
-    std::int64_t y;
-    unsigned m, d;
-    civil_from_days(days, y, m, d);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ",
-                  static_cast<long long>(y), m, d, static_cast<long long>(rest / 3600),
-                  static_cast<long long>(rest / 60 % 60), static_cast<long long>(rest % 60));
-    return buf;
-}
 
 std::optional<double> parse_go_duration(std::string_view text) {
     if (text == "0") return 0.0;
@@ -726,39 +597,17 @@ std::optional<std::string> resource_of_kind(const nlohmann::json &list, std::str
     return std::nullopt;
 }
 
-std::string guess_resource(std::string_view kind) {
-    std::string s(kind);
-    for (char &c : s) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-    if (s.empty() || s == "endpoints") return s;
-    auto ends = [&](std::string_view suffix) {
-        return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(),
-                                                      suffix.data(), suffix.size()) == 0;
-    };
-    if (ends("s") || ends("x") || ends("z") || ends("ch") || ends("sh")) return s + "es";
-    if (ends("y") && s.size() >= 2 &&
-        std::string_view("aeiou").find(s[s.size() - 2]) == std::string_view::npos)
-        return s.substr(0, s.size() - 1) + "ies";
-    return s + "s";
-}
-
-std::string query_escape(std::string_view text) {
-    return percent_encode(text);
-}
-
-std::string path_escape(std::string_view text) {
-    return percent_encode(text);
-}
-
 std::string hpa_path(std::string_view version, std::string_view ns, std::string_view name) {
     return namespaced("/apis/autoscaling/" + std::string(version), ns) +
-           "/horizontalpodautoscalers/" + path_escape(name);
+           "/horizontalpodautoscalers/" + common::percent_encode(name);
 }
 
 std::string scale_path(std::string_view ns, const ApiResource &target, std::string_view name) {
     const std::string prefix = target.group.empty()
                                    ? "/api/" + target.version
                                    : "/apis/" + target.group + "/" + target.version;
-    return namespaced(prefix, ns) + "/" + target.resource + "/" + path_escape(name) + "/scale";
+    return namespaced(prefix, ns) + "/" + target.resource + "/" + common::percent_encode(name) +
+           "/scale";
 }
 
 std::string pods_path(std::string_view ns, std::string_view selector) {
@@ -773,7 +622,7 @@ std::string pod_metrics_path(std::string_view ns, std::string_view selector) {
 std::string pods_metric_path(std::string_view version, std::string_view ns, std::string_view metric,
                              std::string_view pod_selector, std::string_view metric_selector) {
     return namespaced("/apis/custom.metrics.k8s.io/" + std::string(version), ns) + "/pods/*/" +
-           path_escape(metric) +
+           common::percent_encode(metric) +
            query({{"labelSelector", pod_selector}, {"metricLabelSelector", metric_selector}});
 }
 
@@ -787,15 +636,15 @@ std::string object_metric_path(std::string_view version, std::string_view ns,
     const std::string base = namespaced("/apis/custom.metrics.k8s.io/" + std::string(version), ns);
     const std::string q = query({{"metricLabelSelector", metric_selector}});
     if (object.kind == "Namespace" && split_api_version(object.api_version).first.empty())
-        return base + "/metrics/" + path_escape(metric) + q;
-    return base + "/" + std::string(resource) + "/" + path_escape(object.name) + "/" +
-           path_escape(metric) + q;
+        return base + "/metrics/" + common::percent_encode(metric) + q;
+    return base + "/" + std::string(resource) + "/" + common::percent_encode(object.name) + "/" +
+           common::percent_encode(metric) + q;
 }
 
 std::string external_metric_path(std::string_view ns, std::string_view metric,
                                  std::string_view metric_selector) {
-    return namespaced("/apis/external.metrics.k8s.io/v1beta1", ns) + "/" + path_escape(metric) +
-           query({{"labelSelector", metric_selector}});
+    return namespaced("/apis/external.metrics.k8s.io/v1beta1", ns) + "/" +
+           common::percent_encode(metric) + query({{"labelSelector", metric_selector}});
 }
 
 // ---- the state, as STATE.json -----------------------------------------------------------
@@ -803,12 +652,6 @@ std::string external_metric_path(std::string_view ns, std::string_view metric,
 namespace {
 
 using ojson = nlohmann::ordered_json;
-
-ojson seconds_json(double t) {
-    if (std::isfinite(t) && t == std::floor(t) && std::fabs(t) < 9e15)
-        return static_cast<std::int64_t>(t);
-    return t;
-}
 
 ojson per_pod(const std::map<std::string, std::map<std::string, std::int64_t>> &m) {
     ojson out = ojson::object();

@@ -29,11 +29,7 @@ struct ReadError {
 
 // ---- times ---------------------------------------------------------------------------
 
-// metav1.Time's text ("2021-02-03T04:05:06Z", "2021-02-03T04:05:06.123456+01:00"): seconds
-// since the Unix epoch; nullopt when it is not one.
-std::optional<double> parse_rfc3339(std::string_view text);
-// "2021-02-03T04:05:06Z" (UTC, whole seconds, rounded down).
-std::string format_rfc3339(double seconds);
+// metav1.Time's text: common/rfc3339.h.
 // A Go duration as metav1.Duration and kube-controller-manager's flags write them ("30s",
 // "1m0s", "1m30s", "300ms", "1.5h", "0"): seconds; nullopt when not one or negative.
 std::optional<double> parse_go_duration(std::string_view text);
@@ -130,13 +126,6 @@ std::optional<ApiResource> builtin_resource(const ObjectReference &ref);
 // subresource; nullopt when absent.
 std::optional<std::string> resource_of_kind(const nlohmann::json &api_resource_list,
                                             std::string_view kind);
-// The REST mapper's last resort for a kind discovery does not list: lowercase, plural by
-// English's regular rules ("Gateway" -> "gateways", "Policy" -> "policies").
-std::string guess_resource(std::string_view kind);
-
-// Percent-encodings: a query parameter's value, and one path segment.
-std::string query_escape(std::string_view text);
-std::string path_escape(std::string_view text);
 
 // /apis/autoscaling/VERSION/namespaces/NS/horizontalpodautoscalers/NAME
 std::string hpa_path(std::string_view version, std::string_view ns, std::string_view name);

@@ -3,6 +3,8 @@
 #include <cstring>
 #include <limits>
 
+#include "json_reading.h"
+
 namespace pulse::hpa {
 
 namespace {
@@ -323,6 +325,12 @@ std::string format_milli(std::int64_t milli) {
     out += std::to_string(amount);
     out += suffix;
     return out;
+}
+
+std::string quantity_problem(std::string_view text, const ParsedQuantity &q) {
+    if (q.error.rfind("quantity is out of range", 0) == 0)
+        return json_reading::quote(text) + ": " + q.error;
+    return json_reading::quote(text) + " is not a quantity";
 }
 
 }  // namespace pulse::hpa

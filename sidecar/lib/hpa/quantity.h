@@ -29,6 +29,10 @@ struct ParsedQuantity {
 // ("-0.0000000015" is 1, as the controller computes it). No surrounding whitespace.
 ParsedQuantity parse_quantity(std::string_view text);
 
+// What a reader of a spec or state says of `text` that did not parse as `q` (!q.ok):
+// "\"1x\" is not a quantity", or "\"9e99\": quantity is out of range: ...".
+std::string quantity_problem(std::string_view text, const ParsedQuantity &q);
+
 // The canonical DecimalSI text of milli/1000: "0", "500m", "2", "1500m", "1k", "-250m".
 std::string format_milli(std::int64_t milli);
 

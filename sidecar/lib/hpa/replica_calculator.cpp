@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/ascii_case.h"
+
 namespace pulse::hpa {
 
 namespace {
@@ -308,17 +310,10 @@ Outcome per_pod_replicas(std::int64_t total, std::int64_t target_per_pod, const 
 
 // ---- messages -----------------------------------------------------------------------
 
-std::string lower(std::string s) {
-    for (char &c : s) {
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
-    return s;
-}
-
 // The group/resource of a kind, as the custom metrics adapters name it in "not found"
 // errors (plural guessed as the API machinery guesses it).
 std::string group_resource(const ObjectReference &ref) {
-    std::string plural = lower(ref.kind);
+    std::string plural = common::lowercase(ref.kind);
     const auto ends_with = [&](const std::string &suffix) {
         return plural.size() >= suffix.size() &&
                plural.compare(plural.size() - suffix.size(), suffix.size(), suffix) == 0;

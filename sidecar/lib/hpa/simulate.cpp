@@ -6,6 +6,7 @@
 #include <ctime>
 #include <sstream>
 
+#include "common/signals.h"
 #include "decide.h"
 
 namespace pulse::hpa {
@@ -27,6 +28,14 @@ std::string metric_label(const MetricSpec &m) {
 }
 
 }  // namespace
+
+std::set<std::string> default_extensive_metrics() {
+    std::set<std::string> out = {"pulse_jobs_waiting"};
+    for (const common::SignalInfo &s : common::kSignals) {
+        if (s.across_pods == common::Aggregation::sum) out.emplace(s.name);
+    }
+    return out;
+}
 
 bool is_extensive(const SimulationOptions &options, const MetricSpec &metric) {
     if (metric.type == MetricType::resource || metric.type == MetricType::container_resource)

@@ -17,6 +17,10 @@
 
 namespace pulse::hpa {
 
+// The built-in signals that add up over pods (common/signals.h: summed across pods), and
+// the workers' queue length pulse_jobs_waiting (docs/workers.md).
+std::set<std::string> default_extensive_metrics();
+
 struct SimulationOptions {
     double sync_period = 15;                       // --horizontal-pod-autoscaler-sync-period
     double pod_startup = 60;                       // from creation to Ready
@@ -24,8 +28,7 @@ struct SimulationOptions {
     ControllerOptions controller;
     // Metrics whose trace is the deployment's total, spread over the ready pods; the others
     // (latency quantiles, ratios) are taken as every ready pod's value.
-    std::set<std::string> extensive = {"pulse_requests_per_second", "pulse_requests_in_flight",
-                                       "pulse_websocket_connections", "pulse_jobs_waiting"};
+    std::set<std::string> extensive = default_extensive_metrics();
     // Per-pod container requests, for Resource metrics: resource -> milli-units.
     std::map<std::string, std::int64_t> requests_milli;
 };

@@ -6,10 +6,12 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <strings.h>
 #include <utility>
 #include <vector>
 
+#include "behavior.h"
+#include "common/ascii_case.h"
+#include "json_reading.h"
 #include "quantity.h"
 
 namespace pulse::hpa {
@@ -29,10 +31,7 @@ struct SpecFailure {
     throw SpecFailure{path.empty() ? what : path + ": " + what};
 }
 
-std::string quote(std::string_view s) {
-    return nlohmann::json(std::string(s))
-        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
+using json_reading::quote;
 
 std::string describe(const YAML::Node &n) {
     if (!n.IsDefined() || n.IsNull()) return "null";
@@ -54,9 +53,7 @@ YAML::Node field(const YAML::Node &map, std::string_view key, bool ci = false) {
         if (!it->first.IsScalar()) continue;
         const std::string &k = it->first.Scalar();
         if (k == key) return it->second;
-        if (ci && !folded && k.size() == key.size() &&
-            strncasecmp(k.data(), key.data(), key.size()) == 0)
-            folded = it->second;
+        if (ci && !folded && common::iequals(k, key)) folded = it->second;
     }
     return folded ? *folded : YAML::Node();
 }
@@ -112,11 +109,7 @@ std::optional<std::int32_t> opt_integer(const YAML::Node &map, std::string_view 
 std::int64_t quantity(const YAML::Node &n, const std::string &path) {
     if (!n.IsScalar()) fail(path, describe(n) + " is not a quantity");
     auto q = parse_quantity(n.Scalar());
-    if (!q.ok) {
-        if (q.error.rfind("quantity is out of range", 0) == 0)
-            fail(path, quote(n.Scalar()) + ": " + q.error);
-        fail(path, quote(n.Scalar()) + " is not a quantity");
-    }
+    if (!q.ok) fail(path, quantity_problem(n.Scalar(), q));
     if (!n.Scalar().empty() && n.Scalar().front() == '-') fail(path, "must be positive");
     return q.milli;
 }
@@ -391,21 +384,6 @@ MetricSpec read_metric_v2beta1(const YAML::Node &m, const std::string &path, boo
 
 // ---- behavior ---------------------------------------------------------------------------
 
-ScalingRules default_scale_up() {  // GenerateHPAScaleUpRules(nil)
-    ScalingRules r;
-    r.stabilization_window_seconds = 0;
-    r.select_policy = SelectPolicy::max;
-    r.policies = {{PolicyType::pods, 4, 15}, {PolicyType::percent, 100, 15}};
-    return r;
-}
-
-ScalingRules default_scale_down() {  // GenerateHPAScaleDownRules(nil): no window (the flag's)
-    ScalingRules r;
-    r.select_policy = SelectPolicy::max;
-    r.policies = {{PolicyType::percent, 100, 15}};
-    return r;
-}
-
 // copyHPAScalingRules over the defaults, then validateScalingRules.
 ScalingRules read_rules(const YAML::Node &n, const std::string &path, bool ci, ScalingRules rules) {
     if (!present(n)) return rules;
@@ -473,8 +451,8 @@ std::optional<Behavior> read_behavior(const YAML::Node &n, const std::string &pa
     auto up = field(n, "scaleUp", annotation), down = field(n, "scaleDown", annotation);
     if (annotation && !present(up) && !present(down)) return std::nullopt;
     Behavior b;
-    b.scale_up = read_rules(up, path + ".scaleUp", annotation, default_scale_up());
-    b.scale_down = read_rules(down, path + ".scaleDown", annotation, default_scale_down());
+    b.scale_up = read_rules(up, path + ".scaleUp", annotation, default_scale_up_rules());
+    b.scale_down = read_rules(down, path + ".scaleDown", annotation, default_scale_down_rules());
     return b;
 }
 

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "json_reading.h"
 #include "quantity.h"
 
 namespace pulse::hpa {
@@ -25,10 +26,6 @@ std::string show(const json &j) {
     return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-std::string quote(const std::string &s) {
-    return show(json(s));
-}
-
 void expect_object(const json &j, const std::string &path) {
     if (!j.is_object()) fail(path, "must be an object, not " + show(j));
 }
@@ -42,14 +39,9 @@ void only_fields(const json &j, const std::string &path,
     }
 }
 
-std::string join(const std::string &path, const std::string &key) {
-    return path.empty() ? key : path + "." + key;
-}
-
-const json *member(const json &j, const char *key) {
-    auto it = j.find(key);
-    return it == j.end() || it->is_null() ? nullptr : &*it;
-}
+using json_reading::join_path;
+using json_reading::member;
+using json_reading::quote;
 
 double number(const json &j, const std::string &path) {
     if (!j.is_number()) fail(path, "must be a number, not " + show(j));
@@ -103,11 +95,7 @@ std::int64_t quantity(const json &j, const std::string &path) {
         fail(path, show(j) + " is not a quantity");
     }
     auto q = parse_quantity(text);
-    if (!q.ok) {
-        if (q.error.rfind("quantity is out of range", 0) == 0)
-            fail(path, quote(text) + ": " + q.error);
-        fail(path, quote(text) + " is not a quantity");
-    }
+    if (!q.ok) fail(path, quantity_problem(text, q));
     return q.milli;
 }
 
@@ -156,7 +144,7 @@ std::map<std::string, std::int64_t> per_metric(const json &j, const std::string 
 std::optional<double> opt_time(const json &pod, const char *key, const std::string &path) {
     const json *v = member(pod, key);
     if (v == nullptr) return std::nullopt;
-    return number(*v, join(path, key));
+    return number(*v, join_path(path, key));
 }
 
 PodState read_pod(const json &j, const std::string &path) {

@@ -6,16 +6,15 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "common/trim.h"
+
 namespace pulse::hpa {
 
 namespace {
 
+// White space around a line or a field, a CR of a CRLF line end included.
 std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-        s.remove_suffix(1);
-    return s;
+    return common::trim(s, " \t\r");
 }
 
 bool parse_double(std::string_view s, double &out) {

@@ -32,6 +32,10 @@
 
 #include <re2/re2.h>
 
+#include "bucket_quantile.h"
+#include "common/ascii_case.h"
+#include "common/utf8.h"
+
 namespace pulse::promql {
 
 namespace {
@@ -327,14 +331,7 @@ bool underscore_ok(std::string_view s) {
     return saw != '_';
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) !=
-            std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    return true;
-}
+using common::iequals;
 
 // Go's strconv.ParseFloat(s, 64): nullopt where Go returns an error (bad syntax, or a finite
 // number too large for a float64).
@@ -610,31 +607,10 @@ std::shared_ptr<const CompiledRegex> compile_anchored(const std::string &pattern
     return cache.emplace(pattern, std::move(compiled)).first->second;
 }
 
-// Go's utf8.DecodeRuneInString: the width of the valid UTF-8 sequence at s[i], or 0 when
-// none starts there (no overlong form, no surrogate, nothing past U+10FFFF).
+// Go's utf8.DecodeRuneInString's width: the length of the valid UTF-8 sequence at s[i], or
+// 0 when none starts there.
 std::size_t utf8_width(std::string_view s, std::size_t i) {
-    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-    const unsigned char c = byte(i);
-    if (c < 0x80) return 1;
-    std::size_t n = 0;
-    unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (s.size() - i < n || byte(i + 1) < lo || byte(i + 1) > hi) return 0;
-    for (std::size_t k = 2; k < n; ++k)
-        if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
-    return n;
+    return common::utf8_sequence_length(s.substr(i));
 }
 
 // A label value as RE2 is to match it: the value itself when it is valid UTF-8, else a copy
@@ -1339,74 +1315,6 @@ double quantile(double q, std::vector<double> values) {
     const double weight = rank - std::floor(rank);
     return values[static_cast<std::size_t>(lower_index)] * (1 - weight) +
            values[static_cast<std::size_t>(upper_index)] * weight;
-}
-
-struct Bucket {
-    double upper_bound;
-    double count;
-};
-
-// bucketQuantile, with coalesceBuckets and ensureMonotonic.
-double bucket_quantile(double q, std::vector<Bucket> buckets) {
-    if (std::isnan(q)) return kNaN;
-    if (q < 0) return -kInf;
-    if (q > 1) return kInf;
-    go_sort(buckets,
-            [](const Bucket &a, const Bucket &b) { return a.upper_bound < b.upper_bound; });
-    if (!(std::isinf(buckets.back().upper_bound) && buckets.back().upper_bound > 0)) return kNaN;
-    // coalesceBuckets: buckets with the same upper bound (le="0.2", le="2e-1") are one.
-    {
-        Bucket last = buckets[0];
-        std::size_t i = 0;
-        for (std::size_t k = 1; k < buckets.size(); ++k) {
-            if (buckets[k].upper_bound == last.upper_bound) {
-                last.count += buckets[k].count;
-            } else {
-                buckets[i] = last;
-                last = buckets[k];
-                ++i;
-            }
-        }
-        buckets[i] = last;
-        buckets.resize(i + 1);
-    }
-    // ensureMonotonic: a count below an earlier one is raised to it.
-    {
-        double max = buckets[0].count;
-        for (std::size_t i = 1; i < buckets.size(); ++i) {
-            if (buckets[i].count > max) {
-                max = buckets[i].count;
-            } else if (buckets[i].count < max) {
-                buckets[i].count = max;
-            }
-        }
-    }
-    if (buckets.size() < 2) return kNaN;
-    const double observations = buckets.back().count;
-    if (observations == 0) return kNaN;
-    double rank = q * observations;
-    // sort.Search(len(buckets)-1, count >= rank), the same binary search.
-    std::size_t lo = 0, hi = buckets.size() - 1;
-    while (lo < hi) {
-        const std::size_t h = (lo + hi) / 2;
-        if (!(buckets[h].count >= rank)) {
-            lo = h + 1;
-        } else {
-            hi = h;
-        }
-    }
-    const std::size_t b = lo;
-    if (b == buckets.size() - 1) return buckets[buckets.size() - 2].upper_bound;
-    if (b == 0 && buckets[0].upper_bound <= 0) return buckets[0].upper_bound;
-    double bucket_start = 0;
-    const double bucket_end = buckets[b].upper_bound;
-    double count = buckets[b].count;
-    if (b > 0) {
-        bucket_start = buckets[b - 1].upper_bound;
-        count -= buckets[b - 1].count;
-        rank -= buckets[b - 1].count;
-    }
-    return bucket_start + (bucket_end - bucket_start) * (rank / count);
 }
 
 // Go's regexp.Regexp.Expand for label_replace()'s replacement: $1, ${1}, $name, ${name}, $$.
@@ -2250,9 +2158,11 @@ class Evaluator {
             it->second.buckets.push_back(Bucket{*upper, s.v});
         }
         Vector out;
-        for (auto &[key, g] : groups)
-            out.push_back(
-                Sample{std::move(g.labels), bucket_quantile(q, std::move(g.buckets)), ts_});
+        for (auto &[key, g] : groups) {
+            go_sort(g.buckets,
+                    [](const Bucket &a, const Bucket &b) { return a.upper_bound < b.upper_bound; });
+            out.push_back(Sample{std::move(g.labels), bucket_quantile(q, g.buckets), ts_});
+        }
         return out;
     }
 

@@ -25,6 +25,8 @@
 #include <variant>
 #include <vector>
 
+#include "common/ascii_case.h"
+
 namespace pulse::promql {
 namespace {
 
@@ -237,13 +239,6 @@ int digit_value(std::int32_t c) {
     return 16;
 }
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char &c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
-
 // ---- Tokens (lex.go's ItemType, in its order: the categories are ranges) -------------
 
 enum class T {
@@ -351,7 +346,7 @@ std::optional<T> keyword(std::string_view word) {
         {"inf", T::number},
         {"nan", T::number},
     };
-    const auto it = kKeywords.find(lower(word));
+    const auto it = kKeywords.find(common::lowercase(word));
     if (it == kKeywords.end()) return std::nullopt;
     return it->second;
 }
@@ -865,7 +860,7 @@ std::optional<std::int64_t> go_parse_int(std::string_view s) {
 
 // strconv.ParseFloat(s, 64) for a number token; nullopt with `error` set on failure.
 std::optional<double> go_parse_float(std::string_view s, std::string &error) {
-    const std::string low = lower(s);
+    const std::string low = common::lowercase(s);
     if (low == "inf") return std::numeric_limits<double>::infinity();
     if (low == "nan") return std::numeric_limits<double>::quiet_NaN();
     auto syntax = [&]() -> std::optional<double> {
@@ -1778,7 +1773,7 @@ class Parser {
     [[gnu::noinline]] Binary binary_operator() {
         const Token &op = next();
         if (op.type == T::land || op.type == T::lor || op.type == T::lunless)
-            fail(op.pos, "set operator " + go_quote(lower(op.text)) +
+            fail(op.pos, "set operator " + go_quote(common::lowercase(op.text)) +
                              " is not supported by pulse (supported operators: " +
                              std::string(kSupportedOperators) + ")");
         if (op.type == T::atan2)
@@ -1795,7 +1790,7 @@ class Parser {
             b.has_matching = true;
             b.matching_labels = grouping_labels();
             if (const Token &g = peek(); g.type == T::group_left || g.type == T::group_right)
-                fail(g.pos, lower(g.text) +
+                fail(g.pos, common::lowercase(g.text) +
                                 " is not supported by pulse (only one-to-one vector matching)");
         }
         return b;
@@ -2004,7 +1999,7 @@ class Parser {
     [[gnu::noinline]] Parsed finish_aggregation(const Token &op, Grouping &g,
                                                 std::vector<Parsed> &args) {
         Aggregation a;
-        const std::string name = lower(op.text);
+        const std::string name = common::lowercase(op.text);
         if (name == "sum") {
             a.op = AggregationOp::sum;
         } else if (name == "avg") {

@@ -81,15 +81,6 @@ std::string b_text(int pending) {
     return "# TYPE pending gauge\npending " + std::to_string(pending) + "\n";
 }
 
-Exposition expo(std::string_view text) {
-    auto r = parse_exposition(text, TextFormat::prometheus_0_0_4);
-    if (auto *e = std::get_if<ParseError>(&r)) {
-        ADD_FAILURE() << "exposition line " << e->line << ": " << e->message;
-        return {};
-    }
-    return std::get<Exposition>(std::move(r));
-}
-
 SidecarConfig config_of(std::string_view yaml) {
     auto r = parse_config(yaml, "workers.yaml");
     if (auto *e = std::get_if<ConfigError>(&r)) {
@@ -119,7 +110,10 @@ class ConfigSignals : public ::testing::Test {
     }
 
     void scrape(std::size_t source, const std::string &text, std::int64_t t_ms) {
-        window->ingest(source, expo(text), t_ms);
+        // As the engine does: the text parsed straight into the window.
+        auto r = window->ingest_text(source, text, TextFormat::prometheus_0_0_4, t_ms);
+        if (auto *e = std::get_if<ParseError>(&r))
+            ADD_FAILURE() << "exposition line " << e->line << ": " << e->message;
         status[source] = {true, true, ""};
     }
     void fail(std::size_t source, const std::string &error, std::int64_t t_ms) {

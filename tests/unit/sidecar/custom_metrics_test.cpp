@@ -10,7 +10,7 @@
 #include <set>
 #include <string>
 
-#include "signal_names.h"
+#include "common/signals.h"
 
 namespace pulse::sidecar::cm {
 namespace {
@@ -346,12 +346,6 @@ TEST(CustomMetricsQuantity, MilliUnits) {
     EXPECT_EQ(format_quantity(std::numeric_limits<double>::quiet_NaN()), "0");
 }
 
-TEST(CustomMetricsQuantity, Rfc3339WholeSecondsUtc) {
-    EXPECT_EQ(rfc3339_seconds(0), "1970-01-01T00:00:00Z");
-    EXPECT_EQ(rfc3339_seconds(1795772400.999), "2026-11-27T09:40:00Z");
-    EXPECT_EQ(rfc3339_seconds(951782400), "2000-02-29T00:00:00Z");
-}
-
 // ---- points and aggregation ----------------------------------------------------------
 
 TEST(CustomMetricsPoints, PodPointTakesTheScrapeTimeAndTheWindow) {
@@ -372,17 +366,21 @@ TEST(CustomMetricsPoints, PodPointTakesTheScrapeTimeAndTheWindow) {
     EXPECT_FALSE(pod_point(pod, s, "pulse_request_duration_p95_seconds", {}));
 }
 
-TEST(CustomMetricsPoints, AggregationRules) {
-    EXPECT_EQ(aggregation_for("pulse_requests_per_second"), Aggregation::sum);
-    EXPECT_EQ(aggregation_for("pulse_requests_in_flight"), Aggregation::sum);
-    EXPECT_EQ(aggregation_for("pulse_websocket_connections"), Aggregation::sum);
+TEST(CustomMetricsPoints, NamespaceAggregatesAsTheSignalTableSays) {
+    // Summed: quantities that add up over pods; the others take the worst pod.
+    std::vector<MetricPoint> pts(2);
+    pts[0].value = 1, pts[1].value = 2;
+    for (const char *m :
+         {"pulse_requests_per_second", "pulse_requests_in_flight", "pulse_websocket_connections"}) {
+        EXPECT_DOUBLE_EQ(aggregate_namespace("shop", m, pts)->value, 3) << m;
+    }
     for (const char *m :
          {"pulse_request_duration_p50_seconds", "pulse_request_duration_p95_seconds",
           "pulse_request_duration_p99_seconds", "pulse_upstream_duration_p95_seconds",
-          "pulse_error_ratio", "pulse_connection_saturation"}) {
-        EXPECT_EQ(aggregation_for(m), Aggregation::max) << m;
+          "pulse_error_ratio", "pulse_connection_saturation", "jobs_waiting"}) {
+        EXPECT_DOUBLE_EQ(aggregate_namespace("shop", m, pts)->value, 2) << m;
     }
-    for (const auto &s : kSignals) EXPECT_TRUE(is_signal(s.name));
+    for (const auto &s : pulse::common::kSignals) EXPECT_TRUE(is_signal(s.name));
     EXPECT_FALSE(is_signal("pulse_nope"));
 }
 
@@ -465,8 +463,8 @@ TEST(CustomMetricsDocuments, Discovery) {
         EXPECT_EQ(d["kind"], "APIResourceList");
         EXPECT_EQ(d["apiVersion"], "v1");
         EXPECT_EQ(d["groupVersion"], "custom.metrics.k8s.io/" + std::string(version_name(v)));
-        ASSERT_EQ(d["resources"].size(), 2 * kSignals.size());
-        for (const auto &s : kSignals) {
+        ASSERT_EQ(d["resources"].size(), 2 * pulse::common::kSignals.size());
+        for (const auto &s : pulse::common::kSignals) {
             json pods = {{"name", "pods/" + std::string(s.name)},
                          {"singularName", ""},
                          {"namespaced", true},
@@ -505,12 +503,6 @@ TEST(CustomMetricsDocuments, StatusShape) {
     EXPECT_EQ(api_error(503, "").reason, "ServiceUnavailable");
     EXPECT_EQ(api_error(500, "").reason, "InternalError");
     EXPECT_EQ(api_error(502, "").reason, "InternalError");
-}
-
-TEST(CustomMetricsDocuments, QueryEscape) {
-    EXPECT_EQ(query_escape("app=web,tier in (a,b)"), "app%3Dweb%2Ctier%20in%20%28a%2Cb%29");
-    EXPECT_EQ(query_escape("a-b_c.d~e"), "a-b_c.d~e");
-    EXPECT_EQ(query_escape("x&y#z"), "x%26y%23z");
 }
 
 // ---- the config's signals -------------------------------------------------------------
@@ -655,7 +647,7 @@ TEST(CustomMetricsConfig, DiscoveryListsPodAndObjectResources) {
     EXPECT_TRUE(names.count("deployments.apps/pulse_jobs_waiting"));
     EXPECT_TRUE(names.count("pods/pulse_jobs_done_per_second"));
     EXPECT_FALSE(names.count("namespaces/pulse_jobs_waiting"));
-    EXPECT_EQ(doc["resources"].size(), 2 * kSignals.size() + 3);
+    EXPECT_EQ(doc["resources"].size(), 2 * pulse::common::kSignals.size() + 3);
 }
 
 TEST(CustomMetricsConfig, ObjectItemShape) {

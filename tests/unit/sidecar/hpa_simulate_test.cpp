@@ -191,6 +191,12 @@ TEST(HpaSimulate, IntensiveMetricsAreTakenAsRecorded) {
     EXPECT_GT(s.peak, 2);  // 0.5 s against 0.25 s asks for more pods
 }
 
+TEST(HpaSimulate, ExtensiveByDefaultAreWhatAddsUpOverPods) {
+    EXPECT_EQ(SimulationOptions{}.extensive,
+              (std::set<std::string>{"pulse_jobs_waiting", "pulse_requests_in_flight",
+                                     "pulse_requests_per_second", "pulse_websocket_connections"}));
+}
+
 TEST(HpaSimulate, CsvAndSvg) {
     HpaSpec h = web_hpa(15, 15, 60);
     Simulation s = run(h, step_trace(10, 100, 60, 300, 600));

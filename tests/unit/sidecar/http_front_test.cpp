@@ -15,7 +15,6 @@ using pulse::sidecar::ConnectionBudget;
 using pulse::sidecar::HttpLimits;
 using pulse::sidecar::HttpRequest;
 using pulse::sidecar::parser_head_limit;
-using pulse::sidecar::percent_decode;
 using pulse::sidecar::split_target;
 using pulse::sidecar::status_for_head;
 
@@ -375,7 +374,7 @@ TEST(HttpLimits, StatusForHeadWhenFieldLimitIsSmaller) {
     EXPECT_EQ(parser_head_limit(limits), 304u);
 }
 
-// ---- HttpRequest, percent_decode, split_target ---------------------------------------
+// ---- HttpRequest, split_target ------------------------------------------------------
 
 TEST(HttpMessage, HeaderIsCaseInsensitiveFirstMatch) {
     HttpRequest r;
@@ -421,36 +420,6 @@ TEST(HttpMessage, ParamOnEmptyQuery) {
     EXPECT_EQ(r.param("a"), std::nullopt);
     r.query = "&&";
     EXPECT_EQ(r.param("a"), std::nullopt);
-}
-
-TEST(PercentDecode, Escapes) {
-    EXPECT_EQ(percent_decode(""), "");
-    EXPECT_EQ(percent_decode("plain"), "plain");
-    EXPECT_EQ(percent_decode("%2A"), "*");
-    EXPECT_EQ(percent_decode("%2a"), "*");
-    EXPECT_EQ(percent_decode("a+b"), "a b");
-    EXPECT_EQ(percent_decode("%2B"), "+");  // an escaped plus is a plus
-    EXPECT_EQ(percent_decode("%41%42c"), "ABc");
-    EXPECT_EQ(percent_decode("%25"), "%");
-    EXPECT_EQ(percent_decode("%2541"), "%41");  // decoded once only
-    EXPECT_EQ(percent_decode("x%20y%20"), "x y ");
-    EXPECT_EQ(percent_decode("%FF"), std::string(1, '\xff'));
-    EXPECT_EQ(percent_decode("%00"), std::string(1, '\0'));
-}
-
-TEST(PercentDecode, MalformedEscapesStay) {
-    EXPECT_EQ(percent_decode("%"), "%");
-    EXPECT_EQ(percent_decode("a%"), "a%");
-    EXPECT_EQ(percent_decode("%4"), "%4");
-    EXPECT_EQ(percent_decode("a%4"), "a%4");
-    EXPECT_EQ(percent_decode("%zz"), "%zz");
-    EXPECT_EQ(percent_decode("%4z"), "%4z");
-    EXPECT_EQ(percent_decode("%z4"), "%z4");
-    EXPECT_EQ(percent_decode("%%41"), "%A");
-    EXPECT_EQ(percent_decode("%g0%41"), "%g0A");
-    EXPECT_EQ(percent_decode("100%"), "100%");
-    // The characters after a malformed "%" are still decoded on their own.
-    EXPECT_EQ(percent_decode("%+"), "% ");
 }
 
 TEST(SplitTarget, SplitsAtTheFirstQuestionMark) {

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "custom_metrics.h"
-#include "signal_names.h"
+#include "common/signals.h"
 
 namespace pulse::sidecar::cm {
 namespace {
@@ -228,7 +228,7 @@ TEST(OpenApi, OperationsAndParametersAreWellFormed) {
 TEST(OpenApi, MetricParameterListsTheSignals) {
     json doc = openapi_v2();
     json names = json::array();
-    for (const SignalName &s : kSignals) names.push_back(s.name);
+    for (const auto &s : pulse::common::kSignals) names.push_back(s.name);
     int seen = 0;
     for (const auto &[path, item] : doc["paths"].items()) {
         for (const json &p : item.value("parameters", json::array())) {

@@ -33,13 +33,11 @@ constexpr std::int64_t kS = 1000;
 constexpr std::int64_t kM = 60 * kS;
 constexpr std::int64_t kLookback = 5 * kM;
 
-Exposition expo(std::string_view text) {
-    auto r = parse_exposition(text, TextFormat::prometheus_0_0_4);
-    if (auto *e = std::get_if<ParseError>(&r)) {
+// A good scrape's text (format 0.0.4) of `target` at `t_ms`, as the sidecar ingests it.
+void ingest(SeriesWindow &w, std::size_t target, std::string_view text, std::int64_t t_ms) {
+    auto r = w.ingest_text(target, text, TextFormat::prometheus_0_0_4, t_ms);
+    if (auto *e = std::get_if<ParseError>(&r))
         ADD_FAILURE() << "exposition line " << e->line << ": " << e->message << "\n" << text;
-        return {};
-    }
-    return std::get<Exposition>(std::move(r));
 }
 
 // One selector per text: "x", "y{k=\"v\"}", "x[1m]".
@@ -148,9 +146,10 @@ std::vector<std::string> dump(const SeriesWindow &w) {
 
 // ---- a scrape's text parsed straight into the window ----------------------------------------
 
-TEST(SeriesWindow, TextIngestHoldsWhatTheExpositionIngestHolds) {
+TEST(SeriesWindow, TextIngestFollowsSeriesWhereverTheyAreWritten) {
     // Series that stay, move within the text, change their label order, leave and come back,
-    // repeat within one scrape, carry job/instance of their own, and a target that fails.
+    // repeat within one scrape, carry job/instance of their own, and a target that fails:
+    // the series found where the last scrape wrote them must be the ones a full lookup finds.
     const std::vector<std::string> scrapes = {
         "a{k=\"1\"} 1\na{k=\"2\"} 2\nb 3\n",
         "a{k=\"1\"} 2\na{k=\"2\"} 3\nb 4\n",
@@ -162,28 +161,41 @@ TEST(SeriesWindow, TextIngestHoldsWhatTheExpositionIngestHolds) {
         "a{j=\"x\",k=\"3\"} 3\nb{job=\"mine\",instance=\"i\"} 9\nb 9\n",
         "a{j=\"x\",k=\"3\"} 4\nb{job=\"mine\",instance=\"i\"} 10\nb 10\n",
     };
-    const auto sels = selectors({"a[1m]", "b[1m]"});
-    SeriesWindow by_exposition({{"app", "h:80"}}, sels), by_text({{"app", "h:80"}}, sels);
+    const std::size_t series_after[] = {3, 3, 3, 3, 3, 3, 4, 5, 5};
+    SeriesWindow w({{"app", "h:80"}}, selectors({"a[1m]", "b[1m]"}));
     std::int64_t t = 1000;
-    for (const std::string &text : scrapes) {
+    for (std::size_t i = 0; i < scrapes.size(); ++i) {
+        const std::string &text = scrapes[i];
         SCOPED_TRACE(text);
         if (text == "FAIL") {
-            by_exposition.fail(0, t);
-            by_text.fail(0, t);
+            w.fail(0, t);
         } else {
-            by_exposition.ingest(0, expo(text), t);
-            auto n = by_text.ingest_text(0, text, TextFormat::prometheus_0_0_4, t);
+            auto n = w.ingest_text(0, text, TextFormat::prometheus_0_0_4, t);
             ASSERT_TRUE(std::holds_alternative<std::size_t>(n));
             EXPECT_EQ(std::get<std::size_t>(n),
                       static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')));
         }
-        EXPECT_EQ(dump(by_text), dump(by_exposition));
-        EXPECT_EQ(by_text.series_count(), by_exposition.series_count());
+        EXPECT_EQ(w.series_count(), series_after[i]);
         t += 1000;
     }
+    // What the window held when scrapes were parsed whole and each series looked up.
+    EXPECT_EQ(dump(w),
+              (std::vector<std::string>{
+                  "__name__=a,instance=h:80,j=x,job=app,k=3: 7000=1.000000 8000=3.000000 "
+                  "9000=4.000000",
+                  "__name__=a,instance=h:80,job=app,k=1: 1000=1.000000 2000=2.000000 "
+                  "3000=3.000000 4000=stale 6000=7.000000 7000=stale",
+                  "__name__=a,instance=h:80,job=app,k=2: 1000=2.000000 2000=3.000000 "
+                  "3000=4.000000 4000=5.000000 5000=stale 6000=6.000000 7000=stale",
+                  "__name__=b,exported_instance=i,exported_job=mine,instance=h:80,job=app: "
+                  "8000=9.000000 9000=10.000000",
+                  "__name__=b,instance=h:80,job=app: 1000=3.000000 2000=4.000000 3000=5.000000 "
+                  "4000=6.000000 5000=stale 6000=7.000000 7000=8.000000 8000=9.000000 "
+                  "9000=10.000000",
+              }));
     // Written in two orders within one scrape, {j, k} is one series; b with its own job
     // and instance is another series than b.
-    EXPECT_EQ(selected(by_text, {eq("__name__", "b")}),
+    EXPECT_EQ(selected(w, {eq("__name__", "b")}),
               (std::vector<std::string>{
                   "__name__=b,exported_instance=i,exported_job=mine,instance=h:80,job=app",
                   "__name__=b,instance=h:80,job=app"}));
@@ -224,11 +236,11 @@ TEST(SeriesWindow, OpenMetricsTextIsIngestedToo) {
 TEST(SeriesWindow, AddsTargetLabelsAndRenamesExposedJobAndInstance) {
     SeriesWindow w({{"redis", "127.0.0.1:9121"}, {"api", "api.internal:443"}},
                    selectors({"x", "plain"}));
-    Exposition e = expo(
+    const std::string e =
         "x{job=\"queue\",instance=\"10.0.0.7:80\",k=\"v\"} 1\n"
-        "plain 2\n");
-    w.ingest(0, e, 1000);
-    w.ingest(1, e, 1000);
+        "plain 2\n";
+    ingest(w, 0, e, 1000);
+    ingest(w, 1, e, 1000);
 
     EXPECT_EQ(
         selected(w, {eq("__name__", "x")}),
@@ -259,15 +271,14 @@ TEST(SeriesWindow, AddsTargetLabelsAndRenamesExposedJobAndInstance) {
 // {job="t", exported_job="b", exported_exported_job="a"}.
 TEST(SeriesWindow, ExposedExportedJobPushesTheRenamedJobFurther) {
     SeriesWindow w({{"t", "h:80"}}, selectors({"x"}));
-    w.ingest(0, expo("x{job=\"a\",exported_job=\"b\"} 1\n"), 1000);
+    ingest(w, 0, "x{job=\"a\",exported_job=\"b\"} 1\n", 1000);
     EXPECT_EQ(selected(w, {eq("__name__", "x")}),
               (std::vector<std::string>{
                   "__name__=x,exported_exported_job=a,exported_job=b,instance=h:80,job=t"}));
     // Both target labels exposed; exported_instance is taken, exported_job is free.
-    w.ingest(
-        0,
-        expo("x{job=\"a\",instance=\"i\",exported_instance=\"e\",exported_exported_job=\"z\"} 2\n"),
-        2000);
+    ingest(w, 0,
+           "x{job=\"a\",instance=\"i\",exported_instance=\"e\",exported_exported_job=\"z\"} 2\n",
+           2000);
     auto all = selected(w, {eq("__name__", "x"), eq("exported_instance", "e")});
     EXPECT_EQ(all, (std::vector<std::string>{
                        "__name__=x,exported_exported_instance=i,exported_exported_job=z,"
@@ -276,11 +287,11 @@ TEST(SeriesWindow, ExposedExportedJobPushesTheRenamedJobFurther) {
 
 TEST(SeriesWindow, DropsEmptyLabelValues) {
     SeriesWindow w({{"app", "h:80"}}, selectors({"x"}));
-    w.ingest(0, expo("x{a=\"\",b=\"1\",job=\"\",instance=\"\"} 1\n"), 1000);
+    ingest(w, 0, "x{a=\"\",b=\"1\",job=\"\",instance=\"\"} 1\n", 1000);
     EXPECT_EQ(selected(w, {eq("__name__", "x")}),
               (std::vector<std::string>{"__name__=x,b=1,instance=h:80,job=app"}));
     // And the same series without the empty label is the same series.
-    w.ingest(0, expo("x{b=\"1\"} 2\n"), 2000);
+    ingest(w, 0, "x{b=\"1\"} 2\n", 2000);
     EXPECT_EQ(w.series_count(), 1u);
     auto v = eval(w, "x", 2000);
     ASSERT_EQ(v.size(), 1u);
@@ -292,8 +303,8 @@ TEST(SeriesWindow, DropsEmptyLabelValues) {
 
 TEST(SeriesWindow, SameSeriesWithLabelsInAnotherOrderIsOneSeries) {
     SeriesWindow w({{"app", "h:80"}}, selectors({"x[1m]"}));
-    w.ingest(0, expo("x{a=\"1\",b=\"2\"} 1\n"), 1000);
-    w.ingest(0, expo("x{b=\"2\",a=\"1\"} 2\n"), 2000);
+    ingest(w, 0, "x{a=\"1\",b=\"2\"} 1\n", 1000);
+    ingest(w, 0, "x{b=\"2\",a=\"1\"} 2\n", 2000);
     EXPECT_EQ(w.series_count(), 1u);
     const promql::Series *s = one(w, {eq("__name__", "x")});
     ASSERT_NE(s, nullptr);
@@ -308,15 +319,9 @@ TEST(SeriesWindow, SameSeriesWithLabelsInAnotherOrderIsOneSeries) {
 TEST(SeriesWindow, DuplicateSamplesInOneScrapeKeepTheFirst) {
     SeriesWindow w({{"app", "h:80"}}, selectors({"x[1m]"}));
     // The same series three times, once with its labels in another order.
-    Exposition e;
-    MetricFamily f;
-    f.name = "x";
-    f.samples.push_back({"x", {{"a", "1"}, {"b", "2"}}, 10, std::nullopt});
-    f.samples.push_back({"x", {{"b", "2"}, {"a", "1"}}, 20, std::nullopt});
-    f.samples.push_back({"x", {{"a", "1"}, {"b", "2"}}, 30, std::nullopt});
-    f.samples.push_back({"x", {{"a", "9"}}, 40, std::nullopt});
-    e.families.push_back(f);
-    w.ingest(0, e, 1000);
+    const std::string e =
+        "x{a=\"1\",b=\"2\"} 10\nx{b=\"2\",a=\"1\"} 20\nx{a=\"1\",b=\"2\"} 30\nx{a=\"9\"} 40\n";
+    ingest(w, 0, e, 1000);
     EXPECT_EQ(w.series_count(), 2u);
     EXPECT_EQ(w.sample_count(), 2u);
     const promql::Series *s = one(w, {eq("__name__", "x"), eq("a", "1")});
@@ -325,7 +330,7 @@ TEST(SeriesWindow, DuplicateSamplesInOneScrapeKeepTheFirst) {
     EXPECT_EQ(points(w, s)[0].v, 10);
 
     // The next scrape: one sample each again, the duplicate series not taken for gone.
-    w.ingest(0, e, 2000);
+    ingest(w, 0, e, 2000);
     EXPECT_EQ(w.sample_count(), 4u);
     ASSERT_EQ(points(w, s).size(), 2u);
     EXPECT_EQ(points(w, s)[1].v, 10);
@@ -337,20 +342,20 @@ TEST(SeriesWindow, DuplicateSamplesInOneScrapeKeepTheFirst) {
 TEST(SeriesWindow, SeriesMissingFromTheNextScrapeGetsAStalenessMarker) {
     // x is read over a range (its samples are kept), y by instant selectors only.
     SeriesWindow w({{"app", "h:80"}}, selectors({"x[1m]", "y"}));
-    w.ingest(0,
-             expo("x{k=\"a\"} 1\n"
-                  "x{k=\"b\"} 2\n"
-                  "y{k=\"a\"} 3\n"
-                  "y{k=\"b\"} 4\n"),
-             1000);
+    ingest(w, 0,
+           "x{k=\"a\"} 1\n"
+           "x{k=\"b\"} 2\n"
+           "y{k=\"a\"} 3\n"
+           "y{k=\"b\"} 4\n",
+           1000);
     ASSERT_EQ(eval(w, "x", 1000).size(), 2u);
     ASSERT_EQ(eval(w, "y", 1000).size(), 2u);
     EXPECT_EQ(eval(w, "y{k=\"b\"}", 1000).at(0).v, 4);
 
-    w.ingest(0,
-             expo("x{k=\"a\"} 5\n"
-                  "y{k=\"a\"} 6\n"),
-             2000);
+    ingest(w, 0,
+           "x{k=\"a\"} 5\n"
+           "y{k=\"a\"} 6\n",
+           2000);
     // At once: without the marker, the lookback would keep returning b for 5 minutes.
     auto x = eval(w, "x", 2000);
     ASSERT_EQ(x.size(), 1u);
@@ -377,10 +382,10 @@ TEST(SeriesWindow, SeriesMissingFromTheNextScrapeGetsAStalenessMarker) {
     EXPECT_TRUE(promql::is_stale_marker(points(w, yb)[0].v));
 
     // One marker only: still missing from the next scrape, it gets nothing more.
-    w.ingest(0, expo("x{k=\"a\"} 7\ny{k=\"a\"} 8\n"), 3000);
+    ingest(w, 0, "x{k=\"a\"} 7\ny{k=\"a\"} 8\n", 3000);
     EXPECT_EQ(points(w, b).size(), 2u);
     // Back again, it is returned again.
-    w.ingest(0, expo("x{k=\"a\"} 9\nx{k=\"b\"} 10\ny{k=\"a\"} 11\ny{k=\"b\"} 12\n"), 4000);
+    ingest(w, 0, "x{k=\"a\"} 9\nx{k=\"b\"} 10\ny{k=\"a\"} 11\ny{k=\"b\"} 12\n", 4000);
     x = eval(w, "x", 4000);
     ASSERT_EQ(x.size(), 2u);
     EXPECT_EQ(x[1].v, 10);
@@ -392,9 +397,9 @@ TEST(SeriesWindow, SeriesMissingFromTheNextScrapeGetsAStalenessMarker) {
 
 TEST(SeriesWindow, FailedScrapeMarksEverySeriesOfItsTargetStale) {
     SeriesWindow w({{"a", "a:80"}, {"b", "b:80"}}, selectors({"x[1m]", "y"}));
-    Exposition e = expo("x{k=\"1\"} 1\nx{k=\"2\"} 2\ny 3\nunread 4\n");
-    w.ingest(0, e, 1000);
-    w.ingest(1, e, 1000);
+    const std::string e = "x{k=\"1\"} 1\nx{k=\"2\"} 2\ny 3\nunread 4\n";
+    ingest(w, 0, e, 1000);
+    ingest(w, 1, e, 1000);
     ASSERT_EQ(eval(w, "x", 1000).size(), 4u);
     ASSERT_EQ(eval(w, "y", 1000).size(), 2u);
     std::size_t samples = w.sample_count();
@@ -419,7 +424,7 @@ TEST(SeriesWindow, FailedScrapeMarksEverySeriesOfItsTargetStale) {
     w.fail(0, 3000);
     EXPECT_EQ(w.sample_count(), samples + 2);
     // A good scrape brings them back.
-    w.ingest(0, e, 4000);
+    ingest(w, 0, e, 4000);
     EXPECT_EQ(eval(w, "x", 4000).size(), 4u);  // b's are 3 s old: still within the lookback
     EXPECT_EQ(eval(w, "x{job=\"a\"}", 4000).size(), 2u);
     EXPECT_EQ(eval(w, "y", 4000).size(), 2u);
@@ -430,10 +435,10 @@ TEST(SeriesWindow, FailedScrapeMarksEverySeriesOfItsTargetStale) {
 TEST(SeriesWindow, KeepsNothingForUnreadSeriesAndTheLastSampleForInstantOnes) {
     SeriesWindow w({{"app", "h:80"}}, selectors({"y{k=\"a\"}"}));
     for (int i = 0; i < 5; ++i) {
-        w.ingest(0,
-                 expo("y{k=\"a\"} " + std::to_string(10 + i) + "\ny{k=\"b\"} " +
-                      std::to_string(20 + i) + "\nz " + std::to_string(30 + i) + "\n"),
-                 1000 * (i + 1));
+        ingest(w, 0,
+               "y{k=\"a\"} " + std::to_string(10 + i) + "\ny{k=\"b\"} " + std::to_string(20 + i) +
+                   "\nz " + std::to_string(30 + i) + "\n",
+               1000 * (i + 1));
     }
     EXPECT_EQ(w.series_count(), 3u);  // known, but only one holds anything
     EXPECT_EQ(w.sample_count(), 1u);
@@ -466,17 +471,17 @@ TEST(SeriesWindow, RangeSelectorKeepsAboutItsRangeAndAnswersAsAllSamplesWould) {
         // b: gone from scrapes 100 to 119 (one staleness marker, at 100), then back.
         bool b_present = i < 100 || i >= 120;
         b += 1.5;
-        std::string text = "x{k=\"a\"} " + std::to_string(a) + "\n";
-        if (b_present) text += "x{k=\"b\"} " + std::to_string(b) + "\n";
+        const std::string a_text = std::to_string(a), b_text = std::to_string(b);
+        std::string text = "x{k=\"a\"} " + a_text + "\n";
+        if (b_present) text += "x{k=\"b\"} " + b_text + "\n";
         text += "y " + std::to_string(i) + "\nz 1\n";
-        Exposition e = expo(text);
-        // The value as parsed, for the full storage.
-        full_a.points.push_back({t, e.families.at(0).samples.at(0).value});
+        // The value as written, for the full storage.
+        full_a.points.push_back({t, std::strtod(a_text.c_str(), nullptr)});
         if (b_present)
-            full_b.points.push_back({t, e.families.at(0).samples.at(1).value});
+            full_b.points.push_back({t, std::strtod(b_text.c_str(), nullptr)});
         else if (i == 100)
             full_b.points.push_back({t, promql::stale_marker()});
-        w.ingest(0, e, t);  // no prune(): the trimming on ingest alone bounds x
+        ingest(w, 0, text, t);  // no prune(): the trimming on ingest alone bounds x
     }
     promql::MemoryStorage full;
     full.add(full_a);
@@ -555,7 +560,7 @@ TEST(SeriesWindow, RateOverTheWindowEqualsRateOverAllSamplesAtEveryScrape) {
     std::size_t compared = 0;
     for (int i = 0; i < 200; ++i) {
         std::int64_t t = t0 + i * kS;
-        w.ingest(0, expo(texts[i]), t);
+        ingest(w, 0, texts[i], t);
         // Trimmed on ingest (a at scrapes 121 and 191), and once by prune().
         if (i == 130) w.prune(t);
         for (const char *expr :
@@ -583,13 +588,13 @@ TEST(SeriesWindow, RateOverTheWindowEqualsRateOverAllSamplesAtEveryScrape) {
 TEST(SeriesWindow, PruneForgetsSeriesGoneLongerThanTheRangeAndTheLookback) {
     SeriesWindow w({{"app", "h:80"}}, selectors({"x[1m]", "y", "alive"}));
     const std::int64_t t0 = 10'000'000;
-    w.ingest(0, expo("x 1\ny 2\nz 3\nalive 4\n"), t0);
-    w.ingest(0, expo("alive 5\n"), t0 + kS);  // x, y and z leave: stale at t0 + 1s
+    ingest(w, 0, "x 1\ny 2\nz 3\nalive 4\n", t0);
+    ingest(w, 0, "alive 5\n", t0 + kS);  // x, y and z leave: stale at t0 + 1s
     EXPECT_EQ(w.series_count(), 4u);
 
     // Gone for exactly range + lookback: their samples are out of reach, but they are kept.
     const std::int64_t edge = t0 + kS + kM + kLookback;
-    w.ingest(0, expo("alive 6\n"), edge);
+    ingest(w, 0, "alive 6\n", edge);
     w.prune(edge);
     EXPECT_EQ(w.series_count(), 4u);
     EXPECT_EQ(w.sample_count(), 1u);  // alive's last sample
@@ -603,7 +608,7 @@ TEST(SeriesWindow, PruneForgetsSeriesGoneLongerThanTheRangeAndTheLookback) {
     EXPECT_EQ(eval(w, "alive", edge + 1).at(0).v, 6);
 
     // A forgotten series that comes back is a series again.
-    w.ingest(0, expo("alive 7\nx 8\n"), edge + 2);
+    ingest(w, 0, "alive 7\nx 8\n", edge + 2);
     EXPECT_EQ(w.series_count(), 2u);
     auto x = eval(w, "x", edge + 2);
     ASSERT_EQ(x.size(), 1u);
@@ -614,7 +619,7 @@ TEST(SeriesWindow, PruneForgetsSeriesGoneLongerThanTheRangeAndTheLookback) {
 
 TEST(SeriesWindow, PruneKeepsTheRangeOfSeriesStillScraped) {
     SeriesWindow w({{"app", "h:80"}}, selectors({"x[30s]", "y"}));
-    for (int i = 0; i <= 100; ++i) w.ingest(0, expo("x " + std::to_string(i) + "\ny 1\n"), i * kS);
+    for (int i = 0; i <= 100; ++i) ingest(w, 0, "x " + std::to_string(i) + "\ny 1\n", i * kS);
     w.prune(100 * kS);
     // [70s, 100s]: 31 samples of x, and y's last; older samples of x go a whole block (16
     // samples here) at a time, so fewer than a block of them may still be held.
@@ -639,10 +644,10 @@ TEST(SeriesWindow, PruneKeepsTheRangeOfSeriesStillScraped) {
 
 TEST(SeriesWindow, SelectWithAndWithoutAMetricNameEquality) {
     SeriesWindow w({{"app", "h:80"}}, selectors({"x", "y{k=\"v\"}", "z[1m]"}));
-    w.ingest(0,
-             expo("x{k=\"v\"} 1\nx{k=\"w\"} 2\ny{k=\"v\"} 3\ny{k=\"w\"} 4\nz{k=\"v\"} 5\n"
-                  "u{k=\"v\"} 6\n"),
-             1000);
+    ingest(w, 0,
+           "x{k=\"v\"} 1\nx{k=\"w\"} 2\ny{k=\"v\"} 3\ny{k=\"w\"} 4\nz{k=\"v\"} 5\n"
+           "u{k=\"v\"} 6\n",
+           1000);
     auto names = [&](const std::vector<LabelMatcher> &m) {
         std::vector<std::string> out;
         for (const promql::Series *s : w.select(m))

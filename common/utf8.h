@@ -1,12 +1,12 @@
 // UTF-8 as Go's utf8.ValidString sees it (and so Prometheus): no overlong forms, no
-// surrogates, nothing above U+10FFFF. Shared by the module's renderer and the sidecar's
-// parser so both agree on what a valid label value is.
+// surrogates, nothing above U+10FFFF. The module's renderer and the sidecar's parser both
+// use it, so they agree on what a valid label value is.
 #pragma once
 
 #include <cstddef>
 #include <string_view>
 
-namespace pulse {
+namespace pulse::common {
 
 // Length (1 to 4) of the valid UTF-8 sequence at the start of `s`, or 0 when there is
 // none (also for an empty `s`).
@@ -49,6 +49,8 @@ constexpr std::size_t utf8_length(std::string_view s) {
     return count;
 }
 
-constexpr bool valid_utf8(std::string_view s) { return utf8_length(s) != std::string_view::npos; }
+constexpr bool valid_utf8(std::string_view s) {
+    return utf8_length(s) != std::string_view::npos;
+}
 
-}  // namespace pulse
+}  // namespace pulse::common
