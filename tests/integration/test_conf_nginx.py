@@ -219,9 +219,15 @@ def test_web_metrics_port(web, upstream):
     request(app, f"/{SHA1}.js")
     request(app, "/route?ct=text/html")
 
-    status, h, body = request(metrics, "/metrics")
-    assert status == 200
-    text = body.decode()
+    # A request is counted in its log phase, after its answer went out, and the scrape may
+    # be served by the other worker meanwhile: read until its upstream try is counted too.
+    def scraped():
+        status, _, body = request(metrics, "/metrics")
+        assert status == 200
+        text = body.decode()
+        return text if value(text, "nginx_http_upstream_requests_total", upstream="app") else None
+
+    text = ph.wait_for(scraped, timeout=10, message="the upstream try counted")
     rc, out = ph.promtool_check_metrics(text)
     assert rc == 0, out
     # files from disk under "/", the app's answers under "@app", the policy's classes
