@@ -110,77 +110,86 @@ void add_requests_graphs(std::vector<MuninGraph> &out, const Exposition *module,
     out.push_back(std::move(classes));
 }
 
-MuninField gauge(std::string name, std::string label, std::optional<double> value,
-                 double scale = 1) {
-    MuninField f;
-    f.name = std::move(name);
-    f.label = std::move(label);
-    f.min = 0;
-    f.draw = "LINE1";
-    if (value) f.value = *value * scale;
-    return f;
+// The graphs of the pod's signals from /signals: one row a graph, its fields below it.
+struct PodField {
+    const char *name = "", *label = "", *signal = "";
+    double scale = 1;  // 100: a ratio shown in %
+    std::optional<double> warning = std::nullopt, critical = std::nullopt;
+};
+struct PodGraph {
+    const char *name, *title, *vlabel, *args, *info;
+    std::vector<PodField> fields;
+};
+
+const std::vector<PodGraph> &pod_graphs() {
+    static const std::vector<PodGraph> graphs{
+        {"pulse_latency",
+         "nginx request duration",
+         "seconds",
+         "--base 1000 -l 0",
+         "Quantiles of request duration over the sidecar's window (all servers).",
+         {{.name = "p50", .label = "median", .signal = "pulse_request_duration_p50_seconds"},
+          {.name = "p95",
+           .label = "95th percentile",
+           .signal = "pulse_request_duration_p95_seconds",
+           .warning = kLatencyP95Warning},
+          {.name = "p99",
+           .label = "99th percentile",
+           .signal = "pulse_request_duration_p99_seconds"},
+          {.name = "upstream_p95",
+           .label = "upstream 95th percentile",
+           .signal = "pulse_upstream_duration_p95_seconds"}}},
+        {"pulse_in_flight",
+         "nginx requests in flight and websocket sessions",
+         "connections",
+         "--base 1000 -l 0",
+         "At the sidecar's last scrape, the scrape itself not counted.",
+         {{.name = "in_flight",
+           .label = "requests in flight",
+           .signal = "pulse_requests_in_flight"},
+          {.name = "websockets",
+           .label = "websocket sessions",
+           .signal = "pulse_websocket_connections"}}},
+        {"pulse_saturation",
+         "nginx connection saturation",
+         "%",
+         "--base 1000 -l 0 -u 100",
+         "Active connections / (worker_connections x workers).",
+         {{.name = "saturation",
+           .label = "connections used",
+           .signal = "pulse_connection_saturation",
+           .scale = 100}}},
+        {"pulse_error_ratio",
+         "nginx 5xx ratio",
+         "%",
+         "--base 1000 -l 0",
+         "5xx responses / all responses over the sidecar's window.",
+         {{.name = "error_ratio",
+           .label = "5xx",
+           .signal = "pulse_error_ratio",
+           .scale = 100,
+           .critical = kErrorRatioCritical * 100}}},
+    };
+    return graphs;
 }
 
 void add_signal_graphs(std::vector<MuninGraph> &out, const nlohmann::json *signals) {
     const nlohmann::json &pod = member(signals, "pod");
-    auto pod_value = [&](const char *key) { return fresh_number(signals, pod, key); };
-
-    MuninGraph latency{"pulse_latency",
-                       "nginx request duration",
-                       "seconds",
-                       "nginx",
-                       "--base 1000 -l 0",
-                       "Quantiles of request duration over the sidecar's window (all servers).",
-                       "",
-                       {}};
-    latency.fields.push_back(
-        gauge("p50", "median", pod_value("pulse_request_duration_p50_seconds")));
-    latency.fields.push_back(
-        gauge("p95", "95th percentile", pod_value("pulse_request_duration_p95_seconds")));
-    latency.fields.back().warning = kLatencyP95Warning;
-    latency.fields.push_back(
-        gauge("p99", "99th percentile", pod_value("pulse_request_duration_p99_seconds")));
-    latency.fields.push_back(gauge("upstream_p95", "upstream 95th percentile",
-                                   pod_value("pulse_upstream_duration_p95_seconds")));
-    out.push_back(std::move(latency));
-
-    MuninGraph busy{"pulse_in_flight",
-                    "nginx requests in flight and websocket sessions",
-                    "connections",
-                    "nginx",
-                    "--base 1000 -l 0",
-                    "At the sidecar's last scrape, the scrape itself not counted.",
-                    "",
-                    {}};
-    busy.fields.push_back(
-        gauge("in_flight", "requests in flight", pod_value("pulse_requests_in_flight")));
-    busy.fields.push_back(
-        gauge("websockets", "websocket sessions", pod_value("pulse_websocket_connections")));
-    out.push_back(std::move(busy));
-
-    MuninGraph saturation{"pulse_saturation",
-                          "nginx connection saturation",
-                          "%",
-                          "nginx",
-                          "--base 1000 -l 0 -u 100",
-                          "Active connections / (worker_connections x workers).",
-                          "",
-                          {}};
-    saturation.fields.push_back(
-        gauge("saturation", "connections used", pod_value("pulse_connection_saturation"), 100));
-    out.push_back(std::move(saturation));
-
-    MuninGraph errors{"pulse_error_ratio",
-                      "nginx 5xx ratio",
-                      "%",
-                      "nginx",
-                      "--base 1000 -l 0",
-                      "5xx responses / all responses over the sidecar's window.",
-                      "",
-                      {}};
-    errors.fields.push_back(gauge("error_ratio", "5xx", pod_value("pulse_error_ratio"), 100));
-    errors.fields.back().critical = kErrorRatioCritical * 100;
-    out.push_back(std::move(errors));
+    for (const PodGraph &pg : pod_graphs()) {
+        MuninGraph g{pg.name, pg.title, pg.vlabel, "nginx", pg.args, pg.info, "", {}};
+        for (const PodField &pf : pg.fields) {
+            MuninField f;
+            f.name = pf.name;
+            f.label = pf.label;
+            f.min = 0;
+            f.draw = "LINE1";
+            f.warning = pf.warning;
+            f.critical = pf.critical;
+            if (auto v = fresh_number(signals, pod, pf.signal)) f.value = *v * pf.scale;
+            g.fields.push_back(std::move(f));
+        }
+        out.push_back(std::move(g));
+    }
 
     // The config's signals (the workers' queues): one graph each, a field per series.
     MuninFields graph_names;
