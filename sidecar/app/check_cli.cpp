@@ -5,6 +5,7 @@
 #include <iostream>
 #include <thread>
 
+#include "clocks.h"
 #include "durations.h"
 #include "exposition_parser.h"
 #include "nagios_check.h"
@@ -16,16 +17,6 @@
 namespace pulse::sidecar {
 
 namespace {
-
-double unix_now() {
-    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-double steady_now() {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
 
 // One scrape of the module, summarized; nullopt with the reason when it fails.
 std::optional<NginxSnapshot> scrape_module(Scraper &scraper, std::string &error) {
