@@ -35,6 +35,7 @@ tests=(
   "$t/test_harness_selfcheck.py::test_nginx_bad_config_is_reported"
   "$t/test_harness_selfcheck.py::test_nginx_foreground"
   "$t/test_harness_selfcheck.py::test_kill_worker_signal_choice"
+  "$t/test_reliability_nginx.py::test_reload_storm_loses_no_count_resets_nothing_and_leaks_no_zone"
 )
 # test_demo is left out: it runs `make demo`, which is Debian's nginx by design.
 status=0
