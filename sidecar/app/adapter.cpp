@@ -19,6 +19,7 @@
 #include "common/ascii_case.h"
 #include "common/percent_encoding.h"
 #include "custom_metrics.h"
+#include "json_reading.h"
 #include "kube_client.h"
 #include "one_line.h"
 #include "openapi.h"
@@ -58,9 +59,10 @@ HttpResponse status_response(const cm::ApiError &error) {
     return json_response(error.code, cm::status_json(error));
 }
 
-// The message of a Kubernetes Status answer, or the start of the body.
+// The message of a Kubernetes Status answer, or the start of the body (a body nested too
+// deep to parse safely, json_reading::kMaxNesting, included).
 std::string kube_message(const HttpResult &r) {
-    json doc = json::parse(r.body, nullptr, false);
+    json doc = json_reading::nesting_within(r.body) ? json::parse(r.body, nullptr, false) : json();
     if (doc.is_object() && doc.contains("message") && doc["message"].is_string()) {
         return doc["message"].get<std::string>();
     }
@@ -143,8 +145,9 @@ struct Adapter::Metrics {
         "included).");
 
     Metrics() {
-        for (const char *r : {"not_running", "terminating", "no_ip", "bad_port_annotation",
-                              "fetch_failed", "malformed", "stale", "draining", "no_value"}) {
+        for (const char *r :
+             {"not_running", "terminating", "no_ip", "bad_port_annotation", "fetch_failed",
+              "malformed", "stale", "draining", "future", "no_value"}) {
             left_out.Add({{"reason", r}});
         }
         kube_errors.Add({});
@@ -440,8 +443,21 @@ HttpResponse Adapter::route(const HttpRequest &req, Outcome &outcome) {
                 continue;
             }
             const cm::SidecarReading &rd = std::get<cm::SidecarReading>(reading);
-            if (auto why = cm::reading_unusable(rd, api.metric)) {
-                leave_out(pod, why->c_str(), "its sidecar's numbers are " + *why);
+            double now = unix_now();
+            if (auto why = cm::reading_unusable(rd, api.metric, now)) {
+                if (*why != "future") {
+                    leave_out(pod, why->c_str(), "its sidecar's numbers are " + *why);
+                    continue;
+                }
+                // A wrong clock or a lie: said in the log, as a sidecar that did not answer.
+                char text[160];
+                std::snprintf(text, sizeof text,
+                              "its sidecar's numbers are stamped %.1fs ahead of the adapter's "
+                              "clock (%.0fs allowed)",
+                              cm::reading_timestamp(rd, api.metric) - now,
+                              cm::kFutureAllowanceSeconds);
+                leave_out(pod, "future", text);
+                log_line("pod " + pod.ns + "/" + pod.name + " left out: " + text);
                 continue;
             }
             auto point = cm::pod_point(pod, rd, api.metric, selector);

@@ -1,5 +1,7 @@
 #include "kube_client.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <fstream>
 #include <mutex>
@@ -12,6 +14,8 @@ namespace pulse::sidecar {
 namespace {
 
 constexpr std::size_t kMaxApiBody = 64 * 1024 * 1024;
+// Reads at once beyond which the memory they took is given back at the end (fetch_all).
+constexpr std::size_t kTrimAfterReads = 64;
 
 std::string read_token(const std::string &path, std::string &error) {
     std::ifstream in(path);
@@ -134,6 +138,11 @@ std::vector<HttpResult> fetch_all(const std::vector<std::string> &urls, double t
                 results[i].error = "GET " + urls[i] + ": " + e.what();
         }
     }
+    // Thousands of reads at once take a 64 KiB read buffer and a socket state each, all
+    // freed together between blocks that stay (and the pod list's parsed document before
+    // them): glibc keeps such freed pages, and the adapter grew by 10 to 20 MB at every
+    // request for 5,000 pods (385 MB after 24, 2 MB of it in use). Trimmed, they go back.
+    if (urls.size() >= kTrimAfterReads) malloc_trim(0);
     return results;
 }
 

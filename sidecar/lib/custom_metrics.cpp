@@ -31,6 +31,12 @@ bool dns_label(std::string_view s, std::size_t max) {
 namespace field = common::signals_field;
 using json_reading::find_member;
 
+// A document refused unparsed (json_reading::kMaxNesting).
+std::string too_deep(const char *what) {
+    return std::string(what) + " is nested more than " + std::to_string(json_reading::kMaxNesting) +
+           " levels deep";
+}
+
 std::string string_member(const json &object, std::string_view name) {
     const json *v = find_member(object, name);
     return v != nullptr && v->is_string() ? v->get<std::string>() : std::string();
@@ -405,6 +411,7 @@ json selector_json(const MetricSelector &selector) {
 
 std::variant<std::vector<PodInfo>, std::string> parse_pod_list(std::string_view body,
                                                                std::string_view annotation) {
+    if (!json_reading::nesting_within(body)) return too_deep("the pod list");
     json doc = json::parse(body, nullptr, false);
     if (doc.is_discarded() || !doc.is_object())
         return std::string("the pod list is not a JSON object");
@@ -420,6 +427,7 @@ std::variant<std::vector<PodInfo>, std::string> parse_pod_list(std::string_view 
 }
 
 std::variant<PodInfo, std::string> parse_pod(std::string_view body, std::string_view annotation) {
+    if (!json_reading::nesting_within(body)) return too_deep("the pod");
     json doc = json::parse(body, nullptr, false);
     if (doc.is_discarded() || !doc.is_object()) return std::string("the pod is not a JSON object");
     auto pod = pod_from_json(doc, annotation);
@@ -464,6 +472,7 @@ std::string signals_url(std::string_view ip, int port) {
 // ---- /signals ------------------------------------------------------------------------
 
 std::variant<SidecarReading, std::string> parse_signals(std::string_view body) {
+    if (!json_reading::nesting_within(body)) return too_deep("the /signals answer");
     json doc = json::parse(body, nullptr, false);
     if (doc.is_discarded() || !doc.is_object())
         return std::string("the /signals answer is not a JSON object");
@@ -530,16 +539,26 @@ std::variant<SidecarReading, std::string> parse_signals(std::string_view body) {
     return r;
 }
 
-std::optional<std::string> reading_unusable(const SidecarReading &reading,
-                                            std::string_view metric) {
+double reading_timestamp(const SidecarReading &reading, std::string_view metric) {
+    if (!metric.empty() && !is_signal(metric)) {
+        auto it = reading.config.find(std::string(metric));
+        return it == reading.config.end() ? 0 : it->second.timestamp_unix;
+    }
+    return reading.timestamp_unix;
+}
+
+std::optional<std::string> reading_unusable(const SidecarReading &reading, std::string_view metric,
+                                            std::optional<double> now_unix, double allowance) {
     if (!metric.empty() && !is_signal(metric)) {
         if (reading.draining) return std::string("draining");
         auto it = reading.config.find(std::string(metric));
         if (it != reading.config.end() && it->second.stale) return std::string("stale");
-        return std::nullopt;
+    } else {
+        if (reading.stale) return std::string("stale");
+        if (reading.draining) return std::string("draining");
     }
-    if (reading.stale) return std::string("stale");
-    if (reading.draining) return std::string("draining");
+    if (now_unix && reading_timestamp(reading, metric) > *now_unix + allowance)
+        return std::string("future");
     return std::nullopt;
 }
 

@@ -188,10 +188,25 @@ struct SidecarReading {
 // scrape yet (timestamp null) is read as stale.
 std::variant<SidecarReading, std::string> parse_signals(std::string_view body);
 
+// How far ahead of the adapter's clock a reading's timestamp may be. Two nodes' clocks
+// disagree a little (NTP keeps them within milliseconds; a node that lost it drifts by
+// seconds a day). Numbers stamped further ahead come from a wrong clock or a sidecar that
+// lies, and their "stale": false cannot be believed: the sidecar judged their age with
+// that clock. docs/adapter.md, "Pods left out".
+inline constexpr double kFutureAllowanceSeconds = 5;
+
 // "stale" or "draining" when the pod's numbers must not be used, else nullopt. A config
-// signal's freshness is its own: a pod without nginx still serves it.
+// signal's freshness is its own: a pod without nginx still serves it. Given the adapter's
+// clock (`now_unix`), also "future" when the numbers' timestamp (reading_timestamp) is
+// more than `allowance` seconds after it.
 std::optional<std::string> reading_unusable(const SidecarReading &reading,
-                                            std::string_view metric = {});
+                                            std::string_view metric = {},
+                                            std::optional<double> now_unix = std::nullopt,
+                                            double allowance = kFutureAllowanceSeconds);
+
+// The timestamp of the numbers the metric comes from: the scrape's, or for a config
+// signal its evaluation's (0 when the reading has none).
+double reading_timestamp(const SidecarReading &reading, std::string_view metric);
 
 // The signal's value for the pod, or for one of its nginx servers; nullopt when absent.
 std::optional<double> reading_value(const SidecarReading &reading, std::string_view metric,

@@ -12,6 +12,20 @@ Label selectors: equality (k=v, k==v, k!=v), existence (k, !k) and sets (k in (a
 k notin (a,b)), comma-separated; a malformed one is a 400 Status, as the real API does.
 Requests seen are in .requests as (path, query dict, Authorization header).
 
+Faults, for the tests of a sick API (test_reliability_peers.py): .fault(mode) makes every
+request after it answer as `mode` says, until .fault(None):
+
+  "slow"       waits `delay` seconds (longer than the adapter's API timeout), then answers
+               as usual: a client that waited would get good values, too late
+  "slow_body"  a 200 whose body comes one byte every 0.2 s
+  "500"        a 500 Status
+  "garbage"    a 200 whose body is not JSON
+  "not_http"   bytes that are not HTTP, then the connection closes
+  "nested"     a 200 whose body is JSON arrays nested `depth` deep
+
+.stop() then .start() again is an API that is down (nothing listens: connections are
+refused) and comes back on the same port. add_pods() adds many pods at once.
+
 Standard library only (http.server + ssl); listens on 127.0.0.1 on a free port.
 """
 
@@ -125,6 +139,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         query = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
         auth = self.headers.get("Authorization")
         api._record(parts.path, query, auth)
+        if api._fault is not None and self._sick(api, *api._fault):
+            return
         if auth != f"Bearer {api.token}":
             return self._send(401, status(401, "Unauthorized", "Unauthorized"))
         seg = [urllib.parse.unquote(s) for s in parts.path.strip("/").split("/")]
@@ -157,6 +173,52 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     do_HEAD = do_GET
 
+    def _sick(self, api, mode, options):
+        """Answers as the fault says; False when the request is then answered as usual."""
+        self.close_connection = True
+        if mode == "slow":
+            # Interrupted by .fault(None) or .stop(), so that a test never waits it out.
+            api._healed.wait(options.get("delay", 30))
+            return False
+        if mode == "500":
+            self._send(500, status(500, "InternalError", "etcdserver: request timed out"))
+        elif mode == "garbage":
+            body = b"\x00\xff<html>502 Bad Gateway</html>{\"kind\": \"PodLi"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        elif mode == "nested":
+            depth = options.get("depth", 1 << 20)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(2 * depth))
+            self.end_headers()
+            for part in (b"[", b"]"):
+                left = depth
+                while left:
+                    n = min(left, 1 << 16)
+                    self.wfile.write(part * n)
+                    left -= n
+        elif mode == "not_http":
+            self.wfile.write(b"\x16\x03\x01 this is not HTTP \xff\xfe\r\n\r\n")
+        elif mode == "slow_body":
+            body = json.dumps({"kind": "PodList", "apiVersion": "v1", "metadata": {},
+                               "items": []}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            for i in range(len(body)):
+                if api._healed.wait(0.2):
+                    break
+                self.wfile.write(body[i:i + 1])
+                self.wfile.flush()
+        else:
+            raise AssertionError(f"unknown fault {mode!r}")
+        return True
+
 
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
@@ -164,6 +226,8 @@ class _Server(http.server.ThreadingHTTPServer):
 
     def __init__(self, addr, handler, context):
         self.context = context
+        self.open_sockets = set()  # closed by stop(): a down API answers on none
+        self.sockets_lock = threading.Lock()
         super().__init__(addr, handler)
 
     def get_request(self):
@@ -171,10 +235,27 @@ class _Server(http.server.ThreadingHTTPServer):
         # Small TLS records (session tickets, headers, body) must not wait for delayed ACKs.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         # The handshake runs in the request's thread, so one slow client stalls nobody.
-        return self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
+        tls = self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        with self.sockets_lock:
+            self.open_sockets.add(tls)
+        return tls, addr
 
     def handle_error(self, request, client_address):
         pass  # a client that gave up on the handshake
+
+    def shutdown_request(self, request):
+        with self.sockets_lock:
+            self.open_sockets.discard(request)
+        super().shutdown_request(request)
+
+    def close_all(self):
+        with self.sockets_lock:
+            sockets = list(self.open_sockets)
+        for s in sockets:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 class FakeKubeApi:
@@ -189,14 +270,24 @@ class FakeKubeApi:
         self._server = None
         self._thread = None
         self.port = None
+        self._fault = None
+        self._healed = threading.Event()
 
     @property
     def url(self):
         return f"https://{ph.LOOPBACK}:{self.port}"
 
-    def add_pod(self, name, ns="default", labels=None, phase="Running", ip=ph.LOOPBACK,
-                sidecar_port=None, terminating=False, annotations=None,
-                annotation="pulse.dev/sidecar-port"):
+    def add_pod(self, name, ns="default", **kw):
+        pod = self._pod(name, ns, **kw)
+        with self.lock:
+            self.namespaces.add(ns)
+            self.pods[(ns, name)] = pod
+            self.version += 1
+        return pod
+
+    def _pod(self, name, ns="default", labels=None, phase="Running", ip=ph.LOOPBACK,
+             sidecar_port=None, terminating=False, annotations=None,
+             annotation="pulse.dev/sidecar-port"):
         ann = dict(annotations or {})
         if sidecar_port is not None:
             ann[annotation] = str(sidecar_port)
@@ -214,11 +305,33 @@ class FakeKubeApi:
                "spec": {"containers": [{"name": "nginx", "image": "nginx"},
                                        {"name": "pulse-sidecar", "image": "pulse-sidecar"}]},
                "status": pod_status}
-        with self.lock:
-            self.namespaces.add(ns)
-            self.pods[(ns, name)] = pod
-            self.version += 1
         return pod
+
+    def add_pods(self, specs):
+        """add_pod for each dict of its arguments, in one step."""
+        made = [self._pod(**spec) for spec in specs]
+        with self.lock:
+            for pod in made:
+                meta = pod["metadata"]
+                self.namespaces.add(meta["namespace"])
+                self.pods[(meta["namespace"], meta["name"])] = pod
+            self.version += 1
+
+    def remove_pods(self, names, ns="default"):
+        with self.lock:
+            for name in names:
+                self.pods.pop((ns, name), None)
+            self.version += 1
+
+    def fault(self, mode, **options):
+        """Every request from now on answers as `mode` says (see the module's doc); None
+        heals the API and releases requests waiting in "slow"."""
+        if mode is None:
+            self._fault = None
+            self._healed.set()
+        else:
+            self._healed.clear()
+            self._fault = (mode, options)
 
     def remove_pod(self, name, ns="default"):
         with self.lock:
@@ -234,9 +347,10 @@ class FakeKubeApi:
             return [r for r in self.requests if r[0] == path]
 
     def start(self):
+        """Listens on a free port, or again on the same one after stop()."""
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(self._certfile, self._keyfile)
-        self._server = _Server((ph.LOOPBACK, 0), _Handler, ctx)
+        self._server = _Server((ph.LOOPBACK, self.port or 0), _Handler, ctx)
         self._server.api = self
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever,
@@ -248,8 +362,10 @@ class FakeKubeApi:
     def stop(self):
         if self._server is None:
             return
+        self._healed.set()  # requests waiting in a "slow" fault end
         self._server.shutdown()
         self._server.server_close()
+        self._server.close_all()  # kept-alive connections too: nothing answers any more
         self._thread.join(timeout=10)
         self._server = None
 

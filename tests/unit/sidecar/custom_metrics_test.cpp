@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/signals.h"
+#include "json_reading.h"
 
 namespace pulse::sidecar::cm {
 namespace {
@@ -317,6 +318,67 @@ TEST(CustomMetricsSignals, StaleDrainingAndNeverScraped) {
     auto never = std::get<SidecarReading>(parse_signals(
         R"({"timestamp": null, "timestamp_unix": null, "stale": false, "draining": false, "pod": {}})"));
     EXPECT_EQ(reading_unusable(never), "stale");
+}
+
+TEST(CustomMetricsSignals, NumbersFromTheFutureAreUnusable) {
+    auto r = std::get<SidecarReading>(
+        parse_signals(R"({"timestamp_unix": 1000, "stale": false, "draining": false, "pod": {}})"));
+    EXPECT_EQ(reading_timestamp(r, "pulse_requests_per_second"), 1000);
+    // Without the adapter's clock: no check (as before).
+    EXPECT_FALSE(reading_unusable(r));
+    // Behind the clock, or ahead within the allowance: usable.
+    EXPECT_FALSE(reading_unusable(r, "pulse_requests_per_second", 1003.0));
+    EXPECT_FALSE(
+        reading_unusable(r, "pulse_requests_per_second", 1000.0 - kFutureAllowanceSeconds));
+    EXPECT_EQ(
+        reading_unusable(r, "pulse_requests_per_second", 1000.0 - kFutureAllowanceSeconds - 0.01),
+        "future");
+    EXPECT_EQ(reading_unusable(r, {}, 0.0), "future");  // 1,000 s ahead
+    EXPECT_FALSE(reading_unusable(r, {}, 999.0, 2.0));
+    EXPECT_EQ(reading_unusable(r, {}, 997.0, 2.0), "future");
+    // Stale and draining are said first: they need no clock.
+    r.stale = true;
+    EXPECT_EQ(reading_unusable(r, {}, 0.0), "stale");
+    r.stale = false;
+    r.draining = true;
+    EXPECT_EQ(reading_unusable(r, {}, 0.0), "draining");
+
+    // A config signal is judged by its own evaluation's time.
+    auto c = std::get<SidecarReading>(parse_signals(
+        R"({"timestamp_unix": null, "stale": true, "pod": {}, "config_signals": {
+              "pulse_jobs_waiting": {"timestamp_unix": 5000, "stale": false, "series": []}}})"));
+    EXPECT_EQ(reading_timestamp(c, "pulse_jobs_waiting"), 5000);
+    EXPECT_EQ(reading_timestamp(c, "pulse_nope"), 0);
+    EXPECT_FALSE(reading_unusable(c, "pulse_jobs_waiting", 4999.0));
+    EXPECT_EQ(reading_unusable(c, "pulse_jobs_waiting", 4000.0), "future");
+    EXPECT_EQ(reading_unusable(c, {}, 4000.0), "stale");  // nginx's numbers: never scraped
+}
+
+TEST(CustomMetricsSignals, DeepNestingIsRefusedUnparsed) {
+    using json_reading::kMaxNesting;
+    using json_reading::nesting_within;
+    auto nested = [](std::size_t depth, const std::string &inner = "") {
+        return std::string(depth, '[') + inner + std::string(depth, ']');
+    };
+    EXPECT_TRUE(nesting_within(nested(kMaxNesting)));
+    EXPECT_FALSE(nesting_within(nested(kMaxNesting + 1)));
+    EXPECT_TRUE(nesting_within(""));
+    EXPECT_TRUE(nesting_within(R"({"a": [1, {"b": []}], "c": {}})", 4));
+    EXPECT_FALSE(nesting_within(R"({"a": [1, {"b": []}], "c": {}})", 3));
+    // Brackets in strings, escaped quotes included, do not count.
+    EXPECT_TRUE(nesting_within(R"(["[[[[", "\"[[[[", "\\", "{{{{"])", 1));
+    // Unbalanced closers do not open room for deeper nesting later.
+    EXPECT_FALSE(nesting_within("]]]]" + nested(3), 2));
+
+    // A million deep within the 1 MiB body limit: refused before parsing, as garbage.
+    std::string deep = R"({"stale": false, "timestamp_unix": 1, "pod": )" + nested(500000) + "}";
+    auto r = parse_signals(deep);
+    ASSERT_TRUE(std::holds_alternative<std::string>(r));
+    EXPECT_EQ(std::get<std::string>(r), "the /signals answer is nested more than 128 levels deep");
+    auto list = parse_pod_list(R"({"kind": "PodList", "items": )" + nested(200) + "}", "a");
+    ASSERT_TRUE(std::holds_alternative<std::string>(list));
+    EXPECT_EQ(std::get<std::string>(list), "the pod list is nested more than 128 levels deep");
+    EXPECT_TRUE(std::holds_alternative<std::string>(parse_pod(nested(1 << 20), "a")));
 }
 
 TEST(CustomMetricsSignals, MalformedAnswers) {
