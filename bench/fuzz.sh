@@ -55,8 +55,9 @@ for t in "${targets[@]}"; do
   last=$(grep -E '^#[0-9]+' "$log" | tail -1)
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
-  files=$(find "$build_dir/${t}_corpus" -type f | wc -l)
-  crashes=$(grep -c -E '^==[0-9]+== ERROR|^SUMMARY: ' "$log" || true)
+  # The corpus as the fuzzer holds it (files on disk include inputs it since reduced).
+  files=$(sed -n 's/.* corp: \([0-9]*\).*/\1/p' <<<"$last")
+  crashes=$(grep -c '^SUMMARY: ' "$log" || true)
   ((crashes == 0)) || crashed=1
   printf '%-18s %12s %9s %7s %8s %8s %8s\n' "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" \
     "${ft:-?}" "$files" "$crashes"
