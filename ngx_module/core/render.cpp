@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <deque>
 #include <map>
 
+#include "common/utf8.h"
 #include "core/labels.h"
 
 namespace pulse {
@@ -55,6 +57,31 @@ std::span<const Label> labels_of(const FamilyInfo &fi, std::string_view key, Lab
     return {out.data(), n};
 }
 
+// The key as the exposition shows it: each value with invalid UTF-8 replaced by U+FFFD, as
+// append_escaped_label_value writes it. Keys that differ only there are one series to a
+// scraper, and written twice they would not parse (a histogram's buckets repeat), so the
+// renderer groups by this key. A valid key (all but hostile configurations) is returned as
+// it is; a rewritten one is kept in `storage`, and `raw` maps it to the first stored key it
+// came from, whose values the writer shows the same.
+std::string_view shown_key(std::string_view key, std::deque<std::string> &storage,
+                           std::map<std::string_view, std::string_view> &raw) {
+    std::vector<std::string_view> values = decode_key(key);
+    if (std::all_of(values.begin(), values.end(), common::valid_utf8)) return key;
+    std::vector<std::string> shown;
+    for (std::string_view v : values) {
+        std::string &out = shown.emplace_back();
+        while (!v.empty()) {
+            std::size_t n = common::utf8_sequence_length(v);
+            out.append(n == 0 ? std::string_view("\xef\xbf\xbd") : v.substr(0, n));
+            v.remove_prefix(n == 0 ? 1 : n);
+        }
+    }
+    std::vector<std::string_view> views(shown.begin(), shown.end());
+    std::string_view k = storage.emplace_back(encode_key(views));
+    raw.emplace(k, key);
+    return k;
+}
+
 // A family of one series without labels.
 void write_unlabelled(ExpositionWriter &w, const FamilyInfo &family, std::uint64_t value) {
     w.family(family.name, family.help, family.type);
@@ -68,6 +95,8 @@ std::string render(const SeriesStore &store, const RenderInputs &in) {
     // by a reload) that show as one series.
     std::array<std::map<std::string_view, std::vector<std::uint64_t>>, kFamilyCount> groups;
     std::vector<std::uint64_t> sum;
+    std::deque<std::string> shown_keys;
+    std::map<std::string_view, std::string_view> raw_keys;  // of rewritten shown keys
     const std::size_t nb = in.bounds.size();
 
     for (const Record *r = store.newest(); r != nullptr; r = r->next) {
@@ -77,7 +106,8 @@ std::string render(const SeriesStore &store, const RenderInputs &in) {
         if (r->overflow && std::all_of(sum.begin(), sum.end(), [](auto v) { return v == 0; })) {
             continue;
         }
-        auto &series = groups[static_cast<std::size_t>(r->family)][r->key()];
+        auto &series =
+            groups[static_cast<std::size_t>(r->family)][shown_key(r->key(), shown_keys, raw_keys)];
         if (fi.type != MetricType::histogram) {
             if (series.empty()) series.assign(1, 0);
             series[0] += sum[0];
@@ -105,7 +135,8 @@ std::string render(const SeriesStore &store, const RenderInputs &in) {
         const FamilyInfo &fi = kFamilies[f];
         w.family(fi.name, fi.help, fi.type);
         for (const auto &[key, v] : groups[f]) {
-            auto ls = labels_of(fi, key, labels, scratch);
+            auto raw = raw_keys.find(key);
+            auto ls = labels_of(fi, raw == raw_keys.end() ? key : raw->second, labels, scratch);
             if (fi.type != MetricType::histogram) {
                 w.sample("", ls, static_cast<double>(v[0]));
                 continue;

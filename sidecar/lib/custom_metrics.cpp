@@ -568,13 +568,15 @@ std::optional<double> reading_value(const SidecarReading &reading, std::string_v
         auto it = reading.config.find(std::string(metric));
         if (it == reading.config.end()) return std::nullopt;
         std::optional<double> sum;
-        for (const auto &[labels, value] : it->second.series) {
+        // Not a structured binding: clang 14 (the fuzz targets' compiler) cannot capture one.
+        for (const auto &series : it->second.series) {
+            const auto &labels = series.first;
             bool all =
                 std::all_of(selector.labels.begin(), selector.labels.end(), [&](const auto &kv) {
                     auto l = labels.find(kv.first);
                     return l != labels.end() && l->second == kv.second;
                 });
-            if (all) sum = sum.value_or(0) + value;
+            if (all) sum = sum.value_or(0) + series.second;
         }
         return sum;
     }

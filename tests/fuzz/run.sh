@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
-# Builds the exposition parser's libFuzzer target with ASan and UBSan and runs it for a
-# bounded number of inputs, seeded with the OpenMetrics test vectors.
+# Builds the libFuzzer targets (tests/fuzz/*_fuzz.cpp, with ASan and UBSan; CMakeLists.txt
+# here) and runs each for a bounded number of inputs, seeded with tests/fuzz/corpus/<target>/
+# (and the parser with the OpenMetrics test vectors). Then promtool reads what the module's
+# exposition writer rendered for every input of its corpus.
 #
 #   tests/fuzz/run.sh BUILD_DIR [RUNS]     (RUNS defaults to 200000)
 #
-# Exits non-zero when the build fails or the fuzzer finds a crash, a sanitizer report, a
-# broken invariant or a timeout; the reproducer is left in BUILD_DIR/parser_fuzz_artifacts/.
+# RUNS is the parser's count; the other targets run a share of it by their speed, so the
+# whole suite stays near a minute and a half on two cores once built. The corpora grow in
+# BUILD_DIR/<target>_corpus/ from run to run (never in the repository).
+#
+# Exits non-zero when the build fails, a fuzzer finds a crash, a sanitizer report, a broken
+# invariant or a timeout (the reproducer is left in BUILD_DIR/<target>_artifacts/), or
+# promtool rejects a render. PULSE_PROMTOOL: the promtool to use (scripts/run-tests.sh sets
+# it); unset, the promtool step is skipped with a notice; set but not executable, it fails.
+# PULSE_FUZZ_BUILD_ONLY=1 builds and stops (bench/fuzz.sh).
 set -euo pipefail
 
 if (($# < 1)); then
@@ -14,7 +23,8 @@ if (($# < 1)); then
 fi
 build_dir=$1
 runs=${2:-200000}
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
 
 cxx=${CXX_FUZZ:-}
 if [[ -z $cxx ]]; then
@@ -23,69 +33,80 @@ if [[ -z $cxx ]]; then
   done
 fi
 if [[ -z $cxx ]]; then
-  echo "parser fuzz: clang++ not found (Debian: clang, libclang-rt-14-dev; scripts/install-deps.sh installs them)" >&2
+  echo "fuzz: clang++ not found (Debian: clang, libclang-rt-14-dev; scripts/install-deps.sh installs them)" >&2
   exit 1
 fi
 
 mkdir -p "$build_dir"
 build_dir=$(cd "$build_dir" && pwd)
-binary=$build_dir/parser_fuzz
-corpus=$build_dir/parser_fuzz_corpus
-artifacts=$build_dir/parser_fuzz_artifacts/
-mkdir -p "$corpus" "$artifacts"
+cmake -S "$here" -B "$build_dir/cmake" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=None >/dev/null
+cmake --build "$build_dir/cmake" -j "$(nproc)"
+[[ ${PULSE_FUZZ_BUILD_ONLY:-} == 1 ]] && exit 0
 
-"$cxx" -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-  -Wall -Wextra -Werror -I"$repo/sidecar/lib" -I"$repo" \
-  "$repo/tests/fuzz/parser_fuzz.cpp" "$repo/sidecar/lib/exposition_parser.cpp" -o "$binary"
-
-# Seeds: every OpenMetrics test vector (kept from run to run: the corpus grows).
+# Seeds of the parser: every OpenMetrics test vector.
+parser_seeds=$build_dir/parser_fuzz_seeds
+mkdir -p "$parser_seeds"
 for dir in "$repo"/tests/testdata/openmetrics-parsers/*/; do
-  [[ -f $dir/metrics ]] && cp "$dir/metrics" "$corpus/seed_$(basename "$dir")"
+  [[ -f $dir/metrics ]] && cp "$dir/metrics" "$parser_seeds/seed_$(basename "$dir")"
 done
-
-# Tokens of both formats help the mutator past the lexer.
-dict=$build_dir/parser_fuzz.dict
-cat >"$dict" <<'EOF'
-"# HELP "
-"# TYPE "
-"# UNIT "
-"# EOF"
-"# EOF\x0a"
-" counter\x0a"
-" gauge\x0a"
-" histogram\x0a"
-" gaugehistogram\x0a"
-" summary\x0a"
-" info\x0a"
-" stateset\x0a"
-" untyped\x0a"
-" unknown\x0a"
-"_total"
-"_created"
-"_bucket"
-"_count"
-"_sum"
-"_gcount"
-"_gsum"
-"_info"
-"le=\"+Inf\""
-"quantile=\"0.5\""
-"{a=\"b\"}"
-" # {a=\"b\"} 1 1"
-"\\\""
-"\\\\"
-"\\n"
-"+Inf"
-"-Inf"
-"NaN"
-"1e308"
-"1.5e-3"
-EOF
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-echo "parser fuzz: $runs runs, corpus $corpus"
-"$binary" -runs="$runs" -max_len=8192 -timeout=10 -rss_limit_mb=2048 -dict="$dict" \
-  -artifact_prefix="$artifacts" -print_final_stats=1 "$corpus"
-echo "parser fuzz: clean after $runs runs"
+# fuzz TARGET RUNS MAX_LEN: runs TARGET_fuzz from its corpus and seeds.
+fuzz() {
+  local target=$1 n=$2 max_len=$3
+  local corpus=$build_dir/${target}_corpus artifacts=$build_dir/${target}_artifacts/
+  local seeds=$here/corpus/$target
+  [[ $target == parser ]] && seeds=$parser_seeds
+  mkdir -p "$corpus" "$artifacts"
+  local dict=()
+  [[ -f $here/$target.dict ]] && dict=(-dict="$here/$target.dict")
+  echo "fuzz: $target, $n runs, corpus $corpus"
+  local log=$build_dir/${target}_fuzz.log rc=0
+  "$build_dir/cmake/${target}_fuzz" -runs="$n" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 \
+    "${dict[@]}" -artifact_prefix="$artifacts" -print_final_stats=1 "$corpus" "$seeds" \
+    >"$log" 2>&1 || rc=$?
+  # The report without libFuzzer's progress lines (the whole output stays in the log).
+  grep -v -e '^#[0-9]' -e '^INFO: ' -e '^	NEW_FUNC' "$log" || true
+  if ((rc != 0)); then
+    echo "fuzz: $target FAILED (exit $rc); reproducer in $artifacts" >&2
+    return 1
+  fi
+}
+
+fuzz parser "$runs" 8192
+fuzz http_request "$runs" 4096
+fuzz adapter_request $((runs / 2)) 2048
+fuzz cache_classifier $((runs / 2)) 1024
+fuzz promql $((runs / 2)) 1024
+fuzz config $((runs / 5)) 4096
+fuzz exposition_writer $((runs / 20)) 4096
+
+# promtool on the renders of the exposition writer's corpus (text 0.0.4, one file each):
+# exit 0 is clean, 3 lint problems (not ours to judge here), anything else a rejection.
+if [[ -z ${PULSE_PROMTOOL+set} ]]; then
+  echo "fuzz: promtool check SKIPPED: PULSE_PROMTOOL is not set (scripts/run-tests.sh sets it)" >&2
+else
+  if [[ -z $PULSE_PROMTOOL || ! -x $PULSE_PROMTOOL ]]; then
+    echo "fuzz: PULSE_PROMTOOL ('$PULSE_PROMTOOL') is not an executable promtool" >&2
+    exit 1
+  fi
+  renders=$build_dir/exposition_renders
+  rm -rf "$renders" && mkdir -p "$renders"
+  find "$build_dir/exposition_writer_corpus" "$here/corpus/exposition_writer" -type f -print0 |
+    xargs -0 -r -n 200 "$build_dir/cmake/exposition_replay" "$renders"
+  count=$(find "$renders" -type f | wc -l)
+  export PULSE_PROMTOOL
+  # shellcheck disable=SC2016
+  if ! find "$renders" -type f -print0 | xargs -0 -r -n 1 -P "$(nproc)" sh -c '
+      out=$("$PULSE_PROMTOOL" check metrics <"$1" 2>&1); rc=$?
+      if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then
+        echo "promtool rejects $1 (exit $rc): $out" >&2; exit 255
+      fi' sh; then
+    echo "fuzz: promtool rejected a render of the exposition writer (its input: the file name without .prom)" >&2
+    exit 1
+  fi
+  echo "fuzz: promtool accepts all $count renders of the exposition writer's corpus"
+fi
+echo "fuzz: clean after $runs runs"

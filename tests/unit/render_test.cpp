@@ -368,6 +368,34 @@ TEST_F(RenderTest, ZeroValuedOverflowSeriesAreAbsentNonZeroOnesPresent) {
     EXPECT_EQ(overflow_lines, 1u + (4u + 1u) + 2u);  // counter; 4 buckets, +Inf; _sum, _count
 }
 
+// Found by tests/fuzz/exposition_writer_fuzz.cpp: label values that differ only in invalid
+// UTF-8 are written the same (each bad byte as U+FFFD), so the exposition must show them as
+// one series; written twice, a histogram's buckets repeated and the text did not parse.
+TEST_F(RenderTest, SeriesThatShowTheSameLabelsAreOneSeries) {
+    observe(series(Family::request_duration, {"a\xff", "/"}), 0, 20);
+    observe(series(Family::request_duration, {"a\xfe", "/"}), 1, 30);
+    observe(series(Family::request_duration, {"a\xef\xbf\xbd", "/"}), 0, 40);
+    add(series(Family::requests, {"s\xc0", "/", "GET", "2xx"}), 0, 2);
+    add(series(Family::requests, {"s\xc1", "/", "GET", "2xx"}), 0, 3);
+    for (Format f : {Format::prometheus_text, Format::openmetrics}) {
+        in_.format = f;
+        std::string text = render_text();
+        const std::string shown = "a\xef\xbf\xbd";
+        EXPECT_EQ(count_lines_starting(text, "nginx_http_request_duration_seconds_count{"), 1u)
+            << text;
+        EXPECT_EQ(value_of(text, "nginx_http_request_duration_seconds_count{server=\"" + shown +
+                                     "\",location=\"/\"}"),
+                  "3");
+        EXPECT_EQ(value_of(text, "nginx_http_request_duration_seconds_bucket{server=\"" + shown +
+                                     "\",location=\"/\",le=\"0.05\"}"),
+                  "3");
+        EXPECT_EQ(value_of(text,
+                           "nginx_http_requests_total{server=\"s\xef\xbf\xbd\",location=\"/"
+                           "\",method=\"GET\",status=\"2xx\"}"),
+                  "5");
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Histograms
 

@@ -1,0 +1,163 @@
+// libFuzzer target for the sidecar's HTTP request handling (tests/fuzz/run.sh runs it): the
+// bytes a client sends, read as sidecar/app/http_server.cpp reads them (Beast's request
+// parser with the front's limits, then the head's sizes against HttpLimits, then the
+// HttpRequest a handler gets: split_target, the fields, the body), and what handlers ask
+// of it (header(), param()). The server's few lines that turn Beast's message into an
+// HttpRequest are repeated here: they live in its connection class, with the sockets.
+//
+// Checks, beyond no crash: the request line is the input's first line, as sent; path and
+// query put back together are the target; header() answers the first field of that name
+// in any case; param() answers the first parameter of that name, decoded, and the decoding
+// survives percent_encode; and the HttpRequest written out again as HTTP/1.1 (with a
+// Content-Length for its body) parses again to the same request.
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/ascii_case.h"
+#include "common/percent_encoding.h"
+#include "http_limits.h"
+#include "http_message.h"
+
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using namespace pulse;
+using sidecar::HttpRequest;
+
+[[noreturn]] void broken(const char *what) {
+    std::fprintf(stderr, "invariant broken: %s\n", what);
+    std::abort();
+}
+
+std::string_view view(beast::string_view s) {
+    return {s.data(), s.size()};
+}
+
+// The request the front would hand to its handler, or nullopt where it answers itself
+// (a malformed request, a limit broken) or waits for more bytes.
+std::optional<HttpRequest> read_request(std::string_view bytes) {
+    const sidecar::HttpLimits limits;
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(sidecar::parser_head_limit(limits)));
+    parser.body_limit(limits.max_body_bytes);
+    parser.eager(true);
+    beast::error_code ec;
+    std::size_t used = 0;
+    while (!parser.is_done() && used < bytes.size()) {
+        const std::size_t n =
+            parser.put(boost::asio::buffer(bytes.data() + used, bytes.size() - used), ec);
+        if (ec == http::error::need_more) return std::nullopt;  // the client has more to send
+        if (ec) return std::nullopt;                            // 400, 413, 414 or 431
+        if (n == 0) break;
+        used += n;
+    }
+    // A request's end is never the connection's (no body runs to EOF): unfinished, the
+    // front waits for the rest until its deadline and closes without an answer.
+    if (!parser.is_done()) return std::nullopt;
+    const auto &message = parser.get();
+    std::size_t line = message.method_string().size() + 1 + message.target().size() + 9;
+    std::size_t fields = 0;
+    for (const auto &field : message)
+        fields += field.name_string().size() + 2 + field.value().size() + 2;
+    if (sidecar::status_for_head(line, fields, limits) != 0) return std::nullopt;
+
+    // As http_server.cpp's dispatch_request.
+    HttpRequest request;
+    request.method = std::string(view(message.method_string()));
+    auto [path, query] = sidecar::split_target(view(message.target()));
+    request.path = std::string(path);
+    request.query = std::string(query);
+    for (const auto &field : message)
+        request.headers.emplace_back(std::string(view(field.name_string())),
+                                     std::string(view(field.value())));
+    request.body = message.body();
+
+    const std::string_view target = view(message.target());
+    const std::string joined = target.find('?') == std::string_view::npos
+                                   ? std::string(path) + std::string(query)
+                                   : std::string(path) + "?" + std::string(query);
+    if (joined != target || path.find('?') != std::string_view::npos)
+        broken("path and query are not the target");
+    if (!bytes.starts_with(request.method + " " + std::string(target) + " HTTP/1."))
+        broken("the request line is not the input's first line");
+    return request;
+}
+
+void check_lookups(const HttpRequest &r) {
+    for (const auto &[name, value] : r.headers) {
+        std::optional<std::string> got = r.header(name);
+        if (!got) broken("header() misses a field");
+        for (const auto &[n, v] : r.headers) {
+            if (common::iequals(n, name)) {
+                if (*got != v) broken("header() is not the first field of that name");
+                break;
+            }
+        }
+    }
+    if (r.header("X-Pulse-Fuzz-Absent-" + std::to_string(r.headers.size())))
+        broken("header() answers a field nobody sent");
+    std::string_view q = r.query;
+    std::size_t items = 0;
+    while (!q.empty() && items++ < 64) {
+        const std::size_t amp = q.find('&');
+        const std::string_view item = q.substr(0, amp);
+        q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
+        const std::size_t eq = item.find('=');
+        const std::string name = common::percent_decode(item.substr(0, eq), common::Plus::space);
+        const std::optional<std::string> value = r.param(name);
+        if (!value) broken("param() misses a parameter");
+        if (common::percent_decode(common::percent_encode(*value)) != *value)
+            broken("a decoded parameter does not survive percent_encode");
+    }
+}
+
+std::string written(const HttpRequest &r) {
+    std::string out =
+        r.method + " " + r.path + (r.query.empty() ? "" : "?" + r.query) + " HTTP/1.1\r\n";
+    for (const auto &[name, value] : r.headers) {
+        if (common::iequals(name, "Content-Length") || common::iequals(name, "Transfer-Encoding"))
+            continue;
+        out += name + ": " + value + "\r\n";
+    }
+    out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n\r\n" + r.body;
+    return out;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
+    const std::string_view bytes(reinterpret_cast<const char *>(data), size);
+    const std::optional<HttpRequest> request = read_request(bytes);
+    if (!request) return 0;
+    check_lookups(*request);
+
+    const std::string again_text = written(*request);
+    const std::optional<HttpRequest> again = read_request(again_text);
+    if (!again) {
+        // Beyond the limits only because of the Content-Length the copy adds.
+        if (again_text.size() > 8 * 1024) return 0;
+        broken("the request written out again does not parse");
+    }
+    auto without_framing = [](const HttpRequest &r) {
+        std::vector<std::pair<std::string, std::string>> h;
+        for (const auto &f : r.headers) {
+            if (!common::iequals(f.first, "Content-Length") &&
+                !common::iequals(f.first, "Transfer-Encoding"))
+                h.push_back(f);
+        }
+        return h;
+    };
+    if (again->method != request->method || again->path != request->path ||
+        again->query != request->query || again->body != request->body ||
+        without_framing(*again) != without_framing(*request))
+        broken("the request written out again parses to another request");
+    return 0;
+}
