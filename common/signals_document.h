@@ -9,7 +9,8 @@
 //     sources: {SOURCE: {url, up, last_scrape, last_scrape_unix, duration_seconds, samples,
 //                        last_error}},
 //     config_signals: {SIGNAL: {timestamp, timestamp_unix, age_seconds, stale,
-//                               window_seconds, series: [{labels, value}], absent_reason}} }
+//                               stale_after_seconds, window_seconds,
+//                               series: [{labels, value}], absent_reason}} }
 #pragma once
 
 #include <string_view>
@@ -22,9 +23,11 @@ inline constexpr std::string_view timestamp_unix = "timestamp_unix";  // seconds
 inline constexpr std::string_view age_seconds = "age_seconds";
 inline constexpr std::string_view stale = "stale";  // true: do not use the numbers
 inline constexpr std::string_view window_seconds = "window_seconds";
+// The age past which the writer calls the numbers stale (a reader with another clock can
+// hold it to that).
+inline constexpr std::string_view stale_after_seconds = "stale_after_seconds";
 
 // The document only.
-inline constexpr std::string_view stale_after_seconds = "stale_after_seconds";
 inline constexpr std::string_view draining = "draining";
 inline constexpr std::string_view samples = "samples";
 inline constexpr std::string_view last_error = "last_error";

@@ -147,7 +147,7 @@ struct Adapter::Metrics {
     Metrics() {
         for (const char *r :
              {"not_running", "terminating", "no_ip", "bad_port_annotation", "fetch_failed",
-              "malformed", "stale", "draining", "future", "no_value"}) {
+              "malformed", "stale", "draining", "future", "old", "no_value"}) {
             left_out.Add({{"reason", r}});
         }
         kube_errors.Add({});
@@ -445,18 +445,26 @@ HttpResponse Adapter::route(const HttpRequest &req, Outcome &outcome) {
             const cm::SidecarReading &rd = std::get<cm::SidecarReading>(reading);
             double now = unix_now();
             if (auto why = cm::reading_unusable(rd, api.metric, now)) {
-                if (*why != "future") {
+                if (*why != "future" && *why != "old") {
                     leave_out(pod, why->c_str(), "its sidecar's numbers are " + *why);
                     continue;
                 }
                 // A wrong clock or a lie: said in the log, as a sidecar that did not answer.
-                char text[160];
-                std::snprintf(text, sizeof text,
-                              "its sidecar's numbers are stamped %.1fs ahead of the adapter's "
-                              "clock (%.0fs allowed)",
-                              cm::reading_timestamp(rd, api.metric) - now,
-                              cm::kFutureAllowanceSeconds);
-                leave_out(pod, "future", text);
+                const double stamped = cm::reading_timestamp(rd, api.metric);
+                char text[200];
+                if (*why == "future") {
+                    std::snprintf(text, sizeof text,
+                                  "its sidecar's numbers are stamped %.1fs ahead of the adapter's "
+                                  "clock (%.0fs allowed)",
+                                  stamped - now, cm::kFutureAllowanceSeconds);
+                } else {
+                    std::snprintf(text, sizeof text,
+                                  "its sidecar's numbers are %.1fs old by the adapter's clock, "
+                                  "yet called fresh (stale after %.0fs, %.0fs allowed)",
+                                  now - stamped, cm::reading_stale_after(rd, api.metric),
+                                  cm::kFutureAllowanceSeconds);
+                }
+                leave_out(pod, why->c_str(), text);
                 log_line("pod " + pod.ns + "/" + pod.name + " left out: " + text);
                 continue;
             }

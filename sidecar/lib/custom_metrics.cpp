@@ -89,11 +89,19 @@ bool is_instantaneous(std::string_view metric) {
 }
 
 // The window_seconds of the document or of a config signal: 0 unless a number above 0.
-double window_of(const json &at) {
-    const json *w = find_member(at, field::window_seconds);
+// A positive finite number under `name`, else 0 ("not said").
+double positive_of(const json &at, std::string_view name) {
+    const json *w = find_member(at, name);
     if (w == nullptr || !w->is_number()) return 0;
     const double v = w->get<double>();
     return std::isfinite(v) && v > 0 ? v : 0;
+}
+
+double window_of(const json &at) {
+    return positive_of(at, field::window_seconds);
+}
+double stale_after_of(const json &at) {
+    return positive_of(at, field::stale_after_seconds);
 }
 
 json described_object(const MetricPoint &p) {
@@ -491,6 +499,7 @@ std::variant<SidecarReading, std::string> parse_signals(std::string_view body) {
         r.stale = true;  // no good scrape yet
     }
     r.window_seconds = window_of(doc);
+    r.stale_after_seconds = stale_after_of(doc);
     const json *pod = find_member(doc, field::pod);
     if (pod == nullptr || !pod->is_object())
         return std::string("the /signals answer has no \"pod\" object");
@@ -520,6 +529,7 @@ std::variant<SidecarReading, std::string> parse_signals(std::string_view body) {
                 c.stale = true;
             }
             c.window_seconds = window_of(entry);
+            c.stale_after_seconds = stale_after_of(entry);
             for (const json &s : *series) {
                 const json *labels = find_member(s, field::labels);
                 const json *value = find_member(s, field::value);
@@ -537,6 +547,14 @@ std::variant<SidecarReading, std::string> parse_signals(std::string_view body) {
         }
     }
     return r;
+}
+
+double reading_stale_after(const SidecarReading &reading, std::string_view metric) {
+    if (!metric.empty() && !is_signal(metric)) {
+        auto it = reading.config.find(std::string(metric));
+        return it == reading.config.end() ? 0 : it->second.stale_after_seconds;
+    }
+    return reading.stale_after_seconds;
 }
 
 double reading_timestamp(const SidecarReading &reading, std::string_view metric) {
@@ -557,8 +575,11 @@ std::optional<std::string> reading_unusable(const SidecarReading &reading, std::
         if (reading.stale) return std::string("stale");
         if (reading.draining) return std::string("draining");
     }
-    if (now_unix && reading_timestamp(reading, metric) > *now_unix + allowance)
-        return std::string("future");
+    if (!now_unix) return std::nullopt;
+    double stamped = reading_timestamp(reading, metric);
+    if (stamped > *now_unix + allowance) return std::string("future");
+    double stale_after = reading_stale_after(reading, metric);
+    if (stale_after > 0 && *now_unix - stamped > stale_after + allowance) return std::string("old");
     return std::nullopt;
 }
 

@@ -169,6 +169,7 @@ std::string signals_url(std::string_view ip, int port);
 struct ConfigReading {
     double timestamp_unix = 0;  // the evaluation the series come from
     bool stale = true;
+    double stale_after_seconds = 0;  // 0: the sidecar did not say
     double window_seconds = 0;
     // Labels and value of each series; null (non-finite) values are left out.
     std::vector<std::pair<std::map<std::string, std::string>, double>> series;
@@ -177,6 +178,7 @@ struct ConfigReading {
 struct SidecarReading {
     double timestamp_unix = 0;  // the scrape the numbers come from
     bool stale = true;
+    double stale_after_seconds = 0;  // 0: the sidecar did not say
     bool draining = false;
     double window_seconds = 0;
     std::map<std::string, double> pod;  // null (non-finite) values are left out
@@ -198,11 +200,16 @@ inline constexpr double kFutureAllowanceSeconds = 5;
 // "stale" or "draining" when the pod's numbers must not be used, else nullopt. A config
 // signal's freshness is its own: a pod without nginx still serves it. Given the adapter's
 // clock (`now_unix`), also "future" when the numbers' timestamp (reading_timestamp) is
-// more than `allowance` seconds after it.
+// more than `allowance` seconds after it, and "old" when they are older than the
+// sidecar's own stale_after_seconds plus `allowance` by that clock although the sidecar
+// says "stale": false (a stopped clock, or a lie).
 std::optional<std::string> reading_unusable(const SidecarReading &reading,
                                             std::string_view metric = {},
                                             std::optional<double> now_unix = std::nullopt,
                                             double allowance = kFutureAllowanceSeconds);
+
+// The sidecar's stale_after_seconds for the metric's numbers (0 when it did not say).
+double reading_stale_after(const SidecarReading &reading, std::string_view metric);
 
 // The timestamp of the numbers the metric comes from: the scrape's, or for a config
 // signal its evaluation's (0 when the reading has none).

@@ -80,7 +80,8 @@ void add_config_to_json(json &doc, const SidecarConfig &config, const EngineSnap
     // means the scrapes stopped, and its numbers are not to be used.
     bool evaluated = snapshot.evaluated_unix > 0;
     double age = evaluated ? std::max(0.0, now_unix - snapshot.evaluated_unix) : 0;
-    bool stale = !evaluated || age > 3 * longest_interval;
+    double stale_after = 3 * longest_interval;
+    bool stale = !evaluated || age > stale_after;
     json signals = json::object();
     for (std::size_t i = 0; i < config.signals.size() && i < snapshot.values.size(); ++i) {
         const SignalValue &v = snapshot.values[i];
@@ -89,6 +90,7 @@ void add_config_to_json(json &doc, const SidecarConfig &config, const EngineSnap
         j[field::timestamp_unix] = evaluated ? json(snapshot.evaluated_unix) : nullptr;
         j[field::age_seconds] = evaluated ? json(age) : nullptr;
         j[field::stale] = stale;
+        j[field::stale_after_seconds] = stale_after;
         j[field::window_seconds] =
             static_cast<double>(longest_range_ms(*config.signals[i].parsed)) / 1000;
         json series = json::array();

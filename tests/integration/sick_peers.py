@@ -79,6 +79,7 @@ class LyingSidecar:
       "slow"           reads the request, then sends nothing for `delay` seconds
       "dribble"        a good document, one byte every 0.2 s
       "future"         a good, fresh-looking document timestamped `ahead` seconds from now
+      "old"            a document `ahead` seconds old that still says "stale": false
 
     .sent[mode] counts the bytes it managed to write (a client that cuts a huge answer
     short makes it stop early); .requests counts the requests.
@@ -193,6 +194,9 @@ class LyingSidecar:
                 self._write(conn, data[i:i + 1])
         elif mode == "future":
             body = json.dumps(signals_document(time.time() + self.ahead, self.pod_values)).encode()
+            self._write(conn, head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        elif mode == "old":
+            body = json.dumps(signals_document(time.time() - self.ahead, self.pod_values)).encode()
             self._write(conn, head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
         else:
             raise AssertionError(f"unknown mode {mode!r}")

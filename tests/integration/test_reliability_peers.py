@@ -354,6 +354,7 @@ LIES = {
     "slow": ("fetch_failed", "timed out"),
     "dribble": ("fetch_failed", "timed out"),
     "future": ("future", "ahead of the adapter's clock"),
+    "old": ("old", "old by the adapter's clock, yet called fresh"),
 }
 
 

@@ -464,6 +464,8 @@ TEST_F(ConfigSignals, AddConfigToJsonShape) {
     EXPECT_EQ(stale_at(e + 15), false);
     EXPECT_EQ(stale_at(e + 15.1), true);
     EXPECT_EQ(stale_at(e + 3600), true);
+    // The limit is in the document, so a reader with another clock can hold it to that.
+    EXPECT_EQ(jobs["stale_after_seconds"], 15);
 
     // A value that is not a number is null.
     snap.values[2].series = {{{}, std::numeric_limits<double>::quiet_NaN()}};

@@ -354,6 +354,42 @@ TEST(CustomMetricsSignals, NumbersFromTheFutureAreUnusable) {
     EXPECT_EQ(reading_unusable(c, {}, 4000.0), "stale");  // nginx's numbers: never scraped
 }
 
+TEST(CustomMetricsSignals, OldNumbersCalledFreshAreUnusable) {
+    auto r = std::get<SidecarReading>(parse_signals(
+        R"({"timestamp_unix": 1000, "stale": false, "stale_after_seconds": 3, "pod": {}})"));
+    EXPECT_EQ(reading_stale_after(r, "pulse_requests_per_second"), 3);
+    // Up to the sidecar's own limit plus the clocks' allowance: usable.
+    EXPECT_FALSE(reading_unusable(r, {}, 1000.0 + 3 + kFutureAllowanceSeconds));
+    EXPECT_EQ(reading_unusable(r, {}, 1000.0 + 3 + kFutureAllowanceSeconds + 0.01), "old");
+    EXPECT_EQ(reading_unusable(r, {}, 5000.0), "old");
+    EXPECT_FALSE(reading_unusable(r));  // no clock, no check
+    // A sidecar that does not say its limit is not judged by one.
+    auto unsaid = std::get<SidecarReading>(
+        parse_signals(R"({"timestamp_unix": 1000, "stale": false, "pod": {}})"));
+    EXPECT_EQ(reading_stale_after(unsaid, {}), 0);
+    EXPECT_FALSE(reading_unusable(unsaid, {}, 5000.0));
+    for (const char *bad : {"0", "-3", "\"3\"", "null", "1e999"}) {
+        auto doc = std::string(R"({"timestamp_unix": 1000, "stale": false, "pod": {},
+                                   "stale_after_seconds": )") +
+                   bad + "}";
+        auto parsed = parse_signals(doc);
+        if (auto *reading = std::get_if<SidecarReading>(&parsed)) {
+            EXPECT_EQ(reading_stale_after(*reading, {}), 0) << bad;
+        }
+    }
+
+    // A config signal by its own evaluation time and limit.
+    auto c = std::get<SidecarReading>(parse_signals(
+        R"({"timestamp_unix": 5000, "stale": false, "stale_after_seconds": 3, "pod": {},
+            "config_signals": {"pulse_jobs_waiting": {"timestamp_unix": 4900, "stale": false,
+                               "stale_after_seconds": 45, "series": []}}})"));
+    EXPECT_EQ(reading_stale_after(c, "pulse_jobs_waiting"), 45);
+    EXPECT_FALSE(reading_unusable(c, "pulse_jobs_waiting", 4950.0));
+    EXPECT_EQ(reading_unusable(c, "pulse_jobs_waiting", 4951.0), "old");
+    EXPECT_FALSE(reading_unusable(c, {}, 5008.0));
+    EXPECT_EQ(reading_unusable(c, {}, 5009.0), "old");
+}
+
 TEST(CustomMetricsSignals, DeepNestingIsRefusedUnparsed) {
     using json_reading::kMaxNesting;
     using json_reading::nesting_within;
