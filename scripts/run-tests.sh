@@ -67,7 +67,7 @@ sanitized_integration() {
     "$repo/tests/integration/test_cache_policy.py" "$repo/tests/integration/test_hostile_input.py" \
     "$repo/tests/integration/test_sidecar.py" "$repo/tests/integration/test_http_front.py" \
     "$repo/tests/integration/test_adapter.py" "$repo/tests/integration/test_workers_signals.py" \
-    "$repo/tests/integration/test_workers_adapter.py" \
+    "$repo/tests/integration/test_workers_adapter.py" "$repo/tests/integration/test_reliability_peers.py" \
     "$repo/tests/integration/test_reliability_nginx.py::test_reload_storm_loses_no_count_resets_nothing_and_leaks_no_zone" ||
     return 1
   if [ -n "$(ls -A "$logs")" ]; then
