@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "connection_budget.h"
+#include "http_request_reading.h"
 
 namespace pulse::sidecar {
 
@@ -45,10 +46,6 @@ constexpr std::size_t kTrimAfterClosed = 64;
 // Socket states made at start beyond --max-connections: the connections shed or refused
 // while over the cap, and the listener.
 constexpr std::size_t kSpareSocketStates = 64;
-
-std::string_view view(beast::string_view s) {
-    return {s.data(), s.size()};
-}
 
 std::chrono::steady_clock::duration seconds(double s) {
     return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -227,8 +224,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
     void read_head() {
         parser_.emplace();
-        parser_->header_limit(static_cast<std::uint32_t>(parser_head_limit(state_.limits)));
-        parser_->body_limit(state_.limits.max_body_bytes);
+        limit_request_parser(*parser_, state_.limits);
         tcp().expires_after(seconds(state_.limits.header_timeout));
         on_stream([&](auto &stream) {
             http::async_read_header(
@@ -249,12 +245,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         if (ec) return fail(ec);
         if (!state_.budget.busy(ticket_)) return close();
 
-        const auto &message = parser_->get();
-        std::size_t line = message.method_string().size() + 1 + message.target().size() + 9;
-        std::size_t fields = 0;
-        for (const auto &field : message) {
-            fields += field.name_string().size() + 2 + field.value().size() + 2;
-        }
+        auto [line, fields] = head_sizes(parser_->get());
         if (int status = status_for_head(line, fields, state_.limits)) {
             return reject(status, status == 414 ? "request line too long\n"
                                                 : "request header fields too large\n");
@@ -286,18 +277,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
     void dispatch_request() {
         auto &message = parser_->get();
-        HttpRequest request;
-        request.method = std::string(message.method_string());
-        auto [path, query] = split_target(view(message.target()));
-        request.path = std::string(path);
-        request.query = std::string(query);
+        HttpRequest request = request_from(message);
         request.remote = remote_;
         request.client_subject = client_subject_;
-        for (const auto &field : message) {
-            request.headers.emplace_back(std::string(field.name_string()),
-                                         std::string(field.value()));
-        }
-        request.body = std::move(message.body());
         head_only_ = message.method() == http::verb::head;
         version_ = message.version();
         keep_alive_ = message.keep_alive();

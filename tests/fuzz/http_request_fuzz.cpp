@@ -2,8 +2,8 @@
 // bytes a client sends, read as sidecar/app/http_server.cpp reads them (Beast's request
 // parser with the front's limits, then the head's sizes against HttpLimits, then the
 // HttpRequest a handler gets: split_target, the fields, the body), and what handlers ask
-// of it (header(), param()). The server's few lines that turn Beast's message into an
-// HttpRequest are repeated here: they live in its connection class, with the sockets.
+// of it (header(), param()). The parser's limits, the head's sizes and the HttpRequest come
+// from sidecar/lib/http_request_reading.h, the lines the server reads requests with.
 //
 // Checks, beyond no crash: the request line is the input's first line, as sent; path and
 // query put back together are the target; header() answers the first field of that name
@@ -24,6 +24,7 @@
 #include "common/percent_encoding.h"
 #include "http_limits.h"
 #include "http_message.h"
+#include "http_request_reading.h"
 
 namespace {
 
@@ -46,8 +47,7 @@ std::string_view view(beast::string_view s) {
 std::optional<HttpRequest> read_request(std::string_view bytes) {
     const sidecar::HttpLimits limits;
     http::request_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(sidecar::parser_head_limit(limits)));
-    parser.body_limit(limits.max_body_bytes);
+    sidecar::limit_request_parser(parser, limits);
     parser.eager(true);
     beast::error_code ec;
     std::size_t used = 0;
@@ -62,24 +62,12 @@ std::optional<HttpRequest> read_request(std::string_view bytes) {
     // A request's end is never the connection's (no body runs to EOF): unfinished, the
     // front waits for the rest until its deadline and closes without an answer.
     if (!parser.is_done()) return std::nullopt;
-    const auto &message = parser.get();
-    std::size_t line = message.method_string().size() + 1 + message.target().size() + 9;
-    std::size_t fields = 0;
-    for (const auto &field : message)
-        fields += field.name_string().size() + 2 + field.value().size() + 2;
+    auto &message = parser.get();
+    auto [line, fields] = sidecar::head_sizes(message);
     if (sidecar::status_for_head(line, fields, limits) != 0) return std::nullopt;
 
-    // As http_server.cpp's dispatch_request.
-    HttpRequest request;
-    request.method = std::string(view(message.method_string()));
+    HttpRequest request = sidecar::request_from(message);
     auto [path, query] = sidecar::split_target(view(message.target()));
-    request.path = std::string(path);
-    request.query = std::string(query);
-    for (const auto &field : message)
-        request.headers.emplace_back(std::string(view(field.name_string())),
-                                     std::string(view(field.value())));
-    request.body = message.body();
-
     const std::string_view target = view(message.target());
     const std::string joined = target.find('?') == std::string_view::npos
                                    ? std::string(path) + std::string(query)
