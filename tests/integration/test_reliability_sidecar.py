@@ -111,11 +111,12 @@ def test_sidecar_killed_under_load_is_ready_within_two_scrapes_without_a_spike(
         scrapes_before_ready = scrapes_so_far(sc)
 
         # The rate each second while the new window fills, and past its span.
-        seen = []
+        seen, server_rates = [], []
         for _ in range(8):
             s = sc.signals()
             seen.append((round(time.monotonic() - restarted, 1), s["samples"],
                          s["pod"]["pulse_requests_per_second"]))
+            server_rates.append(s["servers"].get("web", {}).get("pulse_requests_per_second", 0))
             time.sleep(INTERVAL_SECONDS)
     finally:
         load.stop()
@@ -138,6 +139,7 @@ def test_sidecar_killed_under_load_is_ready_within_two_scrapes_without_a_spike(
     # Counters since nginx started, read by a sidecar with no history, are not traffic.
     assert min(rates) >= 0, seen
     assert max(rates) <= 1.5 * rate, seen
+    assert 0 <= min(server_rates) and max(server_rates) <= 1.5 * rate, server_rates
     assert rates[-1] > 0.5 * rate, seen  # and the real traffic is seen again
     # Killing the sidecar lost no count in nginx.
     ph.wait_for(lambda: requests_counted(ng) == load.completed, timeout=10,
@@ -194,6 +196,7 @@ def test_drain_under_load_waits_for_every_request_and_nginx_stops_gracefully(
     # The sidecar writes this line once readiness is off; the next probe must see it off.
     ph.wait_for(lambda: "draining (timeout" in sc.log()[log_offset:], timeout=30,
                 interval=0.01, message="the sidecar to start draining")
+    unready_after = time.monotonic() - drain_started
     status, _, body = sc.get("/readyz")
     answered_when_unready = sum(a is not None for a in answers)
     assert status == 503 and b"draining" in body, (status, body)
@@ -214,7 +217,9 @@ def test_drain_under_load_waits_for_every_request_and_nginx_stops_gracefully(
 
     doc = json.loads(out)
     completions = [a[2] for a in answers if a is not None]
-    print(f"\ndrain: returned {drain_returned - drain_started:.2f}s after it started "
+    print(f"\ndrain: readiness off {unready_after:.3f}s after `pulse-sidecar drain` was "
+          f"started (a process start and one request), with 0 of {SLOW_REQUESTS} answered")
+    print(f"drain: returned {drain_returned - drain_started:.2f}s after it started "
           f"(sidecar says waited {doc['waited_seconds']:.2f}s), "
           f"{drain_returned - max(completions):.2f}s after the last slow answer reached its "
           f"client; {len(completions)}/{SLOW_REQUESTS} slow requests answered, "
@@ -233,7 +238,14 @@ def test_drain_under_load_waits_for_every_request_and_nginx_stops_gracefully(
     assert not bad, bad[:5]
     assert sc.get("/readyz")[0] == 503  # draining is one-way
 
-    # nginx's graceful stop (what the kubelet's SIGQUIT does after the preStop) completes.
+    # nginx's graceful stop (what the kubelet's SIGQUIT does after the preStop) completes,
+    # and finishes a late request it holds (one the balancer sent after readiness went off).
+    late = {}
+    late_thread = threading.Thread(target=lambda: late.update(
+        answer=ph.http_get(ng.url("http", "/app/delay/1500"), timeout=60)))
+    upstream_seen = len(upstream.requests)
+    late_thread.start()
+    ph.wait_for(lambda: len(upstream.requests) > upstream_seen, message="the late request")
     master, workers = ng.master_pid, ng.worker_pids()
     assert workers
     quit_sent = time.monotonic()
@@ -241,8 +253,11 @@ def test_drain_under_load_waits_for_every_request_and_nginx_stops_gracefully(
                    capture_output=True, env=ph.nginx_env())
     ph.wait_for(lambda: not any(ph.pid_alive(p) for p in [master, *workers]), timeout=60,
                 message="nginx master and workers to exit after -s quit")
+    late_thread.join(timeout=60)
     print(f"nginx -s quit: master and {len(workers)} workers gone "
-          f"{time.monotonic() - quit_sent:.2f}s later")
+          f"{time.monotonic() - quit_sent:.2f}s later, the late request answered "
+          f"{late['answer'][0]}")
+    assert late["answer"][0] == 200 and late["answer"][2] == b"upstream 200 /delay/1500\n", late
     log = ng.error_log()
     assert not ng.crashed_workers(), ng.crashed_workers()
     assert "gracefully shutting down" in log, ph.tail(ng.error_log_path)
