@@ -5,13 +5,13 @@ websockets are open. Real nginx with the module, real sidecar, the harness' upst
 Figures (time to ready, rates seen, drain duration) are printed, never asserted on time:
 what is asserted is counted (scrapes before ready, requests answered, counters)."""
 
+import http.client
 import json
 import signal
 import subprocess
 import threading
 import time
 import urllib.parse
-import http.client
 
 import pulse_harness as ph
 from expo import Exposition
