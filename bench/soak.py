@@ -54,7 +54,11 @@ NGINX = """
     server {
         listen 127.0.0.1:@@http@@;
         server_name soak;
-        location = /metrics { pulse_exporter; pulse_metrics off; }
+        location = /metrics {
+            pulse_exporter;
+            pulse_metrics off;
+            add_header X-Worker-Pid $pid;  # which worker rendered it: see warm_exporters()
+        }
         location / { root @@dir@@/html; }
     }
     server {
@@ -69,10 +73,10 @@ RSS_SPREAD_LIMIT = 2.0  # percent
 WARMUP_FRACTION = 0.2
 
 
-def vm_rss_kib(pid):
+def status_kib(pid, field):
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     except OSError:
         pass
@@ -189,6 +193,26 @@ def requests_counted(ng, server):
                    if labels.get("server") == server))
 
 
+def warm_exporters(ng):
+    """Has every worker render /metrics once before memory is sampled. The sidecar keeps one
+    connection to the exporter, so one worker renders every scrape until nginx closes that
+    connection after keepalive_requests (1,000: about 17 minutes at one scrape a second);
+    the other worker then renders for the first time, and its resident memory steps up by
+    the exporter's code pages and buffers (+420 KiB, 8.7%, seen in a 30-minute run). That
+    is warm-up, not growth: done here, on fresh connections, until each worker answered."""
+    workers = set(ng.worker_pids())
+    seen = set()
+    for _ in range(500):
+        status, headers, _ = ph.http_get(ng.url("http", "/metrics"))
+        if status != 200:
+            sys.exit(f"soak: /metrics answered {status}")
+        seen.add(int(headers.first("x-worker-pid", "0")))
+        if workers <= seen:
+            return
+    sys.exit(f"soak: 500 fresh connections to /metrics reached workers {sorted(seen)} only, "
+             f"not all of {sorted(workers)}")
+
+
 def copy_binaries(build, work):
     """The module and the sidecar as they are now, in the work folder: a rebuild of BUILD_DIR
     during a 30-minute run would rewrite them under running processes."""
@@ -245,6 +269,7 @@ def main():
         print(f"  throughput (wrk -t2 -c16 -d5s, static {PAGE}): {capacity:.0f} requests/s;"
               f" soak rate {rate:.0f}/s ({args.fraction:.2f} of it)")
 
+        warm_exporters(ng)
         adapter, kube = al.start_adapter(ng, work, 1, 1, started)
         sidecar = next(p for p in started if isinstance(p, ph.Sidecar))
         processes = {f"worker{i}": pid for i, pid in enumerate(ng.worker_pids())}
@@ -266,7 +291,11 @@ def main():
                 break
             time.sleep(min(args.sample_seconds, duration - elapsed))
             now = time.monotonic()
-            rss = {n: vm_rss_kib(pid) for n, pid in processes.items()}
+            rss = {n: status_kib(pid, "VmRSS") for n, pid in processes.items()}
+            # The heap's share, beside: VmRSS also holds pages of the binary and libraries,
+            # which come in as code paths first run and go when the kernel reclaims them
+            # for other jobs; a leak shows in RssAnon.
+            anon = {n: status_kib(pid, "RssAnon") for n, pid in processes.items()}
             if None in rss.values():
                 failures.append(f"process gone: {[n for n, v in rss.items() if v is None]}")
                 break
@@ -276,7 +305,7 @@ def main():
             done = load.completed
             rps = (done - last_completed) / (now - last_t)
             last_completed, last_t = done, now
-            samples.append((now - began, rss))
+            samples.append((now - began, rss, anon))
             adapter_rate = per_second(scrapes.last_adapter_value)
             print(f"{now - began:7.0f} {rps:8.0f} "
                   f"{'-' if adapter_rate is None else f'{adapter_rate:.0f}':>8} " +
@@ -302,18 +331,20 @@ def main():
               f"/metrics read and an adapter query; sidecar's last rate "
               f"{signals['pod']['pulse_requests_per_second']:.0f}/s")
         print(f"load average at end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        warm = [rss for t, rss in samples if t >= WARMUP_FRACTION * duration]
+        warm = [(rss, anon) for t, rss, anon in samples if t >= WARMUP_FRACTION * duration]
         print(f"\nresident memory after the warm-up (first {WARMUP_FRACTION:.0%}), "
               f"{len(warm)} samples:")
         if len(warm) < 2:
             failures.append("fewer than two samples after the warm-up: run longer")
         else:
             for n in names:
-                values = [rss[n] for rss in warm]
+                values = [rss[n] for rss, _ in warm]
+                anons = [anon[n] for _, anon in warm]
                 spread = spread_percent(values)
                 verdict = "PASS" if spread <= RSS_SPREAD_LIMIT else "FAIL"
                 print(f"  {n:<10} min {min(values):8d} KiB  max {max(values):8d} KiB  "
-                      f"spread {spread:5.2f}%  (first sample {samples[0][1][n]} KiB)  {verdict}")
+                      f"spread {spread:5.2f}%  (first sample {samples[0][1][n]} KiB)  {verdict}"
+                      f"   RssAnon {min(anons)}-{max(anons)} KiB")
                 if verdict == "FAIL":
                     failures.append(f"{n}: resident memory spread {spread:.2f}% "
                                     f"> {RSS_SPREAD_LIMIT}%")
