@@ -466,6 +466,10 @@ class _UpstreamServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     # open websocket handlers would make server_close() wait forever
     block_on_close = False
+    # socketserver's listen backlog is 5: a crowd of connections from nginx (hundreds of
+    # slow requests at once) overflows it, and the handshakes dropped there are retried
+    # with a growing backoff until nginx's proxy_read_timeout gives 504s.
+    request_queue_size = 512
 
     def process_request(self, request, client_address):
         self.upstream._track(request, True)
