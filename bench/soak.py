@@ -48,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import adapter_latency as al  # noqa: E402  (also puts tests/integration on sys.path)
 import pulse_harness as ph  # noqa: E402
 from expo import Exposition  # noqa: E402
+from load_generators import ab_once  # noqa: E402
 
 NGINX = """
     pulse_zone pulse 1m;
@@ -120,18 +121,15 @@ class AbLoad:
             elif delay < -SLICE_SECONDS:
                 self.late_slices += 1
             next_slice = max(next_slice + SLICE_SECONDS, time.monotonic())
-            r = subprocess.run(["ab", "-q", "-k", "-c", "4", "-n", str(self.per_slice), self.url],
-                               capture_output=True, text=True, timeout=120)
-            complete = re.search(r"Complete requests:\s*(\d+)", r.stdout)
-            failed = re.search(r"Failed requests:\s*(\d+)", r.stdout)
-            non_2xx = re.search(r"Non-2xx responses:\s*(\d+)", r.stdout)
-            if r.returncode != 0 or not complete:
-                self.problems.append(f"ab exited {r.returncode}: {r.stderr.strip()[:200]}")
+            try:
+                counts = ab_once(self.url, self.per_slice, concurrency=4, keepalive=True)
+            except ph.HarnessError as e:
+                self.problems.append(str(e)[:300])
                 continue
-            self.completed += int(complete.group(1))
-            if (failed and int(failed.group(1))) or non_2xx:
-                self.problems.append(f"ab: {failed.group(0) if failed else ''} "
-                                     f"{non_2xx.group(0) if non_2xx else ''}")
+            self.completed += counts["complete"]
+            if counts["failed"] or counts["non_2xx"]:
+                self.problems.append(f"ab: {counts['failed']} failed, "
+                                     f"{counts['non_2xx']} non-2xx")
 
     def stop(self):
         self._stop.set()

@@ -1,5 +1,6 @@
 """pytest fixtures for the pulse integration tests (helpers live in pulse_harness)."""
 
+import resource
 import sys
 from pathlib import Path
 
@@ -95,3 +96,15 @@ def sidecar_factory(tmp_path_factory):
     for s in made:
         s.stop()
         print(f"--- {s.log_path} (tail) ---\n{ph.tail(s.log_path, 30)}")
+
+
+@pytest.fixture(scope="module")
+def many_sockets():
+    """Room for a crowd of some thousands of sockets in this process (the slow clients
+    of test_http_front and test_reliability_peers); the limit is put back after."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 16384 if hard == resource.RLIM_INFINITY else min(hard, 16384)
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    yield
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -14,7 +14,6 @@ with client certificates, the fake Kubernetes API of test_adapter.py for the pod
 import http.client
 import json
 import os
-import resource
 import socket
 import ssl
 import threading
@@ -47,15 +46,8 @@ FAST = ("--interval", "200ms", "--window", "2s", "--stale-after", "2s")
 SANITIZED = "ASAN_OPTIONS" in os.environ
 
 
-@pytest.fixture(scope="module", autouse=True)
-def descriptors():
-    """This process holds a few thousand sockets at once."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = 16384 if hard == resource.RLIM_INFINITY else min(hard, 16384)
-    if soft < want:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-    yield
-    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+# This process holds some thousands of sockets at once.
+pytestmark = pytest.mark.usefixtures("many_sockets")
 
 
 def rss_kib(pid):

@@ -23,7 +23,6 @@ call it a hang) and be right; the latencies and memory figures are printed
 import concurrent.futures
 import json
 import os
-import resource
 import threading
 import time
 
@@ -44,15 +43,8 @@ PATIENCE = 60
 SANITIZED = "ASAN_OPTIONS" in os.environ
 
 
-@pytest.fixture(scope="module", autouse=True)
-def descriptors():
-    """This process holds some 4,000 sockets at once."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = 16384 if hard == resource.RLIM_INFINITY else min(hard, 16384)
-    if soft < want:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-    yield
-    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+# This process holds some thousands of sockets at once.
+pytestmark = pytest.mark.usefixtures("many_sockets")
 
 
 @pytest.fixture
