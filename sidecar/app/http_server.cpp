@@ -3,6 +3,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -46,6 +47,12 @@ constexpr std::size_t kTrimAfterClosed = 64;
 // Socket states made at start beyond --max-connections: the connections shed or refused
 // while over the cap, and the listener.
 constexpr std::size_t kSpareSocketStates = 64;
+
+// TLS records (RFC 8446 section 5.1): a 5-byte header, then at most 2^14 bytes of
+// plaintext; a ClientHello is sent in plaintext records, so a longer one is no client's.
+constexpr std::size_t kRecordHeaderBytes = 5;
+constexpr unsigned char kHandshakeRecord = 22;
+constexpr std::size_t kMaxRecordBytes = 16384;
 
 std::chrono::steady_clock::duration seconds(double s) {
     return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -127,8 +134,9 @@ struct ServerState {
 
 // One connection, plain or TLS, on its own strand: every step has a deadline, and while it
 // waits for a request it is a candidate for shedding. A TLS connection makes its TLS state
-// (about 100 KiB with OpenSSL's and Asio's record buffers) only when the client speaks, so
-// connections that never do cost what a plain one costs.
+// (about 130 KiB with OpenSSL's and Asio's record buffers) only once the client's first
+// record (its ClientHello) has arrived whole, read into a buffer of its size: a client that
+// says nothing, or drips its greeting a byte at a time, costs a socket and that buffer.
 class Connection : public std::enable_shared_from_this<Connection> {
   public:
     Connection(ServerState &state, tcp::socket socket, std::string remote,
@@ -182,9 +190,24 @@ class Connection : public std::enable_shared_from_this<Connection> {
         greeting_deadline_.async_wait([self = shared_from_this()](error_code ec) {
             if (!ec) self->close();
         });
-        plain_.socket().async_wait(
-            tcp::socket::wait_read,
-            [self = shared_from_this()](error_code ec) { self->greeted(ec); });
+        greeting_.resize(kRecordHeaderBytes);
+        net::async_read(plain_.socket(), net::buffer(greeting_),
+                        [self = shared_from_this()](error_code ec, std::size_t) {
+                            self->on_greeting_header(ec);
+                        });
+    }
+
+    // A TLS record header: type 22 (handshake), two version bytes, the length. Anything
+    // else is not a TLS client (a plain HTTP request on the TLS port, a probe), and the
+    // handshake would fail on it anyway.
+    void on_greeting_header(error_code ec) {
+        if (ec || greeting_[0] != kHandshakeRecord) return close();
+        const std::size_t length = std::size_t{greeting_[3]} << 8 | greeting_[4];
+        if (length == 0 || length > kMaxRecordBytes) return close();
+        greeting_.resize(kRecordHeaderBytes + length);
+        net::async_read(
+            plain_.socket(), net::buffer(greeting_.data() + kRecordHeaderBytes, length),
+            [self = shared_from_this()](error_code ec, std::size_t) { self->greeted(ec); });
     }
 
     void greeted(error_code ec) {
@@ -194,11 +217,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
         tls_.emplace(std::move(plain_), *tls_context_);
         tcp().expires_after(left);
         tls_->async_handshake(
-            net::ssl::stream_base::server,
-            [self = shared_from_this()](error_code ec) { self->on_handshake(ec); });
+            net::ssl::stream_base::server, net::buffer(greeting_),
+            [self = shared_from_this()](error_code ec, std::size_t) { self->on_handshake(ec); });
     }
 
     void on_handshake(error_code ec) {
+        greeting_ = {};  // read by OpenSSL by now
         // A client that stopped mid-handshake, a certificate the CA did not sign, a probe
         // that only checks the port: nothing to answer.
         if (ec) return close();
@@ -363,6 +387,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     ServerState &state_;
     const std::string remote_;
     Budget::Ticket ticket_;
+    std::vector<unsigned char> greeting_;  // the client's first TLS record, until the handshake
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     http::response<http::string_body> response_;

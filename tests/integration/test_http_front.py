@@ -370,6 +370,65 @@ def test_adapter_answers_while_idle_slow_and_stalled_handshakes_hold_connections
     assert pods_answer_is_right(adapter)
 
 
+def tls_over_socket(sock, tls, incoming, outgoing, pieces=1):
+    """Drives `tls` (an ssl.SSLObject on the BIOs `incoming` and `outgoing`) over `sock`
+    until its handshake is done; its first flight (the ClientHello) goes in `pieces` parts
+    0.2 s apart."""
+    first = True
+    while True:
+        try:
+            tls.do_handshake()
+            done = True
+        except ssl.SSLWantReadError:
+            done = False
+        out = outgoing.read()
+        if out and first:
+            step = max(1, len(out) // pieces)
+            for i in range(0, len(out), step):
+                sock.sendall(out[i:i + step])
+                time.sleep(0.2)
+            first = False
+        elif out:
+            sock.sendall(out)
+        if done:
+            return
+        data = sock.recv(65536)
+        if not data:
+            raise ConnectionError("closed during the handshake")
+        incoming.write(data)
+
+
+def test_adapter_greeting_read_whole_before_tls_and_non_tls_greetings_closed(adapter_setup):
+    adapter, _ = adapter_setup
+    # A ClientHello in three parts: the front waits for the whole record, then hands it
+    # to the TLS handshake, which goes on as usual.
+    ctx = adapter.ssl_context(cert=True)
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(incoming, outgoing, server_hostname="localhost")
+    with socket.create_connection((ph.LOOPBACK, adapter.port), timeout=30) as s:
+        tls_over_socket(s, tls, incoming, outgoing, pieces=3)
+        tls.write(b"GET /readyz HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n")
+        s.sendall(outgoing.read())
+        answer = b""
+        while b"ready" not in answer:
+            data = s.recv(65536)
+            if not data:
+                break
+            incoming.write(data)
+            try:
+                answer += tls.read(65536)
+            except ssl.SSLWantReadError:
+                pass
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
+    # Not a TLS handshake record (plain HTTP on the TLS port), or a record longer than
+    # TLS allows: closed without an answer, at once.
+    for greeting in (b"GET /readyz HTTP/1.1\r\nHost: p\r\n\r\n", b"\x16\x03\x01\xff\xff"):
+        with socket.create_connection((ph.LOOPBACK, adapter.port), timeout=30) as s:
+            s.sendall(greeting)
+            assert read_to_end(s) == b"", greeting
+    assert pods_answer_is_right(adapter)
+
+
 def test_adapter_refuses_oversized_requests_over_tls(adapter_setup):
     adapter, sc = adapter_setup
     ctx = adapter.ssl_context(cert=True)
