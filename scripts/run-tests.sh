@@ -91,7 +91,7 @@ container() {
 
 suite "unit tests" unit
 suite "unit tests under ASan+UBSan" sanitized_unit
-suite "fuzzing: seven libFuzzer targets, bounded runs, then promtool" fuzz
+suite "fuzzing: eight libFuzzer targets, bounded runs, then promtool" fuzz
 suite "integration tests of the module and sidecar under ASan+UBSan" sanitized_integration
 suite "integration tests (real nginx, Prometheus, promtool)" integration
 suite "integration tests against nginx 1.26 (Debian 13 source)" nginx126

@@ -77,6 +77,7 @@ fuzz() {
 
 fuzz parser "$runs" 8192
 fuzz http_request "$runs" 4096
+fuzz http_url $((runs / 2)) 1024
 fuzz adapter_request $((runs / 2)) 2048
 fuzz cache_classifier $((runs / 2)) 1024
 fuzz promql $((runs / 2)) 1024

@@ -112,6 +112,23 @@ write("adapter_request", {
     "long_name": f"{api}/v1beta2/namespaces/{'a' * 70}/pods/{'b' * 300}/nginx_requests_per_second\n\n\n",
 })
 
+# http_url: URL, no_proxy, a proxy variable's value (lines).
+write("http_url", {
+    "plain": "http://127.0.0.1:8080/metrics\n\n",
+    "https_default_port": "https://redis-exporter.shop.svc:443/metrics?name[]=x\nlocalhost\n",
+    "ipv6": "http://[::1]:9121/metrics#frag\n::1\nhttp://proxy:3128",
+    "user_password": "http://user:p%40ss@host/x\n*\nproxy.internal",
+    "proxied": "http://10.0.0.7:9000/\n10.0.0.0/8,.svc\nhttp://u:p@proxy:3128/",
+    "https_proxy_scheme": "https://host/\n\nsocks5://proxy:1080",
+    "no_scheme": "host:80/x\n\n",
+    "bad_port": "http://host:99999/\n\n",
+    "empty_host": "http://:80/\n\n",
+    "brackets": "http://[fe80::1%25eth0]:80/\n\n",
+    "controls": "http://h\x00st/\r\n\x00\n\x7f",
+    "long": "http://" + "a" * 300 + ".example/" + "b" * 600 + "\n" + ",".join(["x"] * 100) + "\n",
+    "percent": "http://%68ost/%2e%2e/%00?%zz\n.\n%",
+})
+
 # promql: expressions.
 write("promql", {
     "rate": 'sum by (pod) (rate(http_requests_total{job="web",code=~"5.."}[1m]))',
