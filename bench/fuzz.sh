@@ -16,7 +16,7 @@ build_dir=$1
 seconds=${2:-600}
 shift $(($# >= 2 ? 2 : 1))
 targets=("$@")
-((${#targets[@]})) || targets=(parser http_request adapter_request cache_classifier promql config exposition_writer)
+((${#targets[@]})) || targets=(parser http_request http_url adapter_request cache_classifier promql config exposition_writer)
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 PULSE_FUZZ_BUILD_ONLY=1 "$repo/tests/fuzz/run.sh" "$build_dir" >/dev/null
