@@ -50,7 +50,9 @@ integration() {
   PULSE_BUILD_DIR=$build /usr/bin/python3 -m pytest -q -p no:cacheprovider "$repo/tests/integration"
 }
 
-# The module and the sidecar built with ASan+UBSan, under the same integration tests:
+# The module and the sidecar built with ASan+UBSan, under the same integration tests (the
+# two 4,000-client crowds of test_reliability_peers left out: a minute of holding sockets,
+# while test_http_front takes the same paths, the TLS greeting included, under ASan):
 # nginx gets the sanitizer runtime preloaded (it is not instrumented itself), and any
 # report lands in a log folder that must stay empty.
 sanitized_integration() {
@@ -68,7 +70,8 @@ sanitized_integration() {
     "$repo/tests/integration/test_sidecar.py" "$repo/tests/integration/test_http_front.py" \
     "$repo/tests/integration/test_adapter.py" "$repo/tests/integration/test_workers_signals.py" \
     "$repo/tests/integration/test_workers_adapter.py" "$repo/tests/integration/test_reliability_peers.py" \
-    "$repo/tests/integration/test_reliability_nginx.py::test_reload_storm_loses_no_count_resets_nothing_and_leaks_no_zone" ||
+    "$repo/tests/integration/test_reliability_nginx.py::test_reload_storm_loses_no_count_resets_nothing_and_leaks_no_zone" \
+    -k "not 2000_idle_clients_hold_on" ||
     return 1
   if [ -n "$(ls -A "$logs")" ]; then
     echo "sanitizer reports:" && cat "$logs"/*
