@@ -13,7 +13,7 @@
 # Exits non-zero when the build fails, a fuzzer finds a crash, a sanitizer report, a broken
 # invariant or a timeout (the reproducer is left in BUILD_DIR/<target>_artifacts/), or
 # promtool rejects a render. PULSE_PROMTOOL: the promtool to use (scripts/run-tests.sh sets
-# it); unset, the promtool step is skipped with a notice; set but not executable, it fails.
+# it); unset, Debian's is fetched as the tests fetch it; one that cannot be had fails.
 # PULSE_FUZZ_BUILD_ONLY=1 builds and stops (bench/fuzz.sh).
 set -euo pipefail
 
@@ -87,27 +87,29 @@ fuzz exposition_writer $((runs / 20)) 4096
 # promtool on the renders of the exposition writer's corpus (text 0.0.4, one file each):
 # exit 0 is clean, 3 lint problems (not ours to judge here), anything else a rejection.
 if [[ -z ${PULSE_PROMTOOL+set} ]]; then
-  echo "fuzz: promtool check SKIPPED: PULSE_PROMTOOL is not set (scripts/run-tests.sh sets it)" >&2
-else
-  if [[ -z $PULSE_PROMTOOL || ! -x $PULSE_PROMTOOL ]]; then
-    echo "fuzz: PULSE_PROMTOOL ('$PULSE_PROMTOOL') is not an executable promtool" >&2
-    exit 1
-  fi
-  renders=$build_dir/exposition_renders
-  rm -rf "$renders" && mkdir -p "$renders"
-  find "$build_dir/exposition_writer_corpus" "$here/corpus/exposition_writer" -type f -print0 |
-    xargs -0 -r -n 200 "$build_dir/cmake/exposition_replay" "$renders"
-  count=$(find "$renders" -type f | wc -l)
-  export PULSE_PROMTOOL
-  # shellcheck disable=SC2016
-  if ! find "$renders" -type f -print0 | xargs -0 -r -n 1 -P "$(nproc)" sh -c '
-      out=$("$PULSE_PROMTOOL" check metrics <"$1" 2>&1); rc=$?
-      if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then
-        echo "promtool rejects $1 (exit $rc): $out" >&2; exit 255
-      fi' sh; then
-    echo "fuzz: promtool rejected a render of the exposition writer (its input: the file name without .prom)" >&2
-    exit 1
-  fi
-  echo "fuzz: promtool accepts all $count renders of the exposition writer's corpus"
+  # Run by hand: Debian's promtool as the tests get it (unpacked into the build folder).
+  PULSE_PROMTOOL=$(PULSE_BUILD_DIR=${PULSE_BUILD_DIR:-$repo/build} /usr/bin/python3 -c \
+    "import sys; sys.path.insert(0, '$repo/tests/integration'); import pulse_harness as ph; print(ph.promtool())") ||
+    PULSE_PROMTOOL=
 fi
+if [[ -z $PULSE_PROMTOOL || ! -x $PULSE_PROMTOOL ]]; then
+  echo "fuzz: PULSE_PROMTOOL ('$PULSE_PROMTOOL') is not an executable promtool" >&2
+  exit 1
+fi
+renders=$build_dir/exposition_renders
+rm -rf "$renders" && mkdir -p "$renders"
+find "$build_dir/exposition_writer_corpus" "$here/corpus/exposition_writer" -type f -print0 |
+  xargs -0 -r -n 200 "$build_dir/cmake/exposition_replay" "$renders"
+count=$(find "$renders" -type f | wc -l)
+export PULSE_PROMTOOL
+# shellcheck disable=SC2016
+if ! find "$renders" -type f -print0 | xargs -0 -r -n 1 -P "$(nproc)" sh -c '
+    out=$("$PULSE_PROMTOOL" check metrics <"$1" 2>&1); rc=$?
+    if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then
+      echo "promtool rejects $1 (exit $rc): $out" >&2; exit 255
+    fi' sh; then
+  echo "fuzz: promtool rejected a render of the exposition writer (its input: the file name without .prom)" >&2
+  exit 1
+fi
+echo "fuzz: promtool accepts all $count renders of the exposition writer's corpus"
 echo "fuzz: clean after $runs runs"
