@@ -108,8 +108,9 @@ void check_lookups(const HttpRequest &r) {
 }
 
 std::string written(const HttpRequest &r) {
-    std::string out =
-        r.method + " " + r.path + (r.query.empty() ? "" : "?" + r.query) + " HTTP/1.1\r\n";
+    // A target is never empty: an empty path means it was "?" and a query.
+    const bool question = r.path.empty() || !r.query.empty();
+    std::string out = r.method + " " + r.path + (question ? "?" + r.query : "") + " HTTP/1.1\r\n";
     for (const auto &[name, value] : r.headers) {
         if (common::iequals(name, "Content-Length") || common::iequals(name, "Transfer-Encoding"))
             continue;
